@@ -1,0 +1,3 @@
+from liveloom.server import X
+def main():
+    print("ok", X)

@@ -1,0 +1,1 @@
+"""MCP wiring, configuration, the artifact workspace and the command line."""

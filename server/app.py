@@ -1,0 +1,90 @@
+"""Build the liveloom MCP server: tools per family, artifacts as resources."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.types import Resource as MCPResource
+
+from liveloom import __version__
+from liveloom.tools.core.errors import LiveloomError
+
+from .config import Config
+from .files import FilePolicy
+from .toolkit import Services
+from .workspace import Workspace
+
+INSTRUCTIONS = """\
+liveloom is a musician's toolbox. Results are stored as artifacts with ids: pass ids between
+tools (notation_to_clip -> piano_roll -> export_midi / render_audio) instead of copying notes.
+Say exactly what you mean with notation_to_clip: chord symbols or roman numerals with a key,
+note lists (C4:1 E4:0.5), drum grids (kick: x...x...), or ABC. Check a result (get_clip,
+piano_roll) before writing it anywhere. Times are in beats (quarter notes)."""
+
+
+class LiveloomServer(MCPServer):
+    """MCPServer that also lists stored artifacts as resources."""
+
+    def __init__(self, services: Services, config: Config):
+        super().__init__(name="liveloom", title="liveloom", version=__version__, instructions=INSTRUCTIONS,
+                         log_level="WARNING")
+        self.services = services
+        self.config = config
+
+    async def list_resources(self) -> list[MCPResource]:
+        static = await super().list_resources()
+        records, _ = self.services.workspace.list(limit=200)
+        return static + [
+            MCPResource(uri=r.uri, name=r.id, title=r.name, description=f"{r.kind} made by {r.provenance.tool}",
+                        mime_type="application/json")
+            for r in records
+        ]
+
+
+def build_server(config: Config | None = None) -> LiveloomServer:
+    """A server over the workspace in `config.home`; nothing heavy is imported here."""
+    from liveloom.tools import artifacts, compose
+
+    config = config or Config()
+    workspace = Workspace(config.home)
+    files = FilePolicy(workspace_home=workspace.home, files_dir=workspace.files_dir, extra=list(config.allow))
+    services = Services(workspace=workspace, files=files)
+    server = LiveloomServer(services, config)
+    for family in (artifacts, compose):
+        family.register(server, services)
+    _register_resources(server, workspace)
+    return server
+
+
+def _register_resources(server: MCPServer, workspace: Workspace) -> None:
+    @server.resource("liveloom://artifact/{artifact_id}", name="artifact", mime_type="application/json",
+                     description="An artifact's record (provenance, summary) and, for clips, songs and "
+                                 "analyses, its full content.")
+    def read_artifact(artifact_id: str) -> str:
+        try:
+            record = workspace.get(artifact_id)
+            doc = record.model_dump()
+            doc["mime_type"] = record.mime_type
+            if record.mime_type == "application/json":
+                doc["content"] = json.loads(workspace.read_bytes(record))
+            else:
+                doc["file_uri"] = f"{record.uri}/file"
+            return json.dumps(doc)
+        except LiveloomError as exc:
+            raise ResourceError(str(exc)) from None
+
+    @server.resource("liveloom://artifact/{artifact_id}/file", name="artifact-file",
+                     mime_type="application/octet-stream",
+                     description="An artifact's payload file as bytes (.json, .mid, .png or .wav; the record "
+                                 "gives its MIME type).")
+    def read_artifact_file(artifact_id: str) -> bytes:
+        try:
+            return workspace.read_bytes(workspace.get(artifact_id))
+        except LiveloomError as exc:
+            raise ResourceError(str(exc)) from None
+
+
+logging.getLogger("liveloom").addHandler(logging.NullHandler())

@@ -1,0 +1,268 @@
+"""The artifact workspace: every tool result, stored with an id and its provenance.
+
+Layout under the home folder::
+
+    index.sqlite            one row per artifact (id, kind, name, provenance, summary)
+    artifacts/<id>.<ext>    the payload: JSON for clips, songs and analyses; .mid, .png, .wav files
+    files/                  where relative paths given to tools resolve (exports, renders)
+
+Writes are atomic and never overwrite: the payload is written to a temporary file, fsynced and
+hard-linked to its final name (which fails if that name exists), then the index row is inserted
+in a transaction. A reader never sees a row whose payload is missing. Each call opens its own
+SQLite connection (WAL mode), so concurrent tool calls from worker threads are safe.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import secrets
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from liveloom import __version__
+from liveloom.tools.core.errors import LiveloomError, NotFoundError
+from liveloom.tools.core.model import Clip, Song
+
+ArtifactKind = Literal["clip", "song", "analysis", "audio", "image", "midi"]
+_EXTENSIONS = {"clip": "json", "song": "json", "analysis": "json", "audio": "wav", "image": "png", "midi": "mid"}
+_MIME = {"json": "application/json", "wav": "audio/wav", "png": "image/png", "mid": "audio/midi"}
+
+
+class Provenance(BaseModel):
+    """Where an artifact came from: enough to explain and to reproduce it."""
+
+    tool: str
+    model: str | None = Field(default=None, description="Learned model name, or the algorithm that made it.")
+    model_version: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    seed: int | None = None
+    parents: list[str] = Field(default_factory=list, description="Ids of the artifacts this one was made from.")
+    time: str = Field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    liveloom_version: str = __version__
+
+
+class ArtifactRecord(BaseModel):
+    id: str
+    kind: ArtifactKind
+    name: str
+    created: str
+    provenance: Provenance
+    summary: dict[str, Any] = Field(default_factory=dict)
+    file: str = Field(description="Payload file name inside the workspace's artifacts folder.")
+    size: int = Field(description="Payload size in bytes.")
+
+    @property
+    def uri(self) -> str:
+        return f"liveloom://artifact/{self.id}"
+
+    @property
+    def mime_type(self) -> str:
+        return _MIME[self.file.rsplit(".", 1)[-1]]
+
+
+def default_home() -> Path:
+    """LIVELOOM_HOME, else the per-OS application data folder."""
+    env = os.environ.get("LIVELOOM_HOME")
+    if env:
+        return Path(env).expanduser()
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "liveloom"
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / "liveloom"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "liveloom"
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS artifacts (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    created TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    provenance TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    file TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS artifacts_created ON artifacts (created);
+"""
+
+
+class Workspace:
+    """An embedded artifact store under `home`. Cheap to construct; holds no open handles."""
+
+    def __init__(self, home: Path):
+        self.home = Path(home).expanduser().resolve()
+        self.artifacts_dir = self.home / "artifacts"
+        self.files_dir = self.home / "files"
+        try:
+            self.artifacts_dir.mkdir(parents=True, exist_ok=True)
+            self.files_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LiveloomError(
+                f"cannot create the workspace at {self.home} ({exc.strerror}); set LIVELOOM_HOME to a writable folder"
+            ) from None
+        self.index_path = self.home / "index.sqlite"
+        with self._connect() as db:
+            db.executescript(_SCHEMA)
+
+    # -------------------------------------------------------------- plumbing
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.index_path, timeout=30, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA busy_timeout=30000")
+        return db
+
+    def _write_payload(self, artifact_id: str, ext: str, data: bytes) -> str:
+        name = f"{artifact_id}.{ext}"
+        final = self.artifacts_dir / name
+        tmp = self.artifacts_dir / f".{name}.{secrets.token_hex(4)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.link(tmp, final)  # fails with FileExistsError rather than replace anything
+        finally:
+            tmp.unlink(missing_ok=True)
+        return name
+
+    # -------------------------------------------------------------- writing
+
+    def put(
+        self,
+        kind: ArtifactKind,
+        name: str,
+        data: bytes,
+        provenance: Provenance,
+        summary: dict[str, Any] | None = None,
+    ) -> ArtifactRecord:
+        """Store a new artifact; returns its record. Never replaces an existing one."""
+        ext = _EXTENSIONS[kind]
+        created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")
+        for _ in range(8):
+            artifact_id = f"{kind}_{secrets.token_hex(5)}"
+            try:
+                file_name = self._write_payload(artifact_id, ext, data)
+            except FileExistsError:
+                continue  # an id collision (1 in 10^12): draw another
+            record = ArtifactRecord(
+                id=artifact_id, kind=kind, name=name[:200] or kind, created=created, provenance=provenance,
+                summary=summary or {}, file=file_name, size=len(data),
+            )
+            try:
+                with self._connect() as db:
+                    db.execute(
+                        "INSERT INTO artifacts (id, kind, name, created, tool, provenance, summary, file, size) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (record.id, kind, record.name, created, provenance.tool, provenance.model_dump_json(),
+                         json.dumps(record.summary), file_name, len(data)),
+                    )
+            except sqlite3.IntegrityError:
+                (self.artifacts_dir / file_name).unlink(missing_ok=True)
+                continue
+            except BaseException:
+                (self.artifacts_dir / file_name).unlink(missing_ok=True)
+                raise
+            return record
+        raise LiveloomError("could not allocate a unique artifact id; the workspace index may be damaged")
+
+    def put_clip(self, clip: Clip, provenance: Provenance, summary: dict[str, Any]) -> ArtifactRecord:
+        return self.put("clip", clip.name, clip.model_dump_json().encode(), provenance, summary)
+
+    def put_song(self, song: Song, provenance: Provenance, summary: dict[str, Any]) -> ArtifactRecord:
+        return self.put("song", song.name, song.model_dump_json().encode(), provenance, summary)
+
+    # -------------------------------------------------------------- reading
+
+    def get(self, artifact_id: str) -> ArtifactRecord:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT id, kind, name, created, provenance, summary, file, size FROM artifacts WHERE id = ?",
+                (artifact_id,),
+            ).fetchone()
+        if row is None:
+            raise NotFoundError(
+                f"no artifact with id {artifact_id!r} in the workspace at {self.home}. "
+                "Use list_artifacts to see the ids that exist."
+            )
+        return self._record(row)
+
+    @staticmethod
+    def _record(row: tuple) -> ArtifactRecord:
+        return ArtifactRecord(
+            id=row[0], kind=row[1], name=row[2], created=row[3], provenance=Provenance.model_validate_json(row[4]),
+            summary=json.loads(row[5]), file=row[6], size=row[7],
+        )
+
+    def path_of(self, record: ArtifactRecord) -> Path:
+        return self.artifacts_dir / record.file
+
+    def read_bytes(self, record: ArtifactRecord) -> bytes:
+        try:
+            return self.path_of(record).read_bytes()
+        except FileNotFoundError:
+            raise LiveloomError(
+                f"the payload of {record.id} ({record.file}) is missing from {self.artifacts_dir}; "
+                "it was deleted outside liveloom"
+            ) from None
+
+    def list(self, kind: str | None = None, query: str | None = None, limit: int = 50,
+             offset: int = 0) -> tuple[list[ArtifactRecord], int]:
+        where, args = [], []
+        if kind:
+            where.append("kind = ?")
+            args.append(kind)
+        if query:
+            where.append("(name LIKE ? OR tool LIKE ? OR id LIKE ?)")
+            args += [f"%{query}%"] * 3
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        with self._connect() as db:
+            total = db.execute(f"SELECT COUNT(*) FROM artifacts {clause}", args).fetchone()[0]
+            rows = db.execute(
+                "SELECT id, kind, name, created, provenance, summary, file, size FROM artifacts "
+                f"{clause} ORDER BY created DESC, id LIMIT ? OFFSET ?",
+                [*args, limit, offset],
+            ).fetchall()
+        return [self._record(r) for r in rows], total
+
+    def load_clip(self, artifact_id: str) -> tuple[ArtifactRecord, Clip]:
+        """A clip artifact, or the only track of a one-track song."""
+        record = self.get(artifact_id)
+        if record.kind == "clip":
+            return record, self._validate(Clip, record)
+        if record.kind == "song":
+            song = self._validate(Song, record)
+            clips = [pc for t in song.tracks for pc in t.clips]
+            if len(clips) == 1:
+                return record, clips[0].clip
+            raise LiveloomError(
+                f"{artifact_id} is a song with {len(clips)} clips; this tool needs one clip. "
+                "Use get_clip with notes=false to see its tracks."
+            )
+        raise LiveloomError(f"{artifact_id} is a {record.kind} artifact, not a clip")
+
+    def load_song(self, artifact_id: str) -> tuple[ArtifactRecord, Song]:
+        """A song artifact, or a clip as a one-track song."""
+        record = self.get(artifact_id)
+        if record.kind == "song":
+            return record, self._validate(Song, record)
+        if record.kind == "clip":
+            return record, Song.from_clip(self._validate(Clip, record))
+        raise LiveloomError(f"{artifact_id} is a {record.kind} artifact, not a clip or song")
+
+    def _validate(self, model: type[Clip] | type[Song], record: ArtifactRecord) -> Any:
+        try:
+            return model.model_validate_json(self.read_bytes(record))
+        except ValidationError as exc:
+            raise LiveloomError(f"the stored payload of {record.id} is damaged: {exc.errors()[0]['msg']}") from None

@@ -1,0 +1,1 @@
+"""The shared musical core: data model, MIDI I/O, theory, notation, voicing, rendering."""

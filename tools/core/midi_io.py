@@ -1,0 +1,241 @@
+"""Standard MIDI files <-> `Song` / `Clip`.
+
+Beats map exactly onto MIDI ticks (ticks / ticks-per-beat), so timing survives a round trip
+to the tick. Multi-track files become one `Track` per (MIDI track, channel) pair; channel 10
+is drums. Tempo and time-signature changes become the song's maps; a key-signature meta event
+sets the key. MIDI cannot carry Live's probability, velocity deviation or muted notes:
+`song_to_midi` reports what it had to leave out.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+
+import mido
+
+from .errors import LiveloomError
+from .model import (
+    DRUM_CHANNEL,
+    Clip,
+    Note,
+    PlacedClip,
+    Song,
+    TempoChange,
+    TimeSignature,
+    TimeSignatureChange,
+    Track,
+    round_up_to_bar,
+)
+
+TICKS_PER_BEAT = 960
+
+# mido key-signature names <-> our key strings
+_MAJOR_KEYS = ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B", "Gb", "C#", "Cb"]
+_MINOR_KEYS = ["A", "Bb", "B", "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "Eb", "A#", "Ab"]
+
+
+def _key_to_midi(key: str | None) -> str | None:
+    if not key:
+        return None
+    parts = key.split()
+    tonic, mode = parts[0], (parts[1].lower() if len(parts) > 1 else "major")
+    if mode == "major" and tonic in _MAJOR_KEYS:
+        return tonic
+    if mode == "minor" and tonic in _MINOR_KEYS:
+        return tonic + "m"
+    return None  # modes other than major/minor have no MIDI key signature
+
+
+def _key_from_midi(name: str) -> str:
+    return f"{name[:-1]} minor" if name.endswith("m") else f"{name} major"
+
+
+class MidiExport:
+    """The result of `song_to_midi`: the file's bytes and what MIDI could not carry."""
+
+    def __init__(self, data: bytes, dropped: list[str]):
+        self.data = data
+        self.dropped = dropped
+
+
+def song_to_midi(song: Song) -> MidiExport:
+    """Write a type-1 MIDI file: a conductor track, then one track per song track."""
+    mid = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
+
+    def tick(beat: float) -> int:
+        return int(round(beat * TICKS_PER_BEAT))
+
+    conductor: list[tuple[int, int, mido.MetaMessage]] = []
+    conductor.append((0, 0, mido.MetaMessage("track_name", name=song.name[:120])))
+    conductor.append((0, 1, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(song.tempo))))
+    ts = song.time_signature
+    conductor.append((0, 1, mido.MetaMessage("time_signature", numerator=ts.numerator, denominator=ts.denominator)))
+    key = _key_to_midi(song.key)
+    if key:
+        conductor.append((0, 1, mido.MetaMessage("key_signature", key=key)))
+    for change in song.tempo_map:
+        conductor.append((tick(change.beat), 1, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(change.bpm))))
+    for change in song.time_signature_map:
+        t = change.time_signature
+        conductor.append(
+            (tick(change.beat), 1, mido.MetaMessage("time_signature", numerator=t.numerator, denominator=t.denominator))
+        )
+    mid.tracks.append(_to_track(conductor))
+
+    dropped: dict[str, int] = defaultdict(int)
+    melodic_channels = [c for c in range(16) if c != DRUM_CHANNEL]
+    next_channel = 0
+    for track in song.tracks:
+        if track.is_drum:
+            channel = DRUM_CHANNEL
+        else:
+            channel = melodic_channels[next_channel % len(melodic_channels)]
+            next_channel += 1
+        events: list[tuple[int, int, mido.Message | mido.MetaMessage]] = [
+            (0, 0, mido.MetaMessage("track_name", name=track.name[:120]))
+        ]
+        if not track.is_drum and track.instrument is not None:
+            events.append((0, 1, mido.Message("program_change", channel=channel, program=track.instrument)))
+        for note in track.notes_on_timeline():
+            if note.mute:
+                dropped["muted notes"] += 1
+                continue
+            if note.probability < 1.0:
+                dropped["note probabilities"] += 1
+            if note.velocity_deviation:
+                dropped["velocity deviations"] += 1
+            start, end = tick(note.start), max(tick(note.end), tick(note.start) + 1)
+            # note_off sorts before note_on at the same tick, so repeated notes re-strike
+            events.append((end, 0, mido.Message("note_off", channel=channel, note=note.pitch,
+                                                velocity=note.release_velocity)))
+            events.append((start, 2, mido.Message("note_on", channel=channel, note=note.pitch,
+                                                  velocity=note.velocity)))
+        mid.tracks.append(_to_track(events))
+
+    buf = io.BytesIO()
+    mid.save(file=buf)
+    return MidiExport(buf.getvalue(), [f"{n} {what}" for what, n in dropped.items()])
+
+
+def _to_track(events: list[tuple[int, int, mido.Message | mido.MetaMessage]]) -> mido.MidiTrack:
+    events.sort(key=lambda e: (e[0], e[1]))
+    track = mido.MidiTrack()
+    now = 0
+    for t, _, msg in events:
+        track.append(msg.copy(time=t - now))
+        now = t
+    track.append(mido.MetaMessage("end_of_track", time=0))
+    return track
+
+
+def midi_to_song(data: bytes, name: str = "song") -> Song:
+    """Parse a standard MIDI file (type 0 or 1) into a `Song`. Raises LiveloomError if corrupt."""
+    try:
+        mid = mido.MidiFile(file=io.BytesIO(data), clip=True)
+    except (OSError, EOFError, ValueError, KeyError, IndexError) as exc:
+        raise LiveloomError(
+            f"this is not a readable standard MIDI file ({exc}). Check that it is a .mid/.midi file "
+            "and that it was not truncated."
+        ) from None
+    if mid.type == 2:
+        raise LiveloomError("MIDI type 2 (independent sequences) is not supported; save it as type 0 or 1.")
+    tpb = mid.ticks_per_beat
+    if not tpb or tpb <= 0:
+        raise LiveloomError("the MIDI file uses SMPTE time division, which has no beats; re-export it with PPQ timing.")
+
+    tempos: list[tuple[int, float]] = []
+    signatures: list[tuple[int, TimeSignature]] = []
+    key: str | None = None
+    song_name = name
+    # (track index, channel) -> notes; program and name per pair
+    notes: dict[tuple[int, int], list[Note]] = defaultdict(list)
+    programs: dict[tuple[int, int], int] = {}
+    track_names: dict[int, str] = {}
+    end_tick = 0
+
+    for ti, mtrack in enumerate(mid.tracks):
+        now = 0
+        open_notes: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+        for msg in mtrack:
+            now += msg.time
+            if msg.is_meta:
+                if msg.type == "set_tempo":
+                    tempos.append((now, round(mido.tempo2bpm(msg.tempo), 3)))  # undo µs rounding
+                elif msg.type == "time_signature":
+                    try:
+                        signatures.append((now, TimeSignature(numerator=msg.numerator, denominator=msg.denominator)))
+                    except ValueError:
+                        pass  # a malformed signature falls back to the previous one
+                elif msg.type == "key_signature" and key is None:
+                    key = _key_from_midi(msg.key)
+                elif msg.type == "track_name" and msg.name.strip():
+                    track_names.setdefault(ti, msg.name.strip())
+                continue
+            if msg.type == "program_change":
+                programs.setdefault((ti, msg.channel), msg.program)
+            elif msg.type == "note_on" and msg.velocity > 0:
+                open_notes[(msg.channel, msg.note)].append((now, msg.velocity))
+            elif msg.type in ("note_off", "note_on"):
+                stack = open_notes.get((msg.channel, msg.note))
+                if stack:
+                    start, vel = stack.pop(0)
+                    release = msg.velocity if msg.type == "note_off" else 64
+                    _add_note(notes[(ti, msg.channel)], msg.note, start, now, vel, release, tpb)
+        for (channel, pitch), stack in open_notes.items():  # notes never released end with the track
+            for start, vel in stack:
+                _add_note(notes[(ti, channel)], pitch, start, max(now, start + 1), vel, 64, tpb)
+        end_tick = max(end_tick, now)
+
+    tempos.sort(key=lambda t: t[0])
+    signatures.sort(key=lambda s: s[0])
+    initial_tempo = tempos[0][1] if tempos and tempos[0][0] == 0 else 120.0
+    initial_ts = signatures[0][1] if signatures and signatures[0][0] == 0 else TimeSignature()
+    tempo_map = [TempoChange(beat=t / tpb, bpm=min(999.0, max(20.0, bpm))) for t, bpm in tempos if t > 0]
+    ts_map = [TimeSignatureChange(beat=t / tpb, time_signature=s) for t, s in signatures if t > 0]
+    if len(mid.tracks) == 1 and mid.tracks[0] and 0 in track_names:
+        song_name = track_names[0]
+    elif 0 in track_names and not any(k[0] == 0 for k in notes):
+        song_name = track_names[0]  # conductor track name is the song's name
+
+    song_end = round_up_to_bar(max(end_tick / tpb, max((n.end for v in notes.values() for n in v), default=0)),
+                               initial_ts)
+    tracks: list[Track] = []
+    for (ti, channel), track_notes in sorted(notes.items()):
+        is_drum = channel == DRUM_CHANNEL
+        tname = track_names.get(ti) or ("Drums" if is_drum else f"Track {len(tracks) + 1}")
+        if sum(1 for k in notes if k[0] == ti) > 1:
+            tname = f"{tname} (ch {channel + 1})"
+        program = None if is_drum else programs.get((ti, channel))
+        clip = Clip(
+            name=tname,
+            notes=track_notes,
+            length=song_end,
+            tempo=initial_tempo,
+            time_signature=initial_ts,
+            key=key,
+            instrument=program,
+            is_drum=is_drum,
+        )
+        tracks.append(Track(name=tname, instrument=program, is_drum=is_drum, clips=[PlacedClip(start=0, clip=clip)]))
+    return Song(
+        name=song_name,
+        tempo=min(999.0, max(20.0, initial_tempo)),
+        time_signature=initial_ts,
+        key=key,
+        tempo_map=tempo_map,
+        time_signature_map=ts_map,
+        tracks=tracks,
+    )
+
+
+def _add_note(out: list[Note], pitch: int, start: int, end: int, velocity: int, release: int, tpb: int) -> None:
+    out.append(
+        Note(
+            pitch=pitch,
+            start=start / tpb,
+            duration=max(end - start, 1) / tpb,
+            velocity=max(1, min(127, velocity)),
+            release_velocity=release,
+        )
+    )

@@ -1,0 +1,99 @@
+"""MIDI -> WAV through the FluidSynth program and a General MIDI soundfont.
+
+FluidSynth and a GM soundfont are found on PATH and in the usual places (or through
+LIVELOOM_FLUIDSYNTH / LIVELOOM_SOUNDFONT). Where either is missing, `find_renderer` says what
+to install instead of pretending. Rendering runs FluidSynth as a subprocess, so a cancelled
+request kills it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tempfile
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+
+from .errors import LiveloomError
+
+SOUNDFONT_CANDIDATES = (
+    "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+    "/usr/share/sounds/sf2/default-GM.sf2",
+    "/usr/share/soundfonts/FluidR3_GM.sf2",
+    "/usr/share/soundfonts/default.sf2",
+    "/opt/homebrew/share/soundfonts/default.sf2",
+    "/opt/homebrew/share/fluid-synth/sf2/VintageDreamsWaves-v2.sf2",
+    "/usr/local/share/soundfonts/default.sf2",
+    "~/.local/share/soundfonts/FluidR3_GM.sf2",
+    "C:/soundfonts/FluidR3_GM.sf2",
+)
+
+INSTALL_HINT = (
+    "Install FluidSynth and a GM soundfont: Debian/Ubuntu `sudo apt install fluidsynth fluid-soundfont-gm`, "
+    "macOS `brew install fluid-synth` plus a .sf2 file, Windows `choco install fluidsynth`; "
+    "or point LIVELOOM_FLUIDSYNTH and LIVELOOM_SOUNDFONT at them."
+)
+
+
+@dataclass(frozen=True)
+class Renderer:
+    program: str
+    soundfont: Path
+
+
+def find_renderer() -> Renderer:
+    program = os.environ.get("LIVELOOM_FLUIDSYNTH") or shutil.which("fluidsynth")
+    if not program or not Path(program).exists():
+        raise LiveloomError(f"render_audio needs the FluidSynth program, which was not found. {INSTALL_HINT}")
+    env_sf = os.environ.get("LIVELOOM_SOUNDFONT")
+    candidates = [env_sf] if env_sf else list(SOUNDFONT_CANDIDATES)
+    for c in candidates:
+        p = Path(c).expanduser()
+        if p.is_file():
+            return Renderer(program=program, soundfont=p.resolve())
+    where = env_sf if env_sf else ", ".join(SOUNDFONT_CANDIDATES[:4])
+    raise LiveloomError(f"render_audio needs a General MIDI soundfont (.sf2); none found at {where}. {INSTALL_HINT}")
+
+
+@dataclass(frozen=True)
+class WavInfo:
+    seconds: float
+    sample_rate: int
+    channels: int
+    peak_dbfs: float
+
+
+def wav_info(data: bytes) -> WavInfo:
+    import numpy as np
+
+    with wave.open(io.BytesIO(data)) as w:
+        frames = w.readframes(w.getnframes())
+        rate, channels, width = w.getframerate(), w.getnchannels(), w.getsampwidth()
+        n = w.getnframes()
+    if width != 2:
+        raise LiveloomError(f"unexpected WAV sample width {width}")
+    samples = np.frombuffer(frames, dtype="<i2")
+    peak = int(np.max(np.abs(samples.astype(np.int32)))) if samples.size else 0
+    peak_db = 20 * float(np.log10(peak / 32768.0)) if peak else float("-inf")
+    return WavInfo(seconds=n / rate if rate else 0.0, sample_rate=rate, channels=channels, peak_dbfs=peak_db)
+
+
+async def render_midi(midi: bytes, *, sample_rate: int = 44100, gain: float = 0.6, timeout: float = 600.0) -> bytes:
+    """Render MIDI bytes to 16-bit stereo WAV bytes. Raises LiveloomError with FluidSynth's message."""
+    renderer = find_renderer()
+    with tempfile.TemporaryDirectory(prefix="liveloom-render-") as tmp:
+        mid_path = Path(tmp) / "in.mid"
+        wav_path = Path(tmp) / "out.wav"
+        mid_path.write_bytes(midi)
+        cmd = [renderer.program, "-ni", "-q", "-g", f"{gain:.3f}", "-r", str(sample_rate), "-O", "s16",
+               "-T", "wav", "-F", str(wav_path), str(renderer.soundfont), str(mid_path)]
+        with anyio.fail_after(timeout):
+            result = await anyio.run_process(cmd, check=False, stdin=None)
+        if result.returncode != 0 or not wav_path.exists() or wav_path.stat().st_size <= 44:
+            msg = (result.stderr or result.stdout or b"").decode(errors="replace").strip()[-400:]
+            raise LiveloomError(f"FluidSynth failed (exit {result.returncode}): {msg or 'no output'}")
+        return wav_path.read_bytes()

@@ -1,0 +1,116 @@
+"""Chord voicings with voice leading.
+
+Each chord gets a bass note and up to four upper voices. Candidates are every placement of
+the chosen chord tones inside the register; the one whose voices move least from the
+previous chord's (plus a pull back toward the middle of the register, so a long progression
+does not drift) wins. Deterministic: the same progression always gets the same voicing.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from .theory import ChordSpec
+
+
+@dataclass(frozen=True)
+class Voicing:
+    bass: int | None
+    upper: tuple[int, ...]  # ascending MIDI pitches
+
+    @property
+    def pitches(self) -> tuple[int, ...]:
+        return ((self.bass,) if self.bass is not None else ()) + self.upper
+
+
+def _upper_tones(chord: ChordSpec, max_voices: int, with_bass: bool) -> list[int]:
+    """The intervals the upper voices play: third and seventh first, then colour, fifth last."""
+    ivs = list(dict.fromkeys(chord.intervals))
+    if len(ivs) <= max_voices:
+        return ivs
+
+    def priority(i: int) -> int:
+        if i in (3, 4, 2, 5):  # the third (or the sus tone)
+            return 0
+        if i in (9, 10, 11) and len(ivs) > 3:  # the seventh (or the sixth)
+            return 1
+        if i > 12 and i != 17:  # 9, 13 and altered tensions
+            return 2
+        if i in (6, 8):  # altered fifths are colour, keep them
+            return 2
+        if i == 0:  # the root, which the bass already plays
+            return 4 if with_bass else 1
+        if i == 17:
+            return 5  # the natural 11 clashes with a major third
+        return 3  # the perfect fifth
+
+    keep = sorted(ivs, key=priority)[:max_voices]
+    return [i for i in ivs if i in keep]
+
+
+def _candidates(root: int, tones: list[int], low: int, high: int) -> list[tuple[int, ...]]:
+    options = []
+    for iv in tones:
+        pc = (root + iv) % 12
+        options.append([p for p in range(low, high + 1) if p % 12 == pc])
+    out = []
+    for combo in itertools.product(*options):
+        voicing = tuple(sorted(combo))
+        if len(set(voicing)) != len(voicing):
+            continue
+        if voicing[-1] - voicing[0] > 17:  # keep the hand within a tenth-and-a-bit
+            continue
+        if len(voicing) > 1 and voicing[1] - voicing[0] == 1:  # no minor second at the bottom
+            continue
+        out.append(voicing)
+    return out
+
+
+def _movement(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    if len(a) == len(b):
+        return float(sum(abs(x - y) for x, y in zip(a, b)))
+    return float(sum(min(abs(x - y) for y in b) for x in a) + sum(min(abs(x - y) for x in a) for y in b)) / 2
+
+
+def voice_progression(
+    chords: list[ChordSpec],
+    *,
+    low: int = 53,
+    high: int = 79,
+    bass_low: int = 36,
+    bass_high: int = 52,
+    max_voices: int = 4,
+    with_bass: bool = True,
+) -> list[Voicing]:
+    """Voice a progression: a bass note in [bass_low, bass_high] and upper voices in [low, high]."""
+    center = (low + high) / 2
+    prev_upper: tuple[int, ...] | None = None
+    prev_bass: int | None = None
+    out: list[Voicing] = []
+    for chord in chords:
+        tones = _upper_tones(chord, max_voices, with_bass)
+        cands = _candidates(chord.root, tones, low, high)
+        if not cands:  # a very wide chord: let it span more
+            cands = [tuple(sorted({low + ((chord.root + i - low) % 12) + (12 if i >= 12 else 0) for i in tones}))]
+
+        def cost(v: tuple[int, ...]) -> float:
+            mean = sum(v) / len(v)
+            spread = v[-1] - v[0]
+            c = 0.35 * abs(mean - center) + 0.05 * spread
+            if prev_upper is not None:
+                c += _movement(v, prev_upper)
+            return c
+
+        upper = min(cands, key=lambda v: (cost(v), v))
+        bass = None
+        if with_bass:
+            choices = [p for p in range(bass_low, bass_high + 1) if p % 12 == chord.bass]
+            target = prev_bass if prev_bass is not None else (bass_low + bass_high) / 2
+            bass = min(choices, key=lambda p: (abs(p - target), p))
+            if upper and bass >= upper[0]:
+                bass -= 12 if bass - 12 >= 0 else 0
+            prev_bass = bass
+        out.append(Voicing(bass=bass, upper=upper))
+        prev_upper = upper
+    return out

@@ -1,0 +1,96 @@
+"""Output models shared by the tool families, and the compact summaries agents read.
+
+Results to the agent are summaries (bars, note count, range, key), never note dumps; the
+notes themselves are available from `get_clip(notes=true)` in pages, or as MCP resources.
+"""
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from liveloom.server.workspace import ArtifactRecord, Provenance, Workspace
+from liveloom.tools.core.model import Clip, Note, Song, pitch_name
+
+
+class TrackSummary(BaseModel):
+    index: int
+    name: str
+    role: str | None = None
+    instrument: int | None = Field(default=None, description="General MIDI program.")
+    is_drum: bool
+    clips: int
+    notes: int
+    pitch_range: list[str] = Field(default_factory=list, description="Lowest and highest pitch, e.g. ['C3', 'G5'].")
+
+
+class ArtifactSummary(BaseModel):
+    """A clip or song artifact, in brief."""
+
+    id: str = Field(description="Artifact id; pass it to other tools.")
+    kind: str = Field(description="clip or song")
+    uri: str = Field(description="MCP resource URI with the full content.")
+    name: str
+    bars: float
+    length_beats: float
+    notes: int
+    tempo: float | None = None
+    time_signature: str
+    key: str | None = None
+    pitch_range: list[str] = Field(default_factory=list)
+    tracks: list[TrackSummary] = Field(default_factory=list)
+
+
+class NoteOut(Note):
+    """A note in a result; `track` is the track index when the artifact is a song."""
+
+    track: int | None = None
+
+
+def _range(notes: list[Note]) -> list[str]:
+    if not notes:
+        return []
+    return [pitch_name(min(n.pitch for n in notes)), pitch_name(max(n.pitch for n in notes))]
+
+
+def song_summary_dict(song: Song) -> dict[str, Any]:
+    tracks = []
+    all_notes: list[Note] = []
+    for i, t in enumerate(song.tracks):
+        notes = t.notes_on_timeline()
+        all_notes += [] if t.is_drum else notes
+        tracks.append(TrackSummary(index=i, name=t.name, role=t.role, instrument=t.instrument, is_drum=t.is_drum,
+                                   clips=len(t.clips), notes=len(notes),
+                                   pitch_range=_range(notes)).model_dump())
+    bar = song.time_signature.beats_per_bar
+    return {
+        "name": song.name, "bars": round(song.length / bar, 3), "length_beats": song.length,
+        "notes": sum(t["notes"] for t in tracks), "tempo": song.tempo, "time_signature": str(song.time_signature),
+        "key": song.key, "pitch_range": _range(all_notes), "tracks": tracks,
+    }
+
+
+def clip_summary_dict(clip: Clip) -> dict[str, Any]:
+    return {
+        "name": clip.name, "bars": round(clip.bars, 3), "length_beats": clip.length, "notes": len(clip.notes),
+        "tempo": clip.tempo, "time_signature": str(clip.time_signature), "key": clip.key,
+        "pitch_range": _range(clip.notes), "tracks": [],
+        "role": clip.role, "is_drum": clip.is_drum, "instrument": clip.instrument,
+    }
+
+
+def artifact_summary(record: ArtifactRecord) -> ArtifactSummary:
+    s = record.summary
+    return ArtifactSummary(
+        id=record.id, kind=record.kind, uri=record.uri, name=record.name, bars=s.get("bars", 0),
+        length_beats=s.get("length_beats", 0), notes=s.get("notes", 0), tempo=s.get("tempo"),
+        time_signature=s.get("time_signature", "4/4"), key=s.get("key"), pitch_range=s.get("pitch_range", []),
+        tracks=[TrackSummary(**t) for t in s.get("tracks", [])],
+    )
+
+
+def store_clip(workspace: Workspace, clip: Clip, provenance: Provenance) -> ArtifactRecord:
+    return workspace.put_clip(clip, provenance, clip_summary_dict(clip))
+
+
+def store_song(workspace: Workspace, song: Song, provenance: Provenance) -> ArtifactRecord:
+    return workspace.put_song(song, provenance, song_summary_dict(song))
