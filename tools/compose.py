@@ -62,6 +62,8 @@ def register(server: MCPServer, services: Services) -> None:
         instrument: Annotated[int | None, Field(ge=0, le=127, description="General MIDI program for the clip.")] = None,
         repeat: Annotated[int, Field(ge=1, le=256, description="Play the material this many times (whole bars), "
                                      "e.g. a one-bar drum grid for 8 bars.")] = 1,
+        chord_bass: Annotated[bool, Field(description="Chords: play the bass note (root or slash bass) in the "
+                                          "left hand. Turn off when a bass track plays it.")] = True,
         name: Annotated[str | None, Field(max_length=200)] = None,
     ) -> NotationResult:
         """Turn compact musical text into a clip, exactly as written: chord symbols and roman numerals are
@@ -76,13 +78,13 @@ def register(server: MCPServer, services: Services) -> None:
             raise LiveloomError(str(exc)) from None
         result = await anyio.to_thread.run_sync(lambda: realize(
             text, kind=kind, key=parsed_key, tempo=tempo, time_signature=ts, rhythm=rhythm, swing=swing, step=step,
-            octave=octave, velocity=velocity, repeat=repeat, name=name))
+            octave=octave, velocity=velocity, repeat=repeat, chord_bass=chord_bass, name=name))
         clip = result.clip
         if instrument is not None and not clip.is_drum:
-            clip = clip.model_copy(update={"instrument": instrument, "repeat": repeat})
+            clip = clip.model_copy(update={"instrument": instrument, "repeat": repeat, "chord_bass": chord_bass})
         params = {"text": text[:2000], "key": key, "tempo": tempo, "time_signature": time_signature, "kind": kind,
                   "rhythm": rhythm, "swing": swing, "step": step, "octave": octave, "velocity": velocity,
-                  "instrument": instrument, "repeat": repeat}
+                  "instrument": instrument, "repeat": repeat, "chord_bass": chord_bass}
         record = store_clip(ws, clip, Provenance(tool="notation_to_clip", model="liveloom notation realiser",
                                                  params=params))
         summary = artifact_summary(record)

@@ -121,6 +121,7 @@ def realize(
     octave: int = 0,
     velocity: int = 90,
     repeat: int = 1,
+    chord_bass: bool = True,
     name: str | None = None,
 ) -> Realization:
     """Read `text` and realise it as a clip. Raises NotationError naming the bad token."""
@@ -133,7 +134,7 @@ def realize(
     if chosen in ("chords", "roman"):
         if chosen == "roman" and key is None:
             raise NotationError("roman numerals need a key: pass key, e.g. key='Bb major'")
-        result = _realize_chords(text, chosen, key, ts, rhythm, octave, velocity)
+        result = _realize_chords(text, chosen, key, ts, rhythm, octave, velocity, chord_bass)
     elif chosen == "notes":
         result = _realize_notes(text, ts, octave, velocity)
     elif chosen == "drums":
@@ -324,11 +325,12 @@ def _hits(rhythm: str, start: float, end: float, bar_len: float) -> list[tuple[f
 
 
 def _realize_chords(text: str, kind: str, key: Key | None, ts: TimeSignature, rhythm: str, octave: int,
-                    velocity: int) -> Realization:
+                    velocity: int, with_bass: bool) -> Realization:
     prog = parse_progression(text, kind, key, ts)
     specs = [c for c, _, _, _ in prog]
     shift = 12 * octave
-    voicings = voice_progression(specs, low=53 + shift, high=79 + shift, bass_low=36 + shift, bass_high=52 + shift)
+    voicings = voice_progression(specs, low=53 + shift, high=79 + shift, bass_low=36 + shift, bass_high=52 + shift,
+                                 with_bass=with_bass)
     notes: list[Note] = []
     chords: list[dict] = []
     bar_len = ts.beats_per_bar

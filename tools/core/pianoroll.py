@@ -46,7 +46,7 @@ def render_piano_roll(song: Song, *, title: str | None = None, max_width_in: flo
 
     heights = []
     for kind, _, lo, hi in lanes:
-        heights.append(max(2.0, (hi - lo + 1) * 0.16) if kind == "melodic" else max(1.2, len(lo) * 0.28))
+        heights.append(max(2.0, (hi - lo + 1) * (0.16 if hi - lo <= 60 else 0.1)) if kind == "melodic" else max(1.2, len(lo) * 0.28))
     width = min(max_width_in, max(9.0, length / bar * 1.1 + 2))
     fig, axes = plt.subplots(len(lanes), 1, figsize=(width, sum(heights) + 1.4), sharex=True, squeeze=False,
                              gridspec_kw={"height_ratios": heights})
@@ -57,10 +57,14 @@ def render_piano_roll(song: Song, *, title: str | None = None, max_width_in: flo
             for p in range(lo, hi + 1):
                 if p % 12 in _BLACK:
                     ax.axhspan(p - 0.5, p + 0.5, color="#f0f0f0", zorder=0)
-            step = 1 if hi - lo <= 40 else 12
-            ticks = [p for p in range(lo, hi + 1) if step == 1 or p % 12 == 0]
+            used = {n.pitch for t in tracks for n in t.notes_on_timeline()}
+            every = hi - lo <= 60  # rows are tall enough to name every pitch
+            ticks = [p for p in range(lo, hi + 1) if every or p % 12 == 0 or p in used]
             ax.set_yticks(ticks)
-            ax.set_yticklabels([pitch_name(p) for p in ticks], fontsize=7 if step == 1 else 8)
+            ax.set_yticklabels([pitch_name(p) for p in ticks], fontsize=6.5)
+            for label, p in zip(ax.get_yticklabels(), ticks):
+                if p % 12 == 0:
+                    label.set_fontweight("bold")
             ax.set_ylim(lo - 0.5, hi + 0.5)
         else:
             rows = {p: i for i, p in enumerate(lo)}

@@ -1,3 +1,0 @@
-from liveloom.server import X
-def main():
-    print("ok", X)

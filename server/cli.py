@@ -1,0 +1,187 @@
+"""The `liveloom` command line: serve, tools, call, demo, install-claude.
+
+Only argparse is imported at start; the server and its libraries load when a command needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def _config(args: argparse.Namespace):
+    from liveloom.ableton_bridge.target import parse_target
+
+    from .config import Config
+    from .files import allowed_from_env
+    from .workspace import default_home
+
+    try:
+        live = parse_target(getattr(args, "live", None))
+    except ValueError as exc:
+        raise SystemExit(f"liveloom: {exc}") from None
+    home = Path(args.home).expanduser() if getattr(args, "home", None) else default_home()
+    allow = allowed_from_env() + [Path(p).expanduser() for p in (getattr(args, "allow", None) or [])]
+    return Config(home=home, allow=allow, live=live)
+
+
+def _server(args: argparse.Namespace):
+    from liveloom.tools.core.errors import LiveloomError
+
+    from .app import build_server
+
+    try:
+        return build_server(_config(args))
+    except LiveloomError as exc:
+        raise SystemExit(f"liveloom: {exc}") from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    server = _server(args)
+    if args.http:
+        from .http import serve_http
+
+        token = args.token or os.environ.get("LIVELOOM_TOKEN") or None
+        serve_http(server, host=args.host, port=args.port, token=token, allowed_origins=args.allow_origin or [])
+    else:
+        server.run("stdio")
+    return 0
+
+
+def cmd_tools(args: argparse.Namespace) -> int:
+    import anyio
+
+    server = _server(args)
+    tools = anyio.run(server.list_tools)
+    if args.json:
+        print(json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools], indent=2))
+        return 0
+    width = max(len(t.name) for t in tools)
+    for t in tools:
+        first = (t.description or "").strip().splitlines()[0] if t.description else ""
+        flags = "read-only" if t.annotations and t.annotations.read_only_hint else "writes"
+        print(f"{t.name:<{width}}  [{flags}]  {first}")
+    return 0
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    import anyio
+    from mcp import Client
+
+    if args.json_file:
+        raw = Path(args.json_file).read_text(encoding="utf-8")
+    else:
+        raw = args.json if args.json is not None else "{}"
+    try:
+        arguments = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        print(f"liveloom: --json is not valid JSON: {exc}", file=sys.stderr)
+        return 2
+    if not isinstance(arguments, dict):
+        print("liveloom: --json must be a JSON object of the tool's arguments", file=sys.stderr)
+        return 2
+    server = _server(args)
+
+    async def run() -> int:
+        async with Client(server) as client:
+            names = {t.name for t in (await client.list_tools()).tools}
+            if args.tool not in names:
+                print(f"liveloom: no tool {args.tool!r}; `liveloom tools` lists them: {', '.join(sorted(names))}",
+                      file=sys.stderr)
+                return 2
+            result = await client.call_tool(args.tool, arguments)
+        if result.is_error:
+            print(f"liveloom: {result.content[0].text if result.content else 'error'}", file=sys.stderr)
+            return 1
+        if result.structured_content is not None:
+            print(json.dumps(result.structured_content, indent=2))
+        else:
+            for block in result.content:
+                print(block.text if block.type == "text" else f"[{block.type} content]")
+        return 0
+
+    return anyio.run(run)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import anyio
+
+    from .demo import run_demo
+
+    server = _server(args)
+    anyio.run(run_demo, server)
+    return 0
+
+
+def cmd_install_claude(args: argparse.Namespace) -> int:
+    from .claude import claude_config_path, install, server_entry
+
+    path = Path(args.config).expanduser() if args.config else claude_config_path()
+    message, _ = install(path, args.name, server_entry(home=args.home, live=args.live), dry_run=args.dry_run)
+    print(message)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from liveloom import __version__
+
+    parser = argparse.ArgumentParser(prog="liveloom", description="A musician's toolbox for LLM agents, over MCP.")
+    parser.add_argument("--version", action="version", version=f"liveloom {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--home", help="workspace folder (default: LIVELOOM_HOME or the per-OS data folder)")
+        p.add_argument("--allow", action="append", metavar="FOLDER",
+                       help="another folder tools may read and write (repeatable; also LIVELOOM_ALLOW)")
+        p.add_argument("--live", metavar="HOST:PORT", help="Ableton Live (AbletonOSC) address, or 'sim' "
+                       "(default: LIVELOOM_LIVE or 127.0.0.1:11000)")
+
+    p = sub.add_parser("serve", help="run the MCP server (stdio by default)")
+    common(p)
+    p.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
+    p.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
+    p.add_argument("--token", help="require this bearer token on HTTP (or set LIVELOOM_TOKEN)")
+    p.add_argument("--allow-origin", action="append", metavar="ORIGIN", help="another allowed Origin for HTTP")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("tools", help="list the tools")
+    common(p)
+    p.add_argument("--json", action="store_true", help="full schemas as JSON")
+    p.set_defaults(func=cmd_tools)
+
+    p = sub.add_parser("call", help="call one tool through the server, print its structured result")
+    common(p)
+    p.add_argument("tool")
+    p.add_argument("--json", help="the arguments as a JSON object")
+    p.add_argument("--json-file", help="read the arguments from this file")
+    p.set_defaults(func=cmd_call)
+
+    p = sub.add_parser("demo", help="make a short multi-track sketch: MIDI, PNG and WAV in the workspace")
+    common(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("install-claude", help="add liveloom to Claude Desktop's config (merging, with a backup)")
+    p.add_argument("--config", help="config file (default: Claude Desktop's, per OS)")
+    p.add_argument("--name", default="liveloom", help="server name in the config")
+    p.add_argument("--home", help="set LIVELOOM_HOME for the server")
+    p.add_argument("--live", help="set LIVELOOM_LIVE for the server")
+    p.add_argument("--dry-run", action="store_true", help="print the merged config, write nothing")
+    p.set_defaults(func=cmd_install_claude)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("liveloom: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

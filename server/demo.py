@@ -1,0 +1,64 @@
+"""`liveloom demo`: a short scripted session through the real tools, over a real MCP client.
+
+It writes a lo-fi sketch in D minor (chords, bass, drums, a melody in ABC), exports it as one
+multi-track MIDI file, draws the piano roll and renders a WAV — and prints where they are.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sys
+from typing import Any
+
+from mcp import Client
+
+from .app import LiveloomServer
+
+STEPS: list[tuple[str, str, dict[str, Any]]] = [
+    ("chords", "notation_to_clip", {
+        "text": "Dm9 | Gm9 | Bbmaj7 | A7b9", "key": "D minor", "tempo": 82, "rhythm": "charleston", "swing": 0.6,
+        "instrument": 4, "repeat": 2, "chord_bass": False, "name": "Keys"}),
+    ("bass", "notation_to_clip", {
+        "text": "D2:1.5 D2:0.5 r:1 A1:1 | G1:1.5 G1:0.5 r:1 D2:1 | Bb1:1.5 Bb1:0.5 r:1 F2:1 | A1:1.5 A1:0.5 r:1 E2:1 |",
+        "tempo": 82, "swing": 0.6, "instrument": 33, "repeat": 2, "name": "Bass"}),
+    ("drums", "notation_to_clip", {
+        "text": "kick:  x.....x...x.....\nsnare: ....X.......X..o\nhh:    x.x.x.x.x.x.x.x.",
+        "tempo": 82, "swing": 0.6, "repeat": 8, "name": "Drums"}),
+    ("melody", "notation_to_clip", {
+        "text": "X:1\nT:Melody\nM:4/4\nL:1/8\nK:Dm\nA2 F2 E2 D2 | B,2 D2 F4 | A2 G2 F2 E2 | E6 z2 |\n"
+                "A2 c2 d2 A2 | B2 A2 G4 | F2 E2 D2 C2 | D6 z2 |",
+        "key": "D minor", "tempo": 82, "octave": 1, "instrument": 11, "name": "Vibes"}),
+]
+
+
+def _short(data: dict[str, Any]) -> str:
+    keep = {k: data[k] for k in ("id", "bars", "notes", "key", "notation", "path", "seconds", "tracks") if k in data}
+    if isinstance(keep.get("tracks"), list):
+        keep["tracks"] = len(keep["tracks"])
+    return json.dumps(keep)
+
+
+async def run_demo(server: LiveloomServer) -> dict[str, str]:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out: dict[str, str] = {}
+    async with Client(server) as client:
+        async def call(tool: str, args: dict[str, Any]) -> dict[str, Any]:
+            result = await client.call_tool(tool, args)
+            if result.is_error:
+                text = result.content[0].text if result.content else "no message"
+                raise SystemExit(f"liveloom demo: {tool} failed: {text}")
+            print(f"  {tool:<17} -> {_short(result.structured_content or {})}", file=sys.stderr)
+            return result.structured_content or {}
+
+        print("liveloom demo: a lo-fi sketch in D minor at 82 BPM", file=sys.stderr)
+        ids = [(await call(tool, args))["id"] for _, tool, args in STEPS]
+        midi = await call("export_midi", {"ids": ids, "path": f"demo-{stamp}.mid", "name": "liveloom demo"})
+        song = await call("import_midi", {"path": midi["path"], "name": "liveloom demo"})
+        roll = await call("piano_roll", {"id": song["id"]})
+        wav = await call("render_audio", {"id": song["id"], "path": f"demo-{stamp}.wav"})
+        out = {"midi": midi["path"], "png": roll["path"], "wav": wav["path"], "song": song["id"]}
+    print("\nliveloom demo wrote:", file=sys.stderr)
+    for k in ("midi", "png", "wav"):
+        print(f"  {k.upper():<4} {out[k]}")
+    return out
