@@ -95,8 +95,11 @@ def detect_kind(text: str) -> str:
     if not lines:
         raise NotationError("the text is empty; write chords (Dm7 G7 Cmaj7), notes (C4:1 E4:1), "
                             "a drum grid (kick: x...x...) or ABC")
+    heads = [re.match(r"\s*([A-Za-z0-9][A-Za-z0-9 #_\-]*?)\s*:", ln) for ln in lines]
     if all(re.fullmatch(r"\s*[A-Za-z0-9][A-Za-z0-9 #_\-]*\s*:\s*[xXoO.\-_| ]+\s*", ln) for ln in lines):
         return "drums"
+    if all(heads) and any(not h.group(1).isdigit() and _is_drum_name(h.group(1)) for h in heads if h):
+        return "drums"  # a drum grid with a typo: let the drum reader name it
     if re.search(r"^\s*K:", text, re.M):
         return "abc"
     first = next((t.text for t in _tokens(text) if t.text not in ("|", "||")), "")
@@ -447,6 +450,14 @@ def _realize_notes(text: str, ts: TimeSignature, octave: int, velocity: int) -> 
 
 
 # ---------------------------------------------------------------- drum grids
+
+def _is_drum_name(name: str) -> bool:
+    try:
+        drum_pitch(name)
+        return True
+    except ValueError:
+        return False
+
 
 def drum_pitch(name: str) -> int:
     n = name.strip().lower().replace("_", " ")
