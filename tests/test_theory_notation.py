@@ -160,6 +160,13 @@ def test_swing_moves_only_offbeats():
         apply_swing(r.clip.notes, pair=1.0, ratio=0.9)
 
 
+def test_abc_without_unit_length_uses_the_standard_default():
+    r = realize("X:1\nK:C\nCDEF|")
+    assert [n.duration for n in r.clip.notes] == [0.5] * 4
+    r = realize("X:1\nM:2/4\nK:C\nCDEF|")
+    assert [n.duration for n in r.clip.notes] == [0.25] * 4
+
+
 def test_abc_through_music21():
     r = realize("X:1\nT:Tune\nM:3/4\nL:1/4\nK:G\nG A B | d2 c |")
     assert r.kind == "abc"

@@ -522,6 +522,11 @@ def _realize_abc(text: str) -> Realization:
         from music21 import key as m21key
     except ImportError as exc:  # pragma: no cover - music21 is a dependency
         raise NotationError(f"ABC needs music21, which is not installed ({exc})") from None
+    if not re.search(r"^\s*L:", text, re.M):
+        # the ABC standard's default unit note length: 1/16 below 3/4 metre, else 1/8
+        m = re.search(r"^\s*M:\s*(\d+)\s*/\s*(\d+)", text, re.M)
+        unit = "1/16" if m and int(m.group(1)) / int(m.group(2)) < 0.75 else "1/8"
+        text = re.sub(r"^(\s*K:)", f"L:{unit}\n\\1", text, count=1, flags=re.M)
     try:
         score = converter.parse(text, format="abc")
     except Exception as exc:  # music21 raises many types for bad ABC

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Set up liveloom in ./.venv: the package, its test tools, and FluidSynth with a General MIDI
+# soundfont for render_audio. Safe to run again; it only adds what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "liveloom needs Python 3.11 or newer; set PYTHON=/path/to/python3.11" >&2
+  exit 1
+fi
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".[test]"
+
+# FluidSynth + a GM soundfont (render_audio, the demo's WAV). Optional: without them every
+# other tool works and render_audio says what to install.
+if ! command -v fluidsynth >/dev/null 2>&1 || ! ls /usr/share/sounds/sf2/*.sf2 >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
+    if $SUDO true 2>/dev/null; then
+      $SUDO apt-get update -qq >/dev/null 2>&1 || true
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+        fluidsynth fluid-soundfont-gm >/dev/null 2>&1 \
+        || echo "note: could not apt-get install fluidsynth fluid-soundfont-gm; render_audio will be unavailable" >&2
+    else
+      echo "note: run 'sudo apt install fluidsynth fluid-soundfont-gm' to enable render_audio" >&2
+    fi
+  elif command -v brew >/dev/null 2>&1; then
+    brew list fluid-synth >/dev/null 2>&1 || brew install fluid-synth >/dev/null \
+      || echo "note: brew install fluid-synth failed; render_audio will be unavailable" >&2
+    echo "note: also put a GM soundfont (.sf2) somewhere and set LIVELOOM_SOUNDFONT to it" >&2
+  else
+    echo "note: install FluidSynth and a GM soundfont to enable render_audio (see README)" >&2
+  fi
+fi
+echo "liveloom installed in .venv ($(.venv/bin/liveloom --version))" >&2
