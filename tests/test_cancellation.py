@@ -1,0 +1,57 @@
+"""A cancelled render stops its FluidSynth process, and the server goes on serving."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import time
+
+import anyio
+import pytest
+
+from conftest import call_ok
+
+pytestmark = pytest.mark.anyio
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie has exited but not been reaped
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return True
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uses a shell script as the stand-in FluidSynth")
+async def test_cancelling_render_audio_kills_fluidsynth(client, tmp_path, monkeypatch):
+    pid_file = tmp_path / "pid"
+    fake = tmp_path / "fluidsynth"
+    fake.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 60\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    soundfont = tmp_path / "gm.sf2"
+    soundfont.write_bytes(b"RIFF")
+    monkeypatch.setenv("LIVELOOM_FLUIDSYNTH", str(fake))
+    monkeypatch.setenv("LIVELOOM_SOUNDFONT", str(soundfont))
+    clip = await call_ok(client, "notation_to_clip", {"text": "C F G C"})
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(client.call_tool, "render_audio", {"id": clip["id"]})
+        with anyio.fail_after(20):
+            while not pid_file.exists() or not pid_file.read_text().strip():
+                await anyio.sleep(0.05)
+        pid = int(pid_file.read_text())
+        assert _alive(pid)
+        tg.cancel_scope.cancel()
+
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        await anyio.sleep(0.05)
+    assert not _alive(pid), "FluidSynth kept running after the request was cancelled"
+    listed = await call_ok(client, "list_artifacts", {"kind": "audio"})
+    assert listed["total"] == 0  # nothing half-made was stored
+    assert (await call_ok(client, "list_artifacts", {}))["total"] == 1
