@@ -1,0 +1,165 @@
+"""Live.Clip: MIDI notes with Live 11's note API and Live's overlap rule; clip envelopes."""
+
+from __future__ import annotations
+
+from ._version import LomObject, since
+from .Envelope import Envelope
+
+
+class MidiNoteSpecification:
+    def __init__(self, pitch, start_time, duration, velocity=100.0, mute=False, probability=1.0,
+                 velocity_deviation=0.0, release_velocity=64.0):
+        self.pitch = pitch
+        self.start_time = start_time
+        self.duration = duration
+        self.velocity = velocity
+        self.mute = mute
+        self.probability = probability
+        self.velocity_deviation = velocity_deviation
+        self.release_velocity = release_velocity
+
+
+class MidiNote:
+    def __init__(self, note_id: int, spec: MidiNoteSpecification):
+        self.note_id = note_id
+        self.pitch = int(spec.pitch)
+        self.start_time = float(spec.start_time)
+        self.duration = float(spec.duration)
+        self.velocity = float(spec.velocity)
+        self.mute = bool(spec.mute)
+        self.probability = float(spec.probability)
+        self.velocity_deviation = float(spec.velocity_deviation)
+        self.release_velocity = float(spec.release_velocity)
+
+
+def _validate(spec: MidiNoteSpecification) -> None:
+    if not isinstance(spec.pitch, int) or not 0 <= spec.pitch <= 127:
+        raise RuntimeError(f"Invalid note pitch {spec.pitch!r}")
+    if spec.start_time < 0 or spec.duration <= 0:
+        raise RuntimeError("Invalid note: start_time must be >= 0 and duration > 0")
+    if not 0 <= spec.velocity <= 127 or not 0 <= spec.probability <= 1:
+        raise RuntimeError("Invalid note velocity or probability")
+    if not -127 <= spec.velocity_deviation <= 127 or not 0 <= spec.release_velocity <= 127:
+        raise RuntimeError("Invalid note velocity deviation or release velocity")
+
+
+class Clip(LomObject):
+    def __init__(self, live_version, length: float, track, is_arrangement: bool = False, start_time: float = 0.0):
+        super().__init__(live_version)
+        self.name = ""
+        self.color = 0x1AFF2F
+        self.color_index = 0
+        self.is_midi_clip = True
+        self.is_audio_clip = False
+        self.is_arrangement_clip = is_arrangement
+        self.looping = True
+        self._length = float(length)
+        self.loop_start = 0.0
+        self.loop_end = float(length)
+        self.start_marker = 0.0
+        self.end_marker = float(length)
+        self.start_time = float(start_time)
+        self.is_playing = False
+        self.muted = False
+        self._track = track
+        self._notes: dict[int, MidiNote] = {}
+        self._next_id = 1
+        self._envelopes: dict[int, Envelope] = {}
+
+    @property
+    def length(self) -> float:
+        return self.loop_end - self.loop_start if self.looping else self.end_marker - self.start_marker
+
+    @property
+    def end_time(self) -> float:
+        return self.start_time + self._length
+
+    @property
+    def canonical_parent(self):
+        return self._track
+
+    # ---------------------------------------------------------------- notes (Live 11+)
+
+    @since(11, 0, 0)
+    def add_new_notes(self, notes) -> list[int]:
+        specs = list(notes)
+        for spec in specs:
+            _validate(spec)
+        ids = []
+        for spec in specs:
+            self._apply_overlap_rule(spec)
+            note = MidiNote(self._next_id, spec)
+            self._notes[note.note_id] = note
+            ids.append(note.note_id)
+            self._next_id += 1
+        return ids
+
+    def _apply_overlap_rule(self, spec: MidiNoteSpecification) -> None:
+        """Live keeps no two overlapping notes of one pitch: the new note wins. An existing note at the same
+        start is replaced; one that starts earlier is cut at the new start; ones starting inside it go."""
+        start, end = float(spec.start_time), float(spec.start_time) + float(spec.duration)
+        for nid, n in list(self._notes.items()):
+            if n.pitch != spec.pitch:
+                continue
+            n_end = n.start_time + n.duration
+            if abs(n.start_time - start) < 1e-9 or start < n.start_time < end:
+                del self._notes[nid]
+            elif n.start_time < start < n_end:
+                n.duration = start - n.start_time
+
+    def _in_range(self, n: MidiNote, from_pitch, pitch_span, from_time, time_span) -> bool:
+        return from_pitch <= n.pitch < from_pitch + pitch_span and from_time <= n.start_time < from_time + time_span
+
+    @since(11, 0, 0)
+    def get_notes_extended(self, from_pitch: int, pitch_span: int, from_time: float, time_span: float):
+        return sorted((n for n in self._notes.values() if self._in_range(n, from_pitch, pitch_span, from_time,
+                                                                          time_span)),
+                      key=lambda n: (n.start_time, n.pitch))
+
+    @since(11, 1, 0)
+    def get_all_notes_extended(self):
+        return sorted(self._notes.values(), key=lambda n: (n.start_time, n.pitch))
+
+    @since(11, 0, 0)
+    def remove_notes_extended(self, from_pitch: int, pitch_span: int, from_time: float, time_span: float) -> None:
+        for nid, n in list(self._notes.items()):
+            if self._in_range(n, from_pitch, pitch_span, from_time, time_span):
+                del self._notes[nid]
+
+    @since(11, 0, 0)
+    def remove_notes_by_id(self, note_ids) -> None:
+        for nid in note_ids:
+            self._notes.pop(int(nid), None)
+
+    @since(11, 0, 0)
+    def get_notes_by_id(self, note_ids):
+        return [self._notes[i] for i in note_ids if i in self._notes]
+
+    # ---------------------------------------------------------------- envelopes
+
+    def automation_envelope(self, device_parameter):
+        if self.is_arrangement_clip:
+            return None  # Arrangement clips have no clip envelopes through this API
+        return self._envelopes.get(id(device_parameter))
+
+    @since(10, 1, 0)
+    def create_automation_envelope(self, device_parameter):
+        if self.is_arrangement_clip:
+            raise RuntimeError("Cannot create an automation envelope for an arrangement clip")
+        if id(device_parameter) in self._envelopes:
+            raise RuntimeError("Envelope already exists for this parameter")
+        env = Envelope(self._live_version, self, device_parameter)
+        self._envelopes[id(device_parameter)] = env
+        return env
+
+    def clear_envelope(self, device_parameter) -> None:
+        self._envelopes.pop(id(device_parameter), None)
+
+    def clear_all_envelopes(self) -> None:
+        self._envelopes.clear()
+
+    def fire(self) -> None:
+        self.is_playing = True
+
+    def stop(self) -> None:
+        self.is_playing = False

@@ -1,0 +1,6 @@
+"""The fake `Live` module: `Live.Song`, `Live.Clip`, `Live.Track`, ... as in Live's embedded Python."""
+
+from . import Application, Clip, ClipSlot, Device, DeviceParameter, Envelope, MixerDevice, Scene, Song, Track
+
+__all__ = ["Application", "Clip", "ClipSlot", "Device", "DeviceParameter", "Envelope", "MixerDevice", "Scene",
+           "Song", "Track"]
