@@ -1,0 +1,606 @@
+"""What liveloom does to a Live set, each write verified by reading it back.
+
+`LiveBridge` sits on an `OSCClient` and knows which Remote Script answers: stock AbletonOSC
+(notes, clips, tracks, devices, transport) or LiveloomOSC (all of that plus Live 11 note fields,
+clip automation, Arrangement clips, request ids and acks). Tools that need the companion say so.
+
+On any failure mid-write, what this call created is removed again (a new clip or track is
+deleted; a replaced clip gets its old notes back), and the error names what was written, what
+was not, and whether the rollback worked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+from liveloom.tools.core.errors import LiveloomError
+from liveloom.tools.core.model import Clip, Note
+
+from .client import MAX_DATAGRAM, LiveCommandError, LiveUnavailable, OSCClient, build_message
+from .target import LiveTarget
+
+INSTALL_HELP = (
+    "Is Live running with a Remote Script selected? Install liveloom's companion with "
+    "`liveloom install-remote-script`, restart Live, and choose 'LiveloomOSC' as a Control Surface in "
+    "Preferences > Link, Tempo & MIDI (stock AbletonOSC also works, with fewer tools). "
+    "Without Live, start liveloom with `--live sim` for the simulated set."
+)
+COMPANION_TOOLS = ("write_automation", "write_clip at an Arrangement position",
+                   "Live 11 note fields (probability, velocity deviation, release velocity)")
+TIME_TOLERANCE = 1e-3  # beats; AbletonOSC sends float32 times
+STOCK_NOTE_BYTES = 24
+EXT_NOTE_BYTES = 60
+
+
+@dataclass
+class Capabilities:
+    target: str
+    live_version: str | None = None
+    companion: bool = False
+    companion_version: str | None = None
+
+    @property
+    def script(self) -> str:
+        return f"LiveloomOSC {self.companion_version}" if self.companion else "AbletonOSC (stock)"
+
+    @property
+    def needs_companion(self) -> list[str]:
+        return [] if self.companion else list(COMPANION_TOOLS)
+
+
+@dataclass
+class ClipRef:
+    """Where a clip lives: a Session slot, or an Arrangement clip by index on its track."""
+
+    track: int
+    slot: int | None = None
+    arrangement_index: int | None = None
+
+    @property
+    def kind(self) -> str:
+        return "session" if self.slot is not None else "arrangement"
+
+    @property
+    def index(self) -> int:
+        return self.slot if self.slot is not None else int(self.arrangement_index or 0)
+
+    def __str__(self) -> str:
+        if self.slot is not None:
+            return f"track {self.track}, slot {self.slot}"
+        return f"track {self.track}, Arrangement clip {self.arrangement_index}"
+
+
+@dataclass
+class WriteReport:
+    ref: ClipRef
+    notes_written: int
+    notes_verified: int
+    mode: str
+    created: bool
+    datagrams: int
+    round_trips: int
+    method: str
+    checks: list[str] = field(default_factory=list)
+
+
+class WriteFailed(LiveloomError):
+    pass
+
+
+def _note_key(pitch: int, start: float, duration: float) -> tuple:
+    return (int(pitch), round(start / TIME_TOLERANCE), round(duration / TIME_TOLERANCE))
+
+
+def _f32(value: float) -> float:
+    """AbletonOSC sends float32: 0.6666667 for 2/3. Round away the float32 noise (beats to 1e-6)."""
+    return round(float(value), 6)
+
+
+def _chunks(items: list, per: int) -> list[list]:
+    return [items[i:i + per] for i in range(0, len(items), per)] or [[]]
+
+
+class LiveBridge:
+    def __init__(self, target: LiveTarget, *, timeout: float = 1.0, retries: int = 2):
+        self.target = target
+        self.client = OSCClient(target.host, target.port, target.reply_port, timeout=timeout, retries=retries)
+        self.caps: Capabilities | None = None
+        self._lock = asyncio.Lock()
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    # ------------------------------------------------------------------ connection
+
+    async def connect(self, refresh: bool = False) -> Capabilities:
+        await self.client.start()
+        if self.caps is not None and not refresh:
+            return self.caps
+        try:
+            await self.client.query("/live/test", retries=1)
+        except LiveUnavailable:
+            self.caps = None
+            raise LiveUnavailable(f"Live is not answering at {self.target}. {INSTALL_HELP}") from None
+        caps = Capabilities(target=str(self.target))
+        major, minor = (await self.client.query("/live/application/get/version"))[:2]
+        caps.live_version = f"{int(major)}.{int(minor)}"
+        try:
+            script_version, full = await self.client.request("/liveloom/test", retries=0, timeout=0.5)
+            caps.companion, caps.companion_version, caps.live_version = True, str(script_version), str(full)
+        except (LiveCommandError, LiveUnavailable):
+            caps.companion = False
+        self.caps = caps
+        return caps
+
+    async def require_companion(self, what: str) -> Capabilities:
+        caps = await self.connect()
+        if not caps.companion:
+            raise LiveloomError(
+                f"{what} needs liveloom's companion Remote Script; Live is running stock AbletonOSC, whose "
+                "protocol has no way to do it. Install it with `liveloom install-remote-script` and select "
+                "'LiveloomOSC' in Live's Control Surface preferences."
+            )
+        return caps
+
+    # ------------------------------------------------------------------ reading the set
+
+    async def track_names(self) -> list[str]:
+        return [str(n) for n in await self.client.query("/live/song/get/track_names")]
+
+    async def check_track(self, track: int) -> list[str]:
+        names = await self.track_names()
+        if not 0 <= track < len(names):
+            raise LiveloomError(f"track {track} does not exist; the set has {len(names)} tracks "
+                                f"(0-{len(names) - 1}: {', '.join(names[:12])}). Use get_session or create_track.")
+        return names
+
+    async def num_scenes(self) -> int:
+        return int((await self.client.query("/live/song/get/num_scenes"))[0])
+
+    async def session(self, max_scenes: int = 16) -> dict:
+        caps = await self.connect()
+        names = await self.track_names()
+        scenes = await self.num_scenes()
+        tempo = float((await self.client.query("/live/song/get/tempo"))[0])
+        num = int((await self.client.query("/live/song/get/signature_numerator"))[0])
+        den = int((await self.client.query("/live/song/get/signature_denominator"))[0])
+        playing = bool((await self.client.query("/live/song/get/is_playing"))[0])
+        shown = min(scenes, max_scenes)
+        has = await asyncio.gather(*[self.client.query("/live/clip_slot/get/has_clip", t, s)
+                                     for t in range(len(names)) for s in range(shown)])
+        devices = await asyncio.gather(*[self.client.query("/live/track/get/devices/name", t)
+                                         for t in range(len(names))])
+        tracks = []
+        for t, name in enumerate(names):
+            flags = [bool(has[t * shown + s][0]) for s in range(shown)]
+            clips = []
+            for s, full in enumerate(flags):
+                if full:
+                    clip_name = (await self.client.query("/live/clip/get/name", t, s))[0]
+                    length = (await self.client.query("/live/clip/get/length", t, s))[0]
+                    clips.append({"slot": s, "name": str(clip_name), "length": float(length)})
+            tracks.append({"index": t, "name": name, "devices": [str(d) for d in devices[t]], "clips": clips})
+        return {"live_version": caps.live_version, "script": caps.script, "tempo": tempo,
+                "time_signature": f"{num}/{den}", "playing": playing, "scenes": scenes,
+                "scenes_shown": shown, "tracks": tracks}
+
+    async def has_clip(self, track: int, slot: int) -> bool:
+        return bool((await self.client.query("/live/clip_slot/get/has_clip", track, slot))[0])
+
+    async def read_notes(self, ref: ClipRef, length_hint: float | None = None) -> list[Note]:
+        caps = await self.connect()
+        if caps.companion:
+            out: list[Note] = []
+            offset, total = 0, None
+            while total is None or offset < total:
+                reply = await self.client.request("/liveloom/clip/get/notes", ref.kind, ref.track, ref.index,
+                                                  offset, 256)
+                total, fields = int(reply[0]), reply[1:]
+                for k in range(0, len(fields), 8):
+                    p, st, du, ve, mu, pr, vd, rv = fields[k:k + 8]
+                    out.append(Note(pitch=int(p), start=max(0.0, float(st)), duration=float(du),
+                                    velocity=max(1, min(127, round(ve))), mute=bool(mu),
+                                    probability=min(1.0, max(0.0, float(pr))),
+                                    velocity_deviation=round(vd), release_velocity=round(rv)))
+                if not fields:
+                    break
+                offset += len(fields) // 8
+            return out
+        if ref.slot is None:
+            raise LiveloomError("reading Arrangement clips needs the companion Remote Script")
+        length = length_hint or float((await self.client.query("/live/clip/get/length", ref.track, ref.slot))[0])
+        # read in windows of 4 beats so no reply outgrows a datagram
+        windows = [(w, 4.0) for w in range(0, int(math.ceil(max(length, 1e-9) / 4.0)) * 4, 4)]
+        replies = await asyncio.gather(*[
+            self.client.query("/live/clip/get/notes", ref.track, ref.slot, 0, 128, float(w), span, index_count=2)
+            for w, span in windows])
+        out = []
+        for fields in replies:
+            for k in range(0, len(fields), 5):
+                p, st, du, ve, mu = fields[k:k + 5]
+                out.append(Note(pitch=int(p), start=max(0.0, _f32(st)), duration=max(_f32(du), 1e-6),
+                                velocity=max(1, min(127, round(ve))), mute=bool(mu)))
+        out.sort(key=lambda n: (n.start, n.pitch))
+        return out
+
+    async def read_clip(self, ref: ClipRef) -> Clip:
+        caps = await self.connect()
+        await self.check_track(ref.track)
+        if caps.companion:
+            name, length, looping, loop_start, loop_end, _color, _start, _n = await self.client.request(
+                "/liveloom/clip/info", ref.kind, ref.track, ref.index)
+        else:
+            if ref.slot is None:
+                raise LiveloomError("reading Arrangement clips needs the companion Remote Script")
+            if not await self.has_clip(ref.track, ref.slot):
+                raise LiveloomError(f"there is no clip at {ref}")
+            q = self.client.query
+            name = (await q("/live/clip/get/name", ref.track, ref.slot))[0]
+            length = _f32((await q("/live/clip/get/length", ref.track, ref.slot))[0])
+            looping = (await q("/live/clip/get/looping", ref.track, ref.slot))[0]
+            loop_start = _f32((await q("/live/clip/get/loop_start", ref.track, ref.slot))[0])
+            loop_end = _f32((await q("/live/clip/get/loop_end", ref.track, ref.slot))[0])
+        notes = await self.read_notes(ref, float(length))
+        end = max([float(length)] + [n.end for n in notes])
+        tempo = float((await self.client.query("/live/song/get/tempo"))[0])
+        return Clip(name=str(name) or "clip", notes=notes, length=end, loop=bool(looping),
+                    loop_start=float(loop_start), loop_end=min(float(loop_end), end) if loop_end else None,
+                    tempo=tempo)
+
+    # ------------------------------------------------------------------ writing notes
+
+    def _note_datagrams(self, ref: ClipRef, notes: list[Note], companion: bool) -> list[tuple[int | None, bytes]]:
+        if companion:
+            per = max(1, (MAX_DATAGRAM - 96) // EXT_NOTE_BYTES)
+            out = []
+            for chunk in _chunks(notes, per):
+                args = []
+                for n in chunk:
+                    args += [n.pitch, float(n.start), float(n.duration), float(n.velocity), n.mute,
+                             float(n.probability), float(n.velocity_deviation), float(n.release_velocity)]
+                out.append(self.client.prepare("/liveloom/clip/add/notes", ref.kind, ref.track, ref.index, *args))
+            return out
+        per = max(1, (MAX_DATAGRAM - 64) // STOCK_NOTE_BYTES)
+        out = []
+        for chunk in _chunks(notes, per):
+            args = []
+            for n in chunk:
+                args += [n.pitch, float(n.start), float(n.duration), n.velocity, n.mute]
+            out.append((None, build_message("/live/clip/add/notes", (ref.track, ref.index, *args))))
+        return out
+
+    async def _send_notes(self, ref: ClipRef, notes: list[Note], companion: bool) -> tuple[int, int]:
+        """Send notes; -> (datagrams, notes acknowledged or sent). Raises WriteFailed with counts."""
+        if not notes:
+            return 0, 0
+        grams = self._note_datagrams(ref, notes, companion)
+        per = math.ceil(len(notes) / len(grams))
+        if not companion:
+            for _, data in grams:
+                self.client._send_bytes(data)
+            return len(grams), len(notes)
+        for req, data in grams:  # pipeline: send every batch, then collect the acks
+            self.client._send_bytes(data)
+        results = await asyncio.gather(*[self.client.await_ack(req, data, sent=True) for req, data in grams],
+                                       return_exceptions=True)
+        done = sum(min(per, len(notes) - i * per) for i, r in enumerate(results) if not isinstance(r, BaseException))
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise WriteFailed(f"{done} of {len(notes)} notes acknowledged; {errors[0]}")
+        return len(grams), len(notes)
+
+    def _verify(self, expected: list[Note], got: list[Note], companion: bool) -> list[str]:
+        """Differences between what was meant and what Live holds, in words (empty when identical)."""
+        def key(n: Note):
+            return _note_key(n.pitch, n.start, n.duration)
+
+        want: dict[tuple, list[Note]] = {}
+        for n in expected:
+            want.setdefault(key(n), []).append(n)
+        problems = []
+        seen = set()
+        for n in got:
+            k = key(n)
+            if k not in want or not want[k]:
+                problems.append(f"unexpected note {n.pitch} at beat {n.start:g} (length {n.duration:g})")
+                continue
+            w = want[k].pop()
+            seen.add(id(w))
+            if w.velocity != n.velocity or w.mute != n.mute:
+                problems.append(f"note {n.pitch} at beat {n.start:g}: velocity/mute {n.velocity}/{n.mute}, "
+                                f"meant {w.velocity}/{w.mute}")
+            if companion and (abs(w.probability - n.probability) > 1e-3 or w.velocity_deviation !=
+                              n.velocity_deviation or w.release_velocity != n.release_velocity):
+                problems.append(f"note {n.pitch} at beat {n.start:g}: Live 11 fields differ")
+        missing = [n for ns in want.values() for n in ns]
+        problems += [f"missing note {n.pitch} at beat {n.start:g}" for n in missing[:5]]
+        if len(missing) > 5:
+            problems.append(f"... {len(missing) - 5} more missing notes")
+        return problems
+
+    @staticmethod
+    def _live_notes(notes: list[Note]) -> list[Note]:
+        """What Live will hold after its overlap rule: no two overlapping notes of one pitch (the later one wins)."""
+        out: list[Note] = []
+        last: dict[int, Note] = {}
+        for n in sorted(notes, key=lambda n: (n.start, n.pitch)):
+            prev = last.get(n.pitch)
+            if prev is not None and prev.end > n.start + 1e-9:
+                idx = out.index(prev)
+                if n.start - prev.start < 1e-9:
+                    out.pop(idx)
+                else:
+                    out[idx] = prev.model_copy(update={"duration": n.start - prev.start})
+            out.append(n)
+            last[n.pitch] = out[-1]
+        return out
+
+    async def write_clip(self, clip: Clip, *, track: int, slot: int | None = None, position: float | None = None,
+                         mode: Literal["new", "replace", "merge"] = "new", name: str | None = None,
+                         color: int | None = None, loop: bool | None = None) -> WriteReport:
+        async with self._lock:
+            return await self._write_clip(clip, track=track, slot=slot, position=position, mode=mode, name=name,
+                                          color=color, loop=loop)
+
+    async def _write_clip(self, clip, *, track, slot, position, mode, name, color, loop) -> WriteReport:
+        caps = await self.connect()
+        if position is not None:
+            await self.require_companion("Writing to the Arrangement")
+        uses_live11 = any(n.probability < 1 or n.velocity_deviation or n.release_velocity != 64 for n in clip.notes)
+        if uses_live11 and not caps.companion:
+            raise LiveloomError("this clip uses Live 11 note fields (probability, velocity deviation or release "
+                                "velocity) that stock AbletonOSC cannot write; install the companion Remote Script "
+                                "(`liveloom install-remote-script`) or strip those fields")
+        await self.check_track(track)
+        rt0, dg0 = self.client.round_trips, self.client.datagrams_sent
+        created = False
+        old_notes: list[Note] | None = None
+        method = "LiveloomOSC extensions" if caps.companion else "AbletonOSC"
+        if position is not None:
+            idx, how = await self.client.request("/liveloom/arrangement/create_midi_clip", track,
+                                                 float(position), float(clip.length))
+            ref, created, method = ClipRef(track, arrangement_index=int(idx)), True, f"{method} ({how})"
+        else:
+            assert slot is not None
+            scenes = await self.num_scenes()
+            if not 0 <= slot < scenes:
+                raise LiveloomError(f"slot {slot} does not exist; the set has {scenes} scenes (0-{scenes - 1})")
+            ref = ClipRef(track, slot=slot)
+            occupied = await self.has_clip(track, slot)
+            if occupied and mode == "new":
+                raise LiveloomError(f"{ref} already holds a clip; pass mode='replace' to overwrite its notes "
+                                    "(the old notes are kept in case of failure) or mode='merge' to add to them")
+            if not occupied:
+                self.client.send("/live/clip_slot/create_clip", track, slot, float(clip.length))
+                if not await self.has_clip(track, slot):
+                    errs = self.client.errors_since(0)[-1:] or ["no error message"]
+                    raise WriteFailed(f"Live did not create a clip at {ref} ({errs[0]}); nothing was written")
+                created = True
+            elif mode == "replace":
+                old_notes = await self.read_notes(ref)
+        expected = list(clip.notes)
+        try:
+            if old_notes is not None:
+                await self._remove_all_notes(ref, caps.companion)
+            elif mode == "merge" and not created:
+                expected = (await self.read_notes(ref)) + expected
+            datagrams, _ = await self._send_notes(ref, clip.notes, caps.companion)
+            await self._set_clip_props(ref, caps.companion, name or clip.name, color, clip, loop)
+            expected = self._live_notes(expected)
+            got = await self.read_notes(ref, clip.length)
+            problems = self._verify(expected, got, caps.companion)
+            if problems and not caps.companion:
+                # stock: a lost datagram means missing notes; re-send only those (adding a note Live already
+                # holds replaces it, so this cannot duplicate), then verify again
+                missing_keys = {_note_key(n.pitch, n.start, n.duration) for n in expected} - {
+                    _note_key(n.pitch, n.start, n.duration) for n in got}
+                resend = [n for n in clip.notes if _note_key(n.pitch, n.start, n.duration) in missing_keys]
+                if resend:
+                    await self._send_notes(ref, resend, False)
+                    got = await self.read_notes(ref, clip.length)
+                    problems = self._verify(expected, got, caps.companion)
+            if problems:
+                raise WriteFailed("read-back differs from what was written: " + "; ".join(problems[:6]))
+        except (LiveloomError, asyncio.TimeoutError) as exc:
+            rollback = await self._rollback_clip(ref, created, old_notes, caps.companion)
+            raise WriteFailed(f"writing {len(clip.notes)} notes to {ref} failed: {exc}. {rollback}") from None
+        return WriteReport(ref=ref, notes_written=len(clip.notes), notes_verified=len(got), mode=mode,
+                           created=created, datagrams=self.client.datagrams_sent - dg0,
+                           round_trips=self.client.round_trips - rt0, method=method,
+                           checks=[f"read back {len(got)} notes from Live: every pitch, start, length, velocity and "
+                                   f"mute{' and Live 11 field' if caps.companion else ''} matches"])
+
+    async def _remove_all_notes(self, ref: ClipRef, companion: bool) -> None:
+        if companion:
+            await self.client.request("/liveloom/clip/remove/notes", ref.kind, ref.track, ref.index)
+        else:
+            self.client.send("/live/clip/remove/notes", ref.track, ref.index)
+
+    async def _set_clip_props(self, ref: ClipRef, companion: bool, name: str, color: int | None, clip: Clip,
+                              loop: bool | None) -> None:
+        looping = clip.loop if loop is None else loop
+        loop_end = clip.loop_end if clip.loop_end is not None else clip.length
+        if companion:
+            await self.client.request("/liveloom/clip/set", ref.kind, ref.track, ref.index, name[:120],
+                                      -1 if color is None else int(color), bool(looping), float(clip.loop_start),
+                                      float(loop_end))
+            return
+        t, s = ref.track, ref.index
+        self.client.send("/live/clip/set/name", t, s, name[:120])
+        self.client.send("/live/clip/set/looping", t, s, bool(looping))
+        self.client.send("/live/clip/set/loop_end", t, s, float(loop_end))
+        self.client.send("/live/clip/set/loop_start", t, s, float(clip.loop_start))
+        if color is not None:
+            self.client.send("/live/clip/set/color", t, s, int(color))
+        got = (await self.client.query("/live/clip/get/name", t, s))[0]
+        if got != name[:120]:
+            raise WriteFailed(f"the clip's name reads back as {got!r}, not {name[:120]!r}")
+
+    async def _rollback_clip(self, ref: ClipRef, created: bool, old_notes: list[Note] | None,
+                             companion: bool) -> str:
+        try:
+            if created:
+                if companion:
+                    await self.client.request("/liveloom/clip/delete", ref.kind, ref.track, ref.index, retries=1)
+                else:
+                    self.client.send("/live/clip_slot/delete_clip", ref.track, ref.index)
+                    if await self.has_clip(ref.track, ref.index):
+                        raise LiveCommandError("the clip is still there")
+                return f"Rolled back: the new clip at {ref} was deleted; the set is as it was."
+            if old_notes is not None:
+                await self._remove_all_notes(ref, companion)
+                await self._send_notes(ref, old_notes, companion)
+                if self._verify(self._live_notes(old_notes), await self.read_notes(ref), companion):
+                    raise LiveCommandError("the old notes did not read back")
+                return f"Rolled back: the clip at {ref} has its {len(old_notes)} original notes again."
+            return f"Notes merged into the existing clip at {ref} may be partly written; use undo in Live to remove them."
+        except (LiveloomError, asyncio.TimeoutError) as exc:
+            what = (f"delete the clip at {ref}" if created else f"restore the clip at {ref} with Live's Undo")
+            return f"Rollback failed too ({exc}): {what} by hand."
+
+    # ------------------------------------------------------------------ tracks, devices, transport
+
+    async def create_track(self, name: str, index: int = -1) -> int:
+        async with self._lock:
+            await self.connect()
+            before = await self.track_names()
+            if index > len(before):
+                raise LiveloomError(f"index {index} is past the end; the set has {len(before)} tracks")
+            self.client.send("/live/song/create_midi_track", index)
+            after = await self.track_names()
+            if len(after) != len(before) + 1:
+                raise WriteFailed("Live did not create the track " + "; ".join(self.client.errors_since(0)[-1:]))
+            new = len(before) if index == -1 else index
+            self.client.send("/live/track/set/name", new, name[:120])
+            got = (await self.client.query("/live/track/get/name", new))[0]
+            if got != name[:120]:
+                raise WriteFailed(f"the new track's name reads back as {got!r}")
+            return new
+
+    async def delete_track(self, index: int) -> None:
+        self.client.send("/live/song/delete_track", index)
+        await self.client.query("/live/test")
+
+    async def parameters(self, track: int, device: int) -> list[dict]:
+        names = (await self.client.query("/live/device/get/parameters/name", track, device))
+        values = (await self.client.query("/live/device/get/parameters/value", track, device))
+        mins = (await self.client.query("/live/device/get/parameters/min", track, device))
+        maxs = (await self.client.query("/live/device/get/parameters/max", track, device))
+        return [{"index": i, "name": str(n), "value": float(v), "min": float(lo), "max": float(hi)}
+                for i, (n, v, lo, hi) in enumerate(zip(names, values, mins, maxs))]
+
+    async def set_device_parameter(self, track: int, device: int, parameter: int | str, value: float) -> dict:
+        await self.connect()
+        await self.check_track(track)
+        devices = await self.client.query("/live/track/get/devices/name", track, index_count=1)
+        if not 0 <= device < len(devices):
+            raise LiveloomError(f"track {track} has {len(devices)} devices ({', '.join(map(str, devices)) or 'none'})"
+                                f"; device {device} does not exist")
+        params = await self.parameters(track, device)
+        if isinstance(parameter, str):
+            match = [p for p in params if p["name"].lower() == parameter.lower()]
+            if not match:
+                raise LiveloomError(f"device {devices[device]!r} has no parameter {parameter!r}; it has: "
+                                    + ", ".join(p["name"] for p in params))
+            p = match[0]
+        else:
+            if not 0 <= parameter < len(params):
+                raise LiveloomError(f"device {devices[device]!r} has parameters 0-{len(params) - 1}")
+            p = params[parameter]
+        if not p["min"] <= value <= p["max"]:
+            raise LiveloomError(f"{p['name']} takes values from {p['min']:g} to {p['max']:g}, not {value:g}")
+        self.client.send("/live/device/set/parameter/value", track, device, p["index"], float(value))
+        got = float((await self.client.query("/live/device/get/parameter/value", track, device, p["index"]))[0])
+        if abs(got - value) > max(1e-4, 1e-4 * abs(p["max"] - p["min"])):
+            raise WriteFailed(f"{p['name']} reads back as {got:g}, not {value:g}")
+        return {"device": str(devices[device]), "parameter": p["name"], "value": got, "min": p["min"],
+                "max": p["max"]}
+
+    async def parameter_info(self, track: int, target: str) -> dict:
+        name, lo, hi, value, quantized = await self.client.request("/liveloom/parameter/info", track, target)
+        return {"name": str(name), "min": float(lo), "max": float(hi), "value": float(value),
+                "quantized": bool(quantized)}
+
+    async def write_automation(self, ref: ClipRef, target: str, steps: list[tuple[float, float, float]],
+                               replace: bool = True) -> dict:
+        async with self._lock:
+            await self.require_companion("Writing automation")
+            await self.check_track(ref.track)
+            info = await self.parameter_info(ref.track, target)
+            bad = [v for _, _, v in steps if not info["min"] <= v <= info["max"]]
+            if bad:
+                raise LiveloomError(f"{info['name']} takes values from {info['min']:g} to {info['max']:g}; "
+                                    f"{len(bad)} points are outside (e.g. {bad[0]:g})")
+            if replace:
+                await self.client.request("/liveloom/automation/clear", ref.kind, ref.track, ref.index, target)
+            written = 0
+            per = max(1, (MAX_DATAGRAM - 128) // 27)
+            try:
+                for chunk in _chunks(steps, per):
+                    args = [x for step in chunk for x in (float(step[0]), float(step[1]), float(step[2]))]
+                    written += int((await self.client.request("/liveloom/automation/write", ref.kind, ref.track,
+                                                              ref.index, target, *args))[0])
+                probe = [s + min(d / 2, 1e-3) for s, d, _ in steps]
+                values: list[float] = []
+                for chunk in _chunks(probe, 400):
+                    reply = await self.client.request("/liveloom/automation/read", ref.kind, ref.track, ref.index,
+                                                      target, *chunk)
+                    if not reply[0]:
+                        raise WriteFailed("the envelope is missing after writing it")
+                    values += [float(v) for v in reply[1:]]
+                wrong = [(s, v, got) for (s, _, v), got in zip(steps, values) if abs(v - got) > 1e-4 * max(
+                    1.0, info["max"] - info["min"])]
+                if wrong:
+                    s, v, got = wrong[0]
+                    raise WriteFailed(f"{len(wrong)} automation points read back wrong (beat {s:g}: {got:g}, "
+                                      f"meant {v:g})")
+            except (LiveloomError, asyncio.TimeoutError) as exc:
+                try:
+                    await self.client.request("/liveloom/automation/clear", ref.kind, ref.track, ref.index, target,
+                                              retries=1)
+                    rb = "Rolled back: the envelope was cleared."
+                except LiveloomError as exc2:
+                    rb = f"Rollback failed too ({exc2}): clear the envelope of {info['name']} in Live by hand."
+                raise WriteFailed(f"writing automation of {info['name']} at {ref} failed after {written} of "
+                                  f"{len(steps)} points: {exc}. {rb}") from None
+            return {"parameter": info["name"], "min": info["min"], "max": info["max"], "points_written": written,
+                    "points_verified": len(values)}
+
+    async def transport(self, action: str, value: float | None = None, numerator: int | None = None,
+                        denominator: int | None = None, loop_start: float | None = None,
+                        loop_length: float | None = None) -> dict:
+        await self.connect()
+        c = self.client
+        if action == "play":
+            c.send("/live/song/start_playing")
+        elif action == "stop":
+            c.send("/live/song/stop_playing")
+        elif action == "tempo":
+            c.send("/live/song/set/tempo", float(value))
+        elif action == "time_signature":
+            c.send("/live/song/set/signature_numerator", int(numerator))
+            c.send("/live/song/set/signature_denominator", int(denominator))
+        elif action == "loop":
+            c.send("/live/song/set/loop", bool(value))
+            if loop_start is not None:
+                c.send("/live/song/set/loop_start", float(loop_start))
+            if loop_length is not None:
+                c.send("/live/song/set/loop_length", float(loop_length))
+        state = {
+            "playing": bool((await c.query("/live/song/get/is_playing"))[0]),
+            "tempo": float((await c.query("/live/song/get/tempo"))[0]),
+            "time_signature": f"{int((await c.query('/live/song/get/signature_numerator'))[0])}/"
+                              f"{int((await c.query('/live/song/get/signature_denominator'))[0])}",
+            "loop": bool((await c.query("/live/song/get/loop"))[0]),
+        }
+        checks = {"play": state["playing"], "stop": not state["playing"],
+                  "tempo": value is not None and abs(state["tempo"] - float(value)) < 1e-3,
+                  "time_signature": state["time_signature"] == f"{numerator}/{denominator}",
+                  "loop": value is not None and state["loop"] == bool(value)}
+        if not checks[action]:
+            errs = c.errors_since(0)[-1:]
+            raise WriteFailed(f"Live did not take the {action} change (now: {state})" + (f": {errs[0]}" if errs else ""))
+        return state
