@@ -489,7 +489,7 @@ class LiveBridge:
         values = (await self.client.query("/live/device/get/parameters/value", track, device))
         mins = (await self.client.query("/live/device/get/parameters/min", track, device))
         maxs = (await self.client.query("/live/device/get/parameters/max", track, device))
-        return [{"index": i, "name": str(n), "value": float(v), "min": float(lo), "max": float(hi)}
+        return [{"index": i, "name": str(n), "value": _f32(v), "min": _f32(lo), "max": _f32(hi)}
                 for i, (n, v, lo, hi) in enumerate(zip(names, values, mins, maxs))]
 
     async def set_device_parameter(self, track: int, device: int, parameter: int | str, value: float) -> dict:
@@ -513,7 +513,7 @@ class LiveBridge:
         if not p["min"] <= value <= p["max"]:
             raise LiveloomError(f"{p['name']} takes values from {p['min']:g} to {p['max']:g}, not {value:g}")
         self.client.send("/live/device/set/parameter/value", track, device, p["index"], float(value))
-        got = float((await self.client.query("/live/device/get/parameter/value", track, device, p["index"]))[0])
+        got = _f32((await self.client.query("/live/device/get/parameter/value", track, device, p["index"]))[0])
         if abs(got - value) > max(1e-4, 1e-4 * abs(p["max"] - p["min"])):
             raise WriteFailed(f"{p['name']} reads back as {got:g}, not {value:g}")
         return {"device": str(devices[device]), "parameter": p["name"], "value": got, "min": p["min"],
@@ -596,7 +596,7 @@ class LiveBridge:
                               f"{int((await c.query('/live/song/get/signature_denominator'))[0])}",
             "loop": bool((await c.query("/live/song/get/loop"))[0]),
         }
-        checks = {"play": state["playing"], "stop": not state["playing"],
+        checks = {"status": True, "play": state["playing"], "stop": not state["playing"],
                   "tempo": value is not None and abs(state["tempo"] - float(value)) < 1e-3,
                   "time_signature": state["time_signature"] == f"{numerator}/{denominator}",
                   "loop": value is not None and state["loop"] == bool(value)}
@@ -604,3 +604,98 @@ class LiveBridge:
             errs = c.errors_since(0)[-1:]
             raise WriteFailed(f"Live did not take the {action} change (now: {state})" + (f": {errs[0]}" if errs else ""))
         return state
+
+    # ------------------------------------------------------------------ whole songs
+
+    async def write_song(self, song, *, mode: Literal["session", "arrangement"] = "session",
+                         first_scene: int = 0) -> dict:
+        """Every track of `song` becomes a new MIDI track. Session: sections become scenes (clips go to the scene of
+        the section they start in); Arrangement: clips at their positions. All or nothing."""
+        caps = await self.connect()
+        if mode == "arrangement":
+            await self.require_companion("Writing a song to the Arrangement")
+        placements = _scene_plan(song) if mode == "session" else []
+        created_tracks: list[int] = []
+        created_scenes = 0
+        written: list[dict] = []
+        rt0, dg0 = self.client.round_trips, self.client.datagrams_sent
+        try:
+            if mode == "session":
+                needed = first_scene + max((p["scene"] for p in placements), default=-1) + 1
+                scenes = await self.num_scenes()
+                for _ in range(max(0, needed - scenes)):
+                    self.client.send("/live/song/create_scene", -1)
+                    created_scenes += 1
+                if created_scenes and await self.num_scenes() < needed:
+                    raise WriteFailed("Live did not create the scenes the song needs")
+                for k, name in enumerate(_scene_names(song, placements)):
+                    if name:
+                        self.client.send("/live/scene/set/name", first_scene + k, name[:120])
+            for t_index, track in enumerate(song.tracks):
+                live_track = await self.create_track(track.name)
+                created_tracks.append(live_track)
+                for c_index, placed in enumerate(track.clips):
+                    clip = placed.clip.model_copy(update={"tempo": song.tempo})
+                    if mode == "session":
+                        scene = next(p["scene"] for p in placements if p["track"] == t_index and p["clip"] == c_index)
+                        report = await self.write_clip(clip, track=live_track, slot=first_scene + scene, mode="new")
+                    else:
+                        report = await self.write_clip(clip, track=live_track, position=placed.start)
+                    written.append({"track": live_track, "name": track.name, "where": str(report.ref),
+                                    "notes": report.notes_verified})
+            self.client.send("/live/song/set/tempo", float(song.tempo))
+            if abs(float((await self.client.query("/live/song/get/tempo"))[0]) - song.tempo) > 1e-3:
+                raise WriteFailed("Live did not take the song's tempo")
+        except (LiveloomError, asyncio.TimeoutError) as exc:
+            rollback = await self._rollback_song(created_tracks, created_scenes)
+            done = ", ".join(f"{w['name']} ({w['notes']} notes)" for w in written) or "no clips"
+            raise WriteFailed(f"writing the song failed: {exc}. Written and verified before the failure: {done}. "
+                              f"{rollback}") from None
+        return {"tracks": created_tracks, "clips": written, "scenes_created": created_scenes, "mode": mode,
+                "notes_verified": sum(w["notes"] for w in written), "round_trips": self.client.round_trips - rt0,
+                "datagrams": self.client.datagrams_sent - dg0, "script": caps.script}
+
+    async def _rollback_song(self, tracks: list[int], scenes: int) -> str:
+        try:
+            for t in sorted(tracks, reverse=True):
+                self.client.send("/live/song/delete_track", t)
+            for _ in range(scenes):
+                n = await self.num_scenes()
+                self.client.send("/live/song/delete_scene", n - 1)
+            await self.client.query("/live/test", retries=1)
+            return (f"Rolled back: the {len(tracks)} new tracks" + (f" and {scenes} new scenes" if scenes else "")
+                    + " were deleted.")
+        except (LiveloomError, asyncio.TimeoutError) as exc:
+            return (f"Rollback failed too ({exc}): delete the new tracks ({', '.join(map(str, tracks)) or 'none'}) "
+                    "in Live by hand, or use Undo.")
+
+
+def _scene_plan(song) -> list[dict]:
+    """Which scene each placed clip goes to: the index of the section it starts in, else of its distinct start."""
+    placements = []
+    if song.sections:
+        sections = sorted(song.sections, key=lambda s: s.start)
+        for t, track in enumerate(song.tracks):
+            for c, placed in enumerate(track.clips):
+                idx = max((i for i, s in enumerate(sections) if s.start <= placed.start + 1e-9), default=0)
+                placements.append({"track": t, "clip": c, "scene": idx})
+    else:
+        starts = sorted({round(pc.start, 6) for track in song.tracks for pc in track.clips})
+        for t, track in enumerate(song.tracks):
+            for c, placed in enumerate(track.clips):
+                placements.append({"track": t, "clip": c, "scene": starts.index(round(placed.start, 6))})
+    seen = set()
+    for p in placements:
+        key = (p["track"], p["scene"])
+        if key in seen:
+            raise LiveloomError(f"track {p['track']} has two clips in one scene; give the song sections that "
+                                "separate them, or write it to the Arrangement")
+        seen.add(key)
+    return placements
+
+
+def _scene_names(song, placements: list[dict]) -> list[str]:
+    if song.sections:
+        return [s.name for s in sorted(song.sections, key=lambda s: s.start)]
+    count = max((p["scene"] for p in placements), default=-1) + 1
+    return [""] * count

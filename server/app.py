@@ -22,7 +22,9 @@ liveloom is a musician's toolbox. Results are stored as artifacts with ids: pass
 tools (notation_to_clip -> piano_roll -> export_midi / render_audio) instead of copying notes.
 Say exactly what you mean with notation_to_clip: chord symbols or roman numerals with a key,
 note lists (C4:1 E4:0.5), drum grids (kick: x...x...), or ABC. Check a result (get_clip,
-piano_roll) before writing it anywhere. Times are in beats (quarter notes)."""
+piano_roll) before writing it anywhere. Times are in beats (quarter notes).
+Live: live_status first (which script answers, what it can do); write_clip / write_song write and
+verify by reading back; read_clip brings a Live clip back as an artifact."""
 
 
 class LiveloomServer(MCPServer):
@@ -46,14 +48,15 @@ class LiveloomServer(MCPServer):
 
 def build_server(config: Config | None = None) -> LiveloomServer:
     """A server over the workspace in `config.home`; nothing heavy is imported here."""
-    from liveloom.tools import artifacts, compose
+    from liveloom.ableton_bridge.service import LiveService
+    from liveloom.tools import artifacts, compose, live
 
     config = config or Config()
     workspace = Workspace(config.home)
     files = FilePolicy(workspace_home=workspace.home, files_dir=workspace.files_dir, extra=list(config.allow))
-    services = Services(workspace=workspace, files=files)
+    services = Services(workspace=workspace, files=files, live=LiveService(config.live))
     server = LiveloomServer(services, config)
-    for family in (artifacts, compose):
+    for family in (artifacts, compose, live):
         family.register(server, services)
     _register_resources(server, workspace)
     return server

@@ -23,6 +23,8 @@ from pydantic import ValidationError
 
 from liveloom.tools.core.errors import LiveloomError
 
+from liveloom.ableton_bridge.service import LiveService
+
 from .files import FilePolicy
 from .workspace import Workspace
 
@@ -33,10 +35,11 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 @dataclass
 class Services:
-    """What tools share: the workspace and the file policy. Passed in, never global."""
+    """What tools share: the workspace, the file policy and the Live connection. Passed in, never global."""
 
     workspace: Workspace
     files: FilePolicy
+    live: LiveService
 
 
 def describe_validation_error(exc: ValidationError) -> str:

@@ -69,6 +69,14 @@ class Song(LomObject):
             track.clip_slots.insert(at, ClipSlot(self._live_version, track))
         return scene
 
+    def delete_scene(self, index: int) -> None:
+        if not 0 <= index < len(self.scenes) or len(self.scenes) == 1:
+            raise RuntimeError("Index out of range")
+        self._checkpoint()
+        del self.scenes[index]
+        for track in self.tracks:
+            del track.clip_slots[index]
+
     def start_playing(self) -> None:
         self.is_playing = True
 
@@ -78,6 +86,7 @@ class Song(LomObject):
     def continue_playing(self) -> None:
         self.is_playing = True
 
+    @property
     def can_undo(self) -> bool:
         return bool(self._undo)
 

@@ -82,10 +82,16 @@ class LiveloomOSC(ControlSurface):
                 self.log_message("LiveloomOSC: bad datagram (%s)" % exc)
                 continue
             for address, args in messages:
-                self._dispatch(address, args, (sender[0], self._reply_port))
+                try:
+                    self._dispatch(address, args, (sender[0], self._reply_port))
+                except Exception as exc:  # one bad message must never stop the script
+                    self.log_message("LiveloomOSC: error handling %s: %s" % (address, exc))
 
     def _send(self, address, args, remote, doubles=False):
-        data = encode_message(address, tuple(args), doubles=doubles)
+        try:
+            data = encode_message(address, tuple(args), doubles=doubles)
+        except OSCError as exc:
+            data = encode_message("/live/error", ("Error handling OSC message %s: %s" % (address, exc),))
         if len(data) > MAX_REPLY_BYTES:
             self.log_message("LiveloomOSC: reply to %s too large (%d bytes), not sent" % (address, len(data)))
             return
@@ -221,6 +227,7 @@ class LiveloomOSC(ControlSurface):
         h["/live/song/create_midi_track"] = lambda a: self._song.create_midi_track(int(a[0]) if a else -1) and None
         h["/live/song/delete_track"] = lambda a: self._song.delete_track(int(a[0]))
         h["/live/song/create_scene"] = lambda a: self._song.create_scene(int(a[0]) if a else -1) and None
+        h["/live/song/delete_scene"] = lambda a: self._song.delete_scene(int(a[0]))
 
         for prop in ["name", "color", "mute", "solo", "arm"]:
             h["/live/track/get/%s" % prop] = self._indexed_getter(lambda a: self._track(a[0]), prop, 1)
