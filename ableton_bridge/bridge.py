@@ -32,6 +32,8 @@ COMPANION_TOOLS = ("write_automation", "write_clip at an Arrangement position",
                    "Live 11 note fields (probability, velocity deviation, release velocity)")
 TIME_TOLERANCE = 1e-3  # beats; AbletonOSC sends float32 times
 STOCK_NOTE_BYTES = 24
+STOCK_READ_NOTES = 1500  # notes per read-back window (about 38 KB of reply)
+IN_FLIGHT = 8  # datagrams sent before waiting: Live drains its socket only once per ~100 ms tick
 EXT_NOTE_BYTES = 60
 
 
@@ -95,8 +97,8 @@ def _note_key(pitch: int, start: float, duration: float) -> tuple:
 
 
 def _f32(value: float) -> float:
-    """AbletonOSC sends float32: 0.6666667 for 2/3. Round away the float32 noise (beats to 1e-6)."""
-    return round(float(value), 6)
+    """AbletonOSC sends float32 (17.530000686 for 17.53): keep float32's 7 significant digits."""
+    return float(f"{float(value):.7g}")
 
 
 def _chunks(items: list, per: int) -> list[list]:
@@ -190,7 +192,8 @@ class LiveBridge:
     async def has_clip(self, track: int, slot: int) -> bool:
         return bool((await self.client.query("/live/clip_slot/get/has_clip", track, slot))[0])
 
-    async def read_notes(self, ref: ClipRef, length_hint: float | None = None) -> list[Note]:
+    async def read_notes(self, ref: ClipRef, length_hint: float | None = None,
+                         expected_starts: list[float] | None = None) -> list[Note]:
         caps = await self.connect()
         if caps.companion:
             out: list[Note] = []
@@ -211,14 +214,29 @@ class LiveBridge:
             return out
         if ref.slot is None:
             raise LiveloomError("reading Arrangement clips needs the companion Remote Script")
-        length = length_hint or float((await self.client.query("/live/clip/get/length", ref.track, ref.slot))[0])
-        # read in windows of 4 beats so no reply outgrows a datagram
-        windows = [(w, 4.0) for w in range(0, int(math.ceil(max(length, 1e-9) / 4.0)) * 4, 4)]
-        replies = await asyncio.gather(*[
-            self.client.query("/live/clip/get/notes", ref.track, ref.slot, 0, 128, float(w), span, index_count=2)
-            for w, span in windows])
-        out = []
-        for fields in replies:
+        length = length_hint or _f32((await self.client.query("/live/clip/get/length", ref.track, ref.slot))[0])
+        return await self._stock_read_notes(ref, length, expected_starts)
+
+    async def _stock_read_notes(self, ref: ClipRef, length: float, expected_starts: list[float] | None) -> list[Note]:
+        """AbletonOSC's reply names neither the range nor a request, so windows are read one at a time, each reply
+        checked against its window; windows are sized to stay well inside one datagram."""
+        if expected_starts:
+            starts = sorted(expected_starts)
+            edges = [0.0] + [starts[i] for i in range(STOCK_READ_NOTES, len(starts), STOCK_READ_NOTES)]
+            edges = sorted(set(edges))
+            windows = [(a, b - a) for a, b in zip(edges, edges[1:] + [max(length, starts[-1]) + 1.0])]
+        else:
+            step = 16.0
+            windows = [(w * step, step) for w in range(int(math.ceil(max(length, 1e-9) / step)))]
+        out: list[Note] = []
+        for w0, span in windows:
+            def inside(values, w0=w0, span=span):
+                return len(values) % 5 == 0 and all(w0 - 1e-4 <= values[k + 1] < w0 + span + 1e-4
+                                                    for k in range(0, len(values), 5))
+
+            fields = await self.client.query("/live/clip/get/notes", ref.track, ref.slot, 0, 128, float(w0),
+                                             float(span), index_count=2, accept=inside)
+            await asyncio.sleep(0.002)  # let a duplicated reply arrive before the next query of the same key
             for k in range(0, len(fields), 5):
                 p, st, du, ve, mu = fields[k:k + 5]
                 out.append(Note(pitch=int(p), start=max(0.0, _f32(st)), duration=max(_f32(du), 1e-6),
@@ -279,13 +297,18 @@ class LiveBridge:
         grams = self._note_datagrams(ref, notes, companion)
         per = math.ceil(len(notes) / len(grams))
         if not companion:
-            for _, data in grams:
-                self.client._send_bytes(data)
+            for i in range(0, len(grams), IN_FLIGHT):  # a window of datagrams, then a barrier round trip
+                for _, data in grams[i:i + IN_FLIGHT]:
+                    self.client._send_bytes(data)
+                await self.client.query("/live/test")
             return len(grams), len(notes)
-        for req, data in grams:  # pipeline: send every batch, then collect the acks
-            self.client._send_bytes(data)
-        results = await asyncio.gather(*[self.client.await_ack(req, data, sent=True) for req, data in grams],
-                                       return_exceptions=True)
+        gate = asyncio.Semaphore(IN_FLIGHT)
+
+        async def one(req: int, data: bytes):
+            async with gate:
+                return await self.client.await_ack(req, data)
+
+        results = await asyncio.gather(*[one(req, data) for req, data in grams], return_exceptions=True)
         done = sum(min(per, len(notes) - i * per) for i, r in enumerate(results) if not isinstance(r, BaseException))
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
@@ -374,8 +397,10 @@ class LiveBridge:
                 raise LiveloomError(f"{ref} already holds a clip; pass mode='replace' to overwrite its notes "
                                     "(the old notes are kept in case of failure) or mode='merge' to add to them")
             if not occupied:
-                self.client.send("/live/clip_slot/create_clip", track, slot, float(clip.length))
-                if not await self.has_clip(track, slot):
+                # safe to re-send: creating a clip in a filled slot fails instead of making a second clip
+                if not await self._send_until(lambda: self.client.send("/live/clip_slot/create_clip", track, slot,
+                                                                       float(clip.length)),
+                                              lambda: self.has_clip(track, slot)):
                     errs = self.client.errors_since(0)[-1:] or ["no error message"]
                     raise WriteFailed(f"Live did not create a clip at {ref} ({errs[0]}); nothing was written")
                 created = True
@@ -390,18 +415,21 @@ class LiveBridge:
             datagrams, _ = await self._send_notes(ref, clip.notes, caps.companion)
             await self._set_clip_props(ref, caps.companion, name or clip.name, color, clip, loop)
             expected = self._live_notes(expected)
-            got = await self.read_notes(ref, clip.length)
+            starts = [n.start for n in expected]
+            got = await self.read_notes(ref, clip.length, starts)
             problems = self._verify(expected, got, caps.companion)
-            if problems and not caps.companion:
-                # stock: a lost datagram means missing notes; re-send only those (adding a note Live already
-                # holds replaces it, so this cannot duplicate), then verify again
-                missing_keys = {_note_key(n.pitch, n.start, n.duration) for n in expected} - {
-                    _note_key(n.pitch, n.start, n.duration) for n in got}
-                resend = [n for n in clip.notes if _note_key(n.pitch, n.start, n.duration) in missing_keys]
-                if resend:
-                    await self._send_notes(ref, resend, False)
-                    got = await self.read_notes(ref, clip.length)
-                    problems = self._verify(expected, got, caps.companion)
+            for _ in range(2):
+                if not problems:
+                    break
+                if not caps.companion:
+                    # stock: a lost datagram means missing notes; re-send only those (adding a note Live already
+                    # holds replaces it, so this cannot duplicate), then read everything again
+                    have = {_note_key(n.pitch, n.start, n.duration) for n in got}
+                    resend = [n for n in expected if _note_key(n.pitch, n.start, n.duration) not in have]
+                    if resend:
+                        await self._send_notes(ref, resend, False)
+                got = await self.read_notes(ref, clip.length, starts)
+                problems = self._verify(expected, got, caps.companion)
             if problems:
                 raise WriteFailed("read-back differs from what was written: " + "; ".join(problems[:6]))
         except (LiveloomError, asyncio.TimeoutError) as exc:
@@ -412,6 +440,14 @@ class LiveBridge:
                            round_trips=self.client.round_trips - rt0, method=method,
                            checks=[f"read back {len(got)} notes from Live: every pitch, start, length, velocity and "
                                    f"mute{' and Live 11 field' if caps.companion else ''} matches"])
+
+    async def _send_until(self, send, confirmed, attempts: int = 4) -> bool:
+        """Fire-and-forget `send` (only for idempotent messages), until the read-back `confirmed()` holds."""
+        for _ in range(attempts):
+            send()
+            if await confirmed():
+                return True
+        return False
 
     async def _remove_all_notes(self, ref: ClipRef, companion: bool) -> None:
         if companion:
@@ -429,15 +465,23 @@ class LiveBridge:
                                       float(loop_end))
             return
         t, s = ref.track, ref.index
-        self.client.send("/live/clip/set/name", t, s, name[:120])
-        self.client.send("/live/clip/set/looping", t, s, bool(looping))
-        self.client.send("/live/clip/set/loop_end", t, s, float(loop_end))
-        self.client.send("/live/clip/set/loop_start", t, s, float(clip.loop_start))
-        if color is not None:
-            self.client.send("/live/clip/set/color", t, s, int(color))
-        got = (await self.client.query("/live/clip/get/name", t, s))[0]
-        if got != name[:120]:
-            raise WriteFailed(f"the clip's name reads back as {got!r}, not {name[:120]!r}")
+
+        def send_all():
+            self.client.send("/live/clip/set/name", t, s, name[:120])
+            self.client.send("/live/clip/set/looping", t, s, bool(looping))
+            self.client.send("/live/clip/set/loop_end", t, s, float(loop_end))
+            self.client.send("/live/clip/set/loop_start", t, s, float(clip.loop_start))
+            if color is not None:
+                self.client.send("/live/clip/set/color", t, s, int(color))
+
+        async def check():
+            got_name = (await self.client.query("/live/clip/get/name", t, s))[0]
+            got_loop = bool((await self.client.query("/live/clip/get/looping", t, s))[0])
+            got_end = _f32((await self.client.query("/live/clip/get/loop_end", t, s))[0])
+            return got_name == name[:120] and got_loop == bool(looping) and abs(got_end - loop_end) < 1e-3
+
+        if not await self._send_until(send_all, check):  # setting a property twice is harmless
+            raise WriteFailed(f"the clip's name and loop did not read back as set at {ref}")
 
     async def _rollback_clip(self, ref: ClipRef, created: bool, old_notes: list[Note] | None,
                              companion: bool) -> str:
@@ -469,15 +513,22 @@ class LiveBridge:
             before = await self.track_names()
             if index > len(before):
                 raise LiveloomError(f"index {index} is past the end; the set has {len(before)} tracks")
-            self.client.send("/live/song/create_midi_track", index)
-            after = await self.track_names()
+            # Not idempotent: re-sent only when the read-back (processed after it, in order) shows it never arrived
+            for _ in range(3):
+                self.client.send("/live/song/create_midi_track", index)
+                after = await self.track_names()
+                if len(after) != len(before):
+                    break
             if len(after) != len(before) + 1:
-                raise WriteFailed("Live did not create the track " + "; ".join(self.client.errors_since(0)[-1:]))
+                raise WriteFailed(f"Live did not create the track (the set has {len(after)} tracks, had "
+                                  f"{len(before)}) " + "; ".join(self.client.errors_since(0)[-1:]))
             new = len(before) if index == -1 else index
-            self.client.send("/live/track/set/name", new, name[:120])
-            got = (await self.client.query("/live/track/get/name", new))[0]
-            if got != name[:120]:
-                raise WriteFailed(f"the new track's name reads back as {got!r}")
+
+            async def named():
+                return (await self.client.query("/live/track/get/name", new))[0] == name[:120]
+
+            if not await self._send_until(lambda: self.client.send("/live/track/set/name", new, name[:120]), named):
+                raise WriteFailed(f"the new track {new} did not take the name {name[:120]!r}")
             return new
 
     async def delete_track(self, index: int) -> None:

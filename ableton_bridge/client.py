@@ -60,6 +60,7 @@ class _Pending:
     address: str
     prefix: tuple
     future: asyncio.Future
+    accept: Any = None  # optional check on the reply's values (replies carry no ids)
     sent_at: float = field(default_factory=time.monotonic)
 
 
@@ -153,7 +154,8 @@ class OSCClient:
             return
         for p in self._pending:
             if p.address == address and not p.future.done() and len(args) >= len(p.prefix) and all(
-                    _same(a, b) for a, b in zip(args, p.prefix)):
+                    _same(a, b) for a, b in zip(args, p.prefix)) and (
+                    p.accept is None or p.accept(args[len(p.prefix):])):
                 p.future.set_result(args[len(p.prefix):])
                 self._pending.remove(p)
                 return
@@ -180,13 +182,13 @@ class OSCClient:
         self._send_bytes(b.build().dgram)
 
     async def query(self, address: str, *args: Any, index_count: int | None = None,
-                    timeout: float | None = None, retries: int | None = None) -> list:
+                    timeout: float | None = None, retries: int | None = None, accept=None) -> list:
         """A getter: send, await the reply whose leading args equal the index args, return the rest."""
         prefix = tuple(args[: len(args) if index_count is None else index_count])
         attempts = 1 + (self.retries if retries is None else retries)
         for attempt in range(attempts):
             fut = asyncio.get_running_loop().create_future()
-            pending = _Pending(address, prefix, fut)
+            pending = _Pending(address, prefix, fut, accept)
             self._pending.append(pending)
             self.send(address, *args)
             try:

@@ -125,6 +125,18 @@ def cmd_install_claude(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_install_remote_script(args: argparse.Namespace) -> int:
+    from .remote_script_install import default_remote_scripts_dir, install
+
+    dest = Path(args.path).expanduser() if args.path else default_remote_scripts_dir()
+    if dest is None:
+        print("liveloom: Live runs on macOS and Windows; on this system pass --path to the 'Remote Scripts' folder "
+              "of Live's User Library", file=sys.stderr)
+        return 2
+    print(install(dest, dry_run=args.dry_run))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from liveloom import __version__
 
@@ -171,6 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--live", help="set LIVELOOM_LIVE for the server")
     p.add_argument("--dry-run", action="store_true", help="print the merged config, write nothing")
     p.set_defaults(func=cmd_install_claude)
+
+    p = sub.add_parser("install-remote-script",
+                       help="install the LiveloomOSC companion Remote Script into Live's User Library")
+    p.add_argument("--path", help="the 'Remote Scripts' folder (default: Live's User Library on macOS/Windows)")
+    p.add_argument("--dry-run", action="store_true", help="say what would be copied, copy nothing")
+    p.set_defaults(func=cmd_install_remote_script)
     return parser
 
 

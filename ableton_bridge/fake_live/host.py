@@ -47,7 +47,7 @@ class FakeLiveHost:
         self.version = tuple(version)
         self.tick = tick
         self.application = Live.Application.Application(self.version)
-        Live.Application.set_application(self.application)
+        Live.Application._set_current(self.application)
         self.song = Live.Song.Song(self.version, n_scenes=n_scenes)
         if setup is not None:
             setup(self.song)

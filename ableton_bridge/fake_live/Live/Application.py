@@ -27,6 +27,6 @@ def get_application() -> Application:
     return _current
 
 
-def set_application(app: Application) -> None:
+def _set_current(app: Application) -> None:
     global _current
     _current = app

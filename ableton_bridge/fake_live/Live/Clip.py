@@ -6,21 +6,24 @@ from ._version import LomObject, since
 from .Envelope import Envelope
 
 
+class _Fields:
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
 class MidiNoteSpecification:
+    """Opaque in Live: a script can build one but not read its fields back."""
+
     def __init__(self, pitch, start_time, duration, velocity=100.0, mute=False, probability=1.0,
                  velocity_deviation=0.0, release_velocity=64.0):
-        self.pitch = pitch
-        self.start_time = start_time
-        self.duration = duration
-        self.velocity = velocity
-        self.mute = mute
-        self.probability = probability
-        self.velocity_deviation = velocity_deviation
-        self.release_velocity = release_velocity
+        self._f = _Fields(pitch=pitch, start_time=start_time, duration=duration, velocity=velocity, mute=mute,
+                          probability=probability, velocity_deviation=velocity_deviation,
+                          release_velocity=release_velocity)
 
 
 class MidiNote:
-    def __init__(self, note_id: int, spec: MidiNoteSpecification):
+    def __init__(self, note_id: int, spec):
+        spec = spec._f
         self.note_id = note_id
         self.pitch = int(spec.pitch)
         self.start_time = float(spec.start_time)
@@ -32,7 +35,8 @@ class MidiNote:
         self.release_velocity = float(spec.release_velocity)
 
 
-def _validate(spec: MidiNoteSpecification) -> None:
+def _validate(spec) -> None:
+    spec = spec._f
     if not isinstance(spec.pitch, int) or not 0 <= spec.pitch <= 127:
         raise RuntimeError(f"Invalid note pitch {spec.pitch!r}")
     if spec.start_time < 0 or spec.duration <= 0:
@@ -63,6 +67,7 @@ class Clip(LomObject):
         self.muted = False
         self._track = track
         self._notes: dict[int, MidiNote] = {}
+        self._by_pitch: dict[int, set[int]] = {}
         self._next_id = 1
         self._envelopes: dict[int, Envelope] = {}
 
@@ -90,6 +95,7 @@ class Clip(LomObject):
             self._apply_overlap_rule(spec)
             note = MidiNote(self._next_id, spec)
             self._notes[note.note_id] = note
+            self._by_pitch.setdefault(note.pitch, set()).add(note.note_id)
             ids.append(note.note_id)
             self._next_id += 1
         return ids
@@ -97,15 +103,20 @@ class Clip(LomObject):
     def _apply_overlap_rule(self, spec: MidiNoteSpecification) -> None:
         """Live keeps no two overlapping notes of one pitch: the new note wins. An existing note at the same
         start is replaced; one that starts earlier is cut at the new start; ones starting inside it go."""
-        start, end = float(spec.start_time), float(spec.start_time) + float(spec.duration)
-        for nid, n in list(self._notes.items()):
-            if n.pitch != spec.pitch:
-                continue
+        f = spec._f
+        start, end = float(f.start_time), float(f.start_time) + float(f.duration)
+        for nid in list(self._by_pitch.get(int(f.pitch), ())):
+            n = self._notes[nid]
             n_end = n.start_time + n.duration
             if abs(n.start_time - start) < 1e-9 or start < n.start_time < end:
-                del self._notes[nid]
+                self._drop(nid)
             elif n.start_time < start < n_end:
                 n.duration = start - n.start_time
+
+    def _drop(self, nid: int) -> None:
+        note = self._notes.pop(nid, None)
+        if note is not None:
+            self._by_pitch[note.pitch].discard(nid)
 
     def _in_range(self, n: MidiNote, from_pitch, pitch_span, from_time, time_span) -> bool:
         return from_pitch <= n.pitch < from_pitch + pitch_span and from_time <= n.start_time < from_time + time_span
@@ -124,12 +135,12 @@ class Clip(LomObject):
     def remove_notes_extended(self, from_pitch: int, pitch_span: int, from_time: float, time_span: float) -> None:
         for nid, n in list(self._notes.items()):
             if self._in_range(n, from_pitch, pitch_span, from_time, time_span):
-                del self._notes[nid]
+                self._drop(nid)
 
     @since(11, 0, 0)
     def remove_notes_by_id(self, note_ids) -> None:
         for nid in note_ids:
-            self._notes.pop(int(nid), None)
+            self._drop(int(nid))
 
     @since(11, 0, 0)
     def get_notes_by_id(self, note_ids):

@@ -44,7 +44,11 @@ class Track(LomObject):
         copy = Clip(self._live_version, clip.length, self, is_arrangement=True, start_time=destination_time)
         copy.name = clip.name
         copy.color = clip.color
-        copy.add_new_notes(list(clip.get_notes_extended(0, 128, 0.0, 1e9)))
+        from .Clip import MidiNoteSpecification
+
+        copy.add_new_notes([MidiNoteSpecification(n.pitch, n.start_time, n.duration, n.velocity, n.mute, n.probability,
+                                                  n.velocity_deviation, n.release_velocity)
+                            for n in clip.get_notes_extended(0, 128, 0.0, 1e9)])
         self._place_in_arrangement(copy)
 
     def _place_in_arrangement(self, clip: Clip) -> None:

@@ -1,0 +1,48 @@
+"""A UDP relay on 127.0.0.1 that loses, duplicates or swallows datagrams on purpose."""
+
+from __future__ import annotations
+
+import random
+import socket
+import threading
+
+
+class UdpRelay:
+    """Datagrams sent to `port` are forwarded to `dest` — or dropped, doubled or swallowed."""
+
+    def __init__(self, dest: tuple[str, int], *, drop: float = 0.0, duplicate: bool = False, seed: int = 7):
+        self.dest = dest
+        self.drop = drop
+        self.duplicate = duplicate
+        self.blackhole = False
+        self.forwarded = 0
+        self.dropped = 0
+        self._rng = random.Random(seed)
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.settimeout(0.05)
+        self.port = self._sock.getsockname()[1]
+        self._out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, _ = self._sock.recvfrom(65536)
+            except OSError:
+                continue
+            if self.blackhole or self._rng.random() < self.drop:
+                self.dropped += 1
+                continue
+            self._out.sendto(data, self.dest)
+            self.forwarded += 1
+            if self.duplicate:
+                self._out.sendto(data, self.dest)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self._sock.close()
+        self._out.close()
