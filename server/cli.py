@@ -111,6 +111,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from .demo import run_demo
 
+    if args.live is None:
+        args.live = "sim"  # the demo writes into a real Live only when asked to with --live
     server = _server(args)
     anyio.run(run_demo, server)
     return 0

@@ -1,7 +1,8 @@
 """`liveloom demo`: a short scripted session through the real tools, over a real MCP client.
 
 It writes a lo-fi sketch in D minor (chords, bass, drums, a melody in ABC), exports it as one
-multi-track MIDI file, draws the piano roll and renders a WAV — and prints where they are.
+multi-track MIDI file, draws the piano roll, renders a WAV, and writes the song into Live —
+the simulated Live set unless `--live HOST:PORT` names a real one — and prints where they are.
 """
 
 from __future__ import annotations
@@ -57,8 +58,15 @@ async def run_demo(server: LiveloomServer) -> dict[str, str]:
         song = await call("import_midi", {"path": midi["path"], "name": "liveloom demo"})
         roll = await call("piano_roll", {"id": song["id"]})
         wav = await call("render_audio", {"id": song["id"], "path": f"demo-{stamp}.wav"})
+        status = await call("live_status", {})
+        written = await call("write_song", {"id": song["id"]}) if status.get("reachable") else None
         out = {"midi": midi["path"], "png": roll["path"], "wav": wav["path"], "song": song["id"]}
+        if written:
+            out["live"] = (f"{len(written['tracks'])} tracks, {written['notes_verified']} notes verified in "
+                           f"{status['target']}")
     print("\nliveloom demo wrote:", file=sys.stderr)
-    for k in ("midi", "png", "wav"):
-        print(f"  {k.upper():<4} {out[k]}")
+    for k in ("midi", "png", "wav", "live"):
+        if k in out:
+            print(f"  {k.upper():<4} {out[k]}")
+    await server.services.live.close()
     return out

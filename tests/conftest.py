@@ -42,6 +42,7 @@ def server(home: Path):
 async def client(server):
     async with Client(server) as c:
         yield c
+    await server.services.live.close()
 
 
 async def call_ok(client: Client, tool: str, args: dict) -> dict:

@@ -60,6 +60,7 @@ def test_demo_leaves_a_midi_a_png_and_a_wav(home):
     proc = run(home, "demo")
     assert proc.returncode == 0, proc.stderr
     paths = dict(line.split(None, 1) for line in proc.stdout.strip().splitlines())
+
     midi, png, wav = Path(paths["MIDI"]), Path(paths["PNG"]), Path(paths["WAV"])
     assert midi.read_bytes().startswith(b"MThd")
     assert png.read_bytes().startswith(b"\x89PNG")
@@ -70,6 +71,8 @@ def test_demo_leaves_a_midi_a_png_and_a_wav(home):
 
     song = midi_to_song(midi.read_bytes())
     assert len(song.tracks) == 4 and sum(t.is_drum for t in song.tracks) == 1
+    total = sum(len(t.notes_on_timeline()) for t in song.tracks)
+    assert paths["LIVE"].startswith(f"4 tracks, {total} notes verified in 127.0.0.1:")
 
 
 def test_install_claude_merges_with_a_backup(tmp_path, home):

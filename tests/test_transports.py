@@ -33,6 +33,10 @@ async def test_stdio_subprocess_lists_tools_and_calls_one(home):
         assert bad.is_error and "no artifact" in bad.content[0].text
         again = await client.call_tool("list_artifacts", {})
         assert again.structured_content["total"] == 1
+        # --live sim: the simulated Live set runs inside the server process
+        written = await client.call_tool("write_clip", {"id": result.structured_content["id"], "track": 0, "slot": 0})
+        assert not written.is_error, written.content[0].text
+        assert written.structured_content["notes_verified"] == result.structured_content["notes"]
     assert (home / "index.sqlite").exists()
 
 
