@@ -196,21 +196,33 @@ class LiveBridge:
                          expected_starts: list[float] | None = None) -> list[Note]:
         caps = await self.connect()
         if caps.companion:
+            page = 256
+
+            async def fetch(offset: int) -> list:
+                return await self.client.request("/liveloom/clip/get/notes", ref.kind, ref.track, ref.index,
+                                                 offset, page)
+
+            first = await fetch(0)
+            total = int(first[0])
+            gate = asyncio.Semaphore(IN_FLIGHT)
+
+            async def gated(offset: int) -> list:
+                async with gate:
+                    return await fetch(offset)
+
+            # pages carry request ids, so they can all be in flight at once
+            rest = await asyncio.gather(*[gated(o) for o in range(page, total, page)])
             out: list[Note] = []
-            offset, total = 0, None
-            while total is None or offset < total:
-                reply = await self.client.request("/liveloom/clip/get/notes", ref.kind, ref.track, ref.index,
-                                                  offset, 256)
-                total, fields = int(reply[0]), reply[1:]
+            for reply in [first, *rest]:
+                fields = reply[1:]
                 for k in range(0, len(fields), 8):
                     p, st, du, ve, mu, pr, vd, rv = fields[k:k + 8]
                     out.append(Note(pitch=int(p), start=max(0.0, float(st)), duration=float(du),
                                     velocity=max(1, min(127, round(ve))), mute=bool(mu),
                                     probability=min(1.0, max(0.0, float(pr))),
                                     velocity_deviation=round(vd), release_velocity=round(rv)))
-                if not fields:
-                    break
-                offset += len(fields) // 8
+            if len(out) != total:
+                raise WriteFailed(f"read {len(out)} notes but Live reports {total}; the clip changed while reading")
             return out
         if ref.slot is None:
             raise LiveloomError("reading Arrangement clips needs the companion Remote Script")
@@ -377,8 +389,11 @@ class LiveBridge:
             raise LiveloomError("this clip uses Live 11 note fields (probability, velocity deviation or release "
                                 "velocity) that stock AbletonOSC cannot write; install the companion Remote Script "
                                 "(`liveloom install-remote-script`) or strip those fields")
-        await self.check_track(track)
         rt0, dg0 = self.client.round_trips, self.client.datagrams_sent
+        names, scenes = await asyncio.gather(self.track_names(), self.num_scenes())
+        if not 0 <= track < len(names):
+            raise LiveloomError(f"track {track} does not exist; the set has {len(names)} tracks "
+                                f"(0-{len(names) - 1}: {', '.join(names[:12])}). Use get_session or create_track.")
         created = False
         old_notes: list[Note] | None = None
         method = "LiveloomOSC extensions" if caps.companion else "AbletonOSC"
@@ -388,7 +403,6 @@ class LiveBridge:
             ref, created, method = ClipRef(track, arrangement_index=int(idx)), True, f"{method} ({how})"
         else:
             assert slot is not None
-            scenes = await self.num_scenes()
             if not 0 <= slot < scenes:
                 raise LiveloomError(f"slot {slot} does not exist; the set has {scenes} scenes (0-{scenes - 1})")
             ref = ClipRef(track, slot=slot)
@@ -413,10 +427,11 @@ class LiveBridge:
             elif mode == "merge" and not created:
                 expected = (await self.read_notes(ref)) + expected
             datagrams, _ = await self._send_notes(ref, clip.notes, caps.companion)
-            await self._set_clip_props(ref, caps.companion, name or clip.name, color, clip, loop)
             expected = self._live_notes(expected)
             starts = [n.start for n in expected]
-            got = await self.read_notes(ref, clip.length, starts)
+            _, got = await asyncio.gather(  # different reply keys: safe to run side by side
+                self._set_clip_props(ref, caps.companion, name or clip.name, color, clip, loop),
+                self.read_notes(ref, clip.length, starts))
             problems = self._verify(expected, got, caps.companion)
             for _ in range(2):
                 if not problems:
@@ -509,31 +524,30 @@ class LiveBridge:
 
     async def create_track(self, name: str, index: int = -1) -> int:
         async with self._lock:
-            await self.connect()
-            before = await self.track_names()
-            if index > len(before):
-                raise LiveloomError(f"index {index} is past the end; the set has {len(before)} tracks")
-            # Not idempotent: re-sent only when the read-back (processed after it, in order) shows it never arrived
-            for _ in range(3):
-                self.client.send("/live/song/create_midi_track", index)
-                after = await self.track_names()
-                if len(after) != len(before):
-                    break
-            if len(after) != len(before) + 1:
-                raise WriteFailed(f"Live did not create the track (the set has {len(after)} tracks, had "
-                                  f"{len(before)}) " + "; ".join(self.client.errors_since(0)[-1:]))
-            new = len(before) if index == -1 else index
+            return await self._create_track(name, index)
 
-            async def named():
-                return (await self.client.query("/live/track/get/name", new))[0] == name[:120]
+    async def _create_track(self, name: str, index: int = -1) -> int:
+        await self.connect()
+        before = await self.track_names()
+        if index > len(before):
+            raise LiveloomError(f"index {index} is past the end; the set has {len(before)} tracks")
+        # Not idempotent: re-sent only when the read-back (processed after it, in order) shows it never arrived
+        for _ in range(3):
+            self.client.send("/live/song/create_midi_track", index)
+            after = await self.track_names()
+            if len(after) != len(before):
+                break
+        if len(after) != len(before) + 1:
+            raise WriteFailed(f"Live did not create the track (the set has {len(after)} tracks, had "
+                              f"{len(before)}) " + "; ".join(self.client.errors_since(0)[-1:]))
+        new = len(before) if index == -1 else index
 
-            if not await self._send_until(lambda: self.client.send("/live/track/set/name", new, name[:120]), named):
-                raise WriteFailed(f"the new track {new} did not take the name {name[:120]!r}")
-            return new
+        async def named():
+            return (await self.client.query("/live/track/get/name", new))[0] == name[:120]
 
-    async def delete_track(self, index: int) -> None:
-        self.client.send("/live/song/delete_track", index)
-        await self.client.query("/live/test")
+        if not await self._send_until(lambda: self.client.send("/live/track/set/name", new, name[:120]), named):
+            raise WriteFailed(f"the new track {new} did not take the name {name[:120]!r}")
+        return new
 
     async def parameters(self, track: int, device: int) -> list[dict]:
         names = (await self.client.query("/live/device/get/parameters/name", track, device))
@@ -662,6 +676,10 @@ class LiveBridge:
                          first_scene: int = 0) -> dict:
         """Every track of `song` becomes a new MIDI track. Session: sections become scenes (clips go to the scene of
         the section they start in); Arrangement: clips at their positions. All or nothing."""
+        async with self._lock:
+            return await self._write_song(song, mode=mode, first_scene=first_scene)
+
+    async def _write_song(self, song, *, mode, first_scene: int) -> dict:
         caps = await self.connect()
         if mode == "arrangement":
             await self.require_companion("Writing a song to the Arrangement")
@@ -682,18 +700,36 @@ class LiveBridge:
                 for k, name in enumerate(_scene_names(song, placements)):
                     if name:
                         self.client.send("/live/scene/set/name", first_scene + k, name[:120])
-            for t_index, track in enumerate(song.tracks):
-                live_track = await self.create_track(track.name)
-                created_tracks.append(live_track)
-                for c_index, placed in enumerate(track.clips):
-                    clip = placed.clip.model_copy(update={"tempo": song.tempo})
+            live_tracks = []
+            for track in song.tracks:  # in order: each new track's index depends on the ones before
+                live_tracks.append(await self._create_track(track.name))
+                created_tracks.append(live_tracks[-1])
+            gate = asyncio.Semaphore(4)
+
+            async def put(t_index: int, c_index: int, placed) -> None:
+                clip = placed.clip.model_copy(update={"tempo": song.tempo})
+                live_track = live_tracks[t_index]
+                async with gate:
                     if mode == "session":
                         scene = next(p["scene"] for p in placements if p["track"] == t_index and p["clip"] == c_index)
-                        report = await self.write_clip(clip, track=live_track, slot=first_scene + scene, mode="new")
+                        report = await self._write_clip(clip, track=live_track, slot=first_scene + scene, position=None,
+                                                        mode="new", name=None, color=None, loop=None)
                     else:
-                        report = await self.write_clip(clip, track=live_track, position=placed.start)
-                    written.append({"track": live_track, "name": track.name, "where": str(report.ref),
-                                    "notes": report.notes_verified})
+                        report = await self._write_clip(clip, track=live_track, slot=None, position=placed.start,
+                                                        mode="new", name=None, color=None, loop=None)
+                written.append({"track": live_track, "name": song.tracks[t_index].name, "where": str(report.ref),
+                                "notes": report.notes_verified})
+
+            jobs = [put(t, c, placed) for t, track in enumerate(song.tracks) for c, placed in enumerate(track.clips)]
+            if mode == "arrangement":  # Arrangement clips are indexed by position on their track: one at a time
+                for job in jobs:
+                    await job
+            else:
+                results = await asyncio.gather(*jobs, return_exceptions=True)
+                failures = [r for r in results if isinstance(r, BaseException)]
+                if failures:
+                    raise failures[0]
+            written.sort(key=lambda w: (w["track"], w["where"]))
             self.client.send("/live/song/set/tempo", float(song.tempo))
             if abs(float((await self.client.query("/live/song/get/tempo"))[0]) - song.tempo) > 1e-3:
                 raise WriteFailed("Live did not take the song's tempo")
