@@ -21,8 +21,6 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
-from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket, ParseError
 
@@ -174,12 +172,6 @@ class OSCClient:
     def send(self, address: str, *args: Any, doubles: bool = False) -> None:
         """Fire and forget (AbletonOSC setters and methods)."""
         self._send_bytes(build_message(address, args, doubles))
-
-    def send_bundle(self, messages: list[bytes]) -> None:
-        b = OscBundleBuilder(IMMEDIATELY)
-        for m in messages:
-            b.add_content(OscMessage(m))
-        self._send_bytes(b.build().dgram)
 
     async def query(self, address: str, *args: Any, index_count: int | None = None,
                     timeout: float | None = None, retries: int | None = None, accept=None) -> list:

@@ -204,3 +204,16 @@ async def test_reply_port_in_use_is_explained():
     with pytest.raises(LiveUnavailable, match="holds that port"):
         await bridge.connect()
     taken.close()
+
+
+async def test_garbage_datagrams_do_not_stop_the_script():
+    async with live() as (b, sim, *_):
+        await b.connect()
+        junk = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for data in (b"", b"nope", b"/x\0\0,i\0\0", b"#bundle\0" + b"\0" * 12, b"/live/clip/add/notes\0\0\0\0,s\0\0"):
+            junk.sendto(data, ("127.0.0.1", sim.port))
+        junk.close()
+        caps = await b.connect(refresh=True)
+        assert caps.companion
+        report = await b.write_clip(big_clip(20), track=0, slot=0)
+        assert report.notes_verified == 20

@@ -110,7 +110,14 @@ def encode_bundle(messages) -> bytes:
 
 
 def decode_packet(data: bytes):
-    """A datagram -> a list of (address, args); bundles are flattened in order."""
+    """A datagram -> a list of (address, args); bundles are flattened in order. Raises OSCError if malformed."""
+    try:
+        return _decode_packet(data)
+    except (struct.error, UnicodeDecodeError, IndexError) as exc:
+        raise OSCError("malformed OSC packet: %s" % exc)
+
+
+def _decode_packet(data: bytes):
     if data.startswith(b"#bundle\0"):
         out = []
         pos = 16
@@ -118,7 +125,7 @@ def decode_packet(data: bytes):
             n = struct.unpack_from(">i", data, pos)[0]
             if n <= 0 or pos + 4 + n > len(data):
                 raise OSCError("truncated OSC bundle")
-            out.extend(decode_packet(data[pos + 4: pos + 4 + n]))
+            out.extend(_decode_packet(data[pos + 4: pos + 4 + n]))
             pos += 4 + n
         return out
     return [decode_message(data)]

@@ -78,7 +78,7 @@ class LiveloomOSC(ControlSurface):
                 return
             try:
                 messages = decode_packet(data)
-            except (OSCError, UnicodeDecodeError, IndexError, ValueError) as exc:
+            except OSCError as exc:
                 self.log_message("LiveloomOSC: bad datagram (%s)" % exc)
                 continue
             for address, args in messages:
