@@ -127,6 +127,12 @@ async def test_automation_lands_in_the_envelope_with_real_ranges():
         param = sim.song.tracks[0].devices[0].parameters[1]
         env = sim.host.call(lambda: clip.automation_envelope(param))
         assert [env.value_at_time(i * 0.25 + 0.1) for i in range(64)] == [20.0 + i for i in range(64)]
+        pan = await b.write_automation(ClipRef(0, slot=0), "pan", [(0, 2, -1.0), (2, 2, 1.0)])
+        send = await b.write_automation(ClipRef(0, slot=0), "send:1", [(0, 4, 0.75)])
+        assert (pan["parameter"], send["parameter"]) == ("Track Panning", "B-Send")
+        mixer = sim.song.tracks[0].mixer_device
+        assert sim.host.call(lambda: clip.automation_envelope(mixer.panning).value_at_time(3.0)) == 1.0
+        assert sim.host.call(lambda: clip.automation_envelope(mixer.sends[1]).value_at_time(1.0)) == 0.75
         again = await b.write_automation(ClipRef(0, slot=0), "device:0:1", [(0, 1, 135.0)])  # envelope exists
         assert again["points_verified"] == 1
         with pytest.raises(LiveloomError, match="takes values from 0 to 1"):

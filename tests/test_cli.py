@@ -118,3 +118,25 @@ def test_start_up_imports_no_heavy_library(home):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith("[]"), proc.stdout
+
+
+def test_install_remote_script_copies_the_script_and_says_how_to_select_it(tmp_path, home):
+    dest = tmp_path / "Remote Scripts"
+    proc = run(home, "install-remote-script", "--path", str(dest))
+    assert proc.returncode == 0, proc.stderr
+    assert "choose \"LiveloomOSC\"" in proc.stdout and "Preferences" in proc.stdout
+    installed = sorted(p.name for p in (dest / "LiveloomOSC").iterdir())
+    assert installed == ["__init__.py", "osc.py", "surface.py"]
+    again = run(home, "install-remote-script", "--path", str(dest))
+    assert again.returncode == 0 and "previous version was moved" in again.stdout
+    assert len(list(dest.glob("LiveloomOSC.bak-*"))) == 1
+    # the installed copy is stdlib-only apart from Live's own modules
+    import ast
+
+    for f in (dest / "LiveloomOSC").glob("*.py"):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and not getattr(node, "level", 0):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+                for n in names:
+                    assert n.split(".")[0] in {"Live", "ableton", "_Framework", "errno", "socket", "struct",
+                                               "collections", "__future__"}, (f.name, n)

@@ -149,10 +149,13 @@ async def test_transport_fire_and_undo(client, server):
     assert state["time_signature"] == "7/8"
     assert (await call_ok(client, "transport", {"action": "play"}))["playing"] is True
     assert (await call_ok(client, "transport", {"action": "stop"}))["playing"] is False
+    assert (await call_ok(client, "transport", {"action": "loop", "loop": True, "loop_start": 8,
+                                                 "loop_length": 16}))["loop"] is True
+    sim = sim_of(server)
+    assert (sim.song.loop_start, sim.song.loop_length) == (8.0, 16.0)
     made = await call_ok(client, "notation_to_clip", {"text": "C F"})
     await call_ok(client, "write_clip", {"id": made["id"], "track": 0, "slot": 0})
     await call_ok(client, "fire", {"track": 0, "slot": 0})
-    sim = sim_of(server)
     assert sim.host.call(lambda: sim.song.tracks[0].clip_slots[0].clip.is_playing)
     await call_ok(client, "create_track", {"name": "Extra"})
     assert len(sim.song.tracks) == 2
