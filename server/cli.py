@@ -127,6 +127,44 @@ def cmd_install_claude(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agent(args: argparse.Namespace) -> int:
+    import anyio
+
+    from .agent import AgentError, AgentOptions, read_steps, run_agent
+
+    try:
+        if args.file:
+            prompts = read_steps(args.file)
+        elif args.prompt:
+            prompts = [" ".join(args.prompt)]
+        else:
+            print("liveloom agent: give a request, or --file STEPS", file=sys.stderr)
+            return 2
+        options = AgentOptions(max_turns=args.max_turns, max_tool_calls=args.max_tool_calls, dry_run=args.dry_run)
+        if args.model:
+            options.model = args.model
+        server = stdio = None
+        if args.subprocess:
+            from mcp import StdioServerParameters
+
+            env = dict(os.environ)
+            if args.live:
+                env["LIVELOOM_LIVE"] = args.live
+            if args.home:
+                env["LIVELOOM_HOME"] = args.home
+            stdio = StdioServerParameters(command=sys.executable, args=["-m", "liveloom", "serve"], env=env)
+        else:
+            server = _server(args)
+        report = anyio.run(lambda: run_agent(prompts, server=server, stdio_params=stdio, options=options))
+    except AgentError as exc:
+        print(f"liveloom agent: {exc}", file=sys.stderr)
+        return exc.exit_code
+    if report.interrupted:
+        print("liveloom agent: interrupted; the running tool was cancelled", file=sys.stderr)
+        return 130
+    return 3 if report.stopped else 0
+
+
 def cmd_install_remote_script(args: argparse.Namespace) -> int:
     from .remote_script_install import default_remote_scripts_dir, install
 
@@ -185,6 +223,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--live", help="set LIVELOOM_LIVE for the server")
     p.add_argument("--dry-run", action="store_true", help="print the merged config, write nothing")
     p.set_defaults(func=cmd_install_claude)
+
+    p = sub.add_parser(
+        "agent", help="let Claude use liveloom's tools to carry out a request (Anthropic API)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run a request with Claude over liveloom's own MCP tools, printing each tool call and its result, "
+                    "then a summary of the artifacts made and what was written to Live.",
+        epilog="The API key comes from ANTHROPIC_API_KEY (ANTHROPIC_BASE_URL changes the endpoint); the model from "
+               "--model or LIVELOOM_AGENT_MODEL.\nExit codes: 0 done, 2 bad usage or no/refused key, 3 no network, "
+               "an API error or a limit reached, 130 interrupted.\n\nexamples:\n"
+               "  liveloom agent --live sim \"make an 8-bar lo-fi loop in D minor and put it in Live\"\n"
+               "  liveloom agent --file steps.txt --dry-run --max-turns 10")
+    common(p)
+    p.add_argument("prompt", nargs="*", help="the request")
+    p.add_argument("--file", help="a file of steps, one request per line, run in one conversation")
+    p.add_argument("--model", help="Claude model (default: LIVELOOM_AGENT_MODEL or claude-sonnet-5-5)")
+    p.add_argument("--max-turns", type=int, default=20, help="most model turns (default 20)")
+    p.add_argument("--max-tool-calls", type=int, default=50, help="most tool calls (default 50)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="refuse tools annotated as destructive and every tool that writes to Live")
+    p.add_argument("--subprocess", action="store_true", help="run `liveloom serve` as a subprocess over stdio "
+                   "instead of in-process")
+    p.set_defaults(func=cmd_agent)
 
     p = sub.add_parser("install-remote-script",
                        help="install the LiveloomOSC companion Remote Script into Live's User Library")

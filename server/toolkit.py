@@ -58,8 +58,10 @@ def register_tool(
     destructive: bool = False,
     idempotent: bool = False,
     open_world: bool = False,
+    family: str | None = None,
 ) -> Callable[[F], F]:
-    """Register an async tool function under its own name with the given annotations."""
+    """Register an async tool function under its own name with the given annotations. `family` is published in the
+    tool's `_meta` as "liveloom/family" (e.g. "live" for tools that touch the Live set)."""
 
     def decorator(fn: F) -> F:
         name = fn.__name__
@@ -92,6 +94,7 @@ def register_tool(
                 idempotent_hint=idempotent,
                 open_world_hint=open_world,
             ),
+            meta={"liveloom/family": family} if family else None,
         )
         return fn
 

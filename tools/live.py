@@ -135,7 +135,7 @@ def register(server: MCPServer, services: Services) -> None:
     async def bridge():
         return await live.bridge()
 
-    @register_tool(server, title="Live status", read_only=True, idempotent=True)
+    @register_tool(server, family="live", title="Live status", read_only=True, idempotent=True)
     async def live_status() -> LiveStatus:
         """Is Live reachable, which version, which Remote Script answers (stock AbletonOSC or liveloom's
         companion), and what needs the companion. Never fails: an unreachable Live is reported with help."""
@@ -152,14 +152,14 @@ def register(server: MCPServer, services: Services) -> None:
                           companion=caps.companion, needs_companion=caps.needs_companion, tracks=len(names),
                           tempo=tempo)
 
-    @register_tool(server, title="Get the Live session", read_only=True, idempotent=True)
+    @register_tool(server, family="live", title="Get the Live session", read_only=True, idempotent=True)
     async def get_session(
         max_scenes: Annotated[int, Field(ge=1, le=128, description="Scan this many scenes for clips.")] = 16,
     ) -> Session:
         """The Live set: tempo, meter, transport, tracks with their devices and the clips in their slots."""
         return Session(**await (await bridge()).session(max_scenes=max_scenes))
 
-    @register_tool(server, title="Create a MIDI track", read_only=False, idempotent=False)
+    @register_tool(server, family="live", title="Create a MIDI track", read_only=False, idempotent=False)
     async def create_track(
         name: Annotated[str, Field(min_length=1, max_length=120, examples=["Bass"])],
         index: Annotated[int, Field(ge=-1, le=999, description="Where to insert; -1 = at the end.")] = -1,
@@ -168,7 +168,7 @@ def register(server: MCPServer, services: Services) -> None:
         new = await (await bridge()).create_track(name, index)
         return TrackResult(index=new, name=name)
 
-    @register_tool(server, title="Write a clip into Live", read_only=False, destructive=True, idempotent=False)
+    @register_tool(server, family="live", title="Write a clip into Live", read_only=False, destructive=True, idempotent=False)
     async def write_clip(
         track: TrackIndex,
         id: Annotated[str | None, Field(max_length=64, description="A clip artifact to write.")] = None,
@@ -211,7 +211,7 @@ def register(server: MCPServer, services: Services) -> None:
                                notes_verified=report.notes_verified, created=report.created, method=report.method,
                                datagrams=report.datagrams, round_trips=report.round_trips, checks=report.checks)
 
-    @register_tool(server, title="Read a clip from Live", read_only=False, idempotent=False)
+    @register_tool(server, family="live", title="Read a clip from Live", read_only=False, idempotent=False)
     async def read_clip(
         track: TrackIndex,
         slot: Annotated[int | None, Field(ge=0, le=999)] = None,
@@ -229,7 +229,7 @@ def register(server: MCPServer, services: Services) -> None:
                                                                            "live": str(b.target)}))
         return artifact_summary(record)
 
-    @register_tool(server, title="Write clip automation", read_only=False, destructive=True, idempotent=True)
+    @register_tool(server, family="live", title="Write clip automation", read_only=False, destructive=True, idempotent=True)
     async def write_automation(
         track: TrackIndex,
         slot: SlotIndex,
@@ -261,7 +261,7 @@ def register(server: MCPServer, services: Services) -> None:
         result = await b.write_automation(ClipRef(track, slot=slot), target, steps, replace=replace)
         return AutomationResult(where=str(ClipRef(track, slot=slot)), **result)
 
-    @register_tool(server, title="Write a song into Live", read_only=False, idempotent=False)
+    @register_tool(server, family="live", title="Write a song into Live", read_only=False, idempotent=False)
     async def write_song(
         id: Annotated[str, Field(max_length=64, description="A song (or clip) artifact.")],
         mode: Annotated[Literal["session", "arrangement"], Field(
@@ -278,7 +278,7 @@ def register(server: MCPServer, services: Services) -> None:
         await ctx.report_progress(1, 1, "verified")
         return SongWriteResult(**result)
 
-    @register_tool(server, title="Set a device parameter", read_only=False, destructive=True, idempotent=True)
+    @register_tool(server, family="live", title="Set a device parameter", read_only=False, destructive=True, idempotent=True)
     async def set_device_parameter(
         track: TrackIndex,
         device: Annotated[int, Field(ge=0, le=999, description="Device index on the track.")],
@@ -289,7 +289,7 @@ def register(server: MCPServer, services: Services) -> None:
         p: int | str = int(parameter) if parameter.strip().isdigit() else parameter
         return ParameterResult(**await (await bridge()).set_device_parameter(track, device, p, value))
 
-    @register_tool(server, title="Transport", read_only=False, idempotent=True)
+    @register_tool(server, family="live", title="Transport", read_only=False, idempotent=True)
     async def transport(
         action: Annotated[Literal["play", "stop", "tempo", "time_signature", "loop", "status"],
                           Field(description="What to do.")],
@@ -312,7 +312,7 @@ def register(server: MCPServer, services: Services) -> None:
         state = await b.transport(action, value, numerator, denominator, loop_start, loop_length)
         return TransportState(**state)
 
-    @register_tool(server, title="Fire a clip or scene", read_only=False, idempotent=False)
+    @register_tool(server, family="live", title="Fire a clip or scene", read_only=False, idempotent=False)
     async def fire(
         track: Annotated[int | None, Field(ge=0, le=999)] = None,
         slot: Annotated[int | None, Field(ge=0, le=999)] = None,
@@ -337,7 +337,7 @@ def register(server: MCPServer, services: Services) -> None:
         await b.client.query("/live/test")
         return SimpleResult(done=f"fired the clip at track {track}, slot {slot}")
 
-    @register_tool(server, title="Undo in Live", read_only=False, destructive=True, idempotent=False)
+    @register_tool(server, family="live", title="Undo in Live", read_only=False, destructive=True, idempotent=False)
     async def undo() -> SimpleResult:
         """Undo the last change in Live (Live's own undo history)."""
         b = await bridge()
