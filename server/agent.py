@@ -106,6 +106,10 @@ def describe_result(tool: str, data: dict | None, is_error: bool, text: str) -> 
         return ", ".join(parts)
     if data.get("kind") == "midi":
         return f"MIDI {data['id']} → {data['path']}"
+    if set(data) == {"index", "name"}:
+        return f"created track {data['index']} ({data['name']!r})"
+    if "done" in data:
+        return str(data["done"])
     if "reachable" in data:
         return (f"Live {data.get('live_version')} via {data.get('script')}" if data["reachable"]
                 else "Live is not reachable")
@@ -233,7 +237,7 @@ class Agent:
         if result.is_error:
             self.report.errors += 1
         elif data:
-            if data.get("id") and data.get("kind"):
+            if data.get("id") and data.get("kind") and data["id"] not in {a[0] for a in self.report.artifacts}:
                 self.report.artifacts.append((data["id"], data["kind"], name))
             if data.get("kind") == "image" and data.get("path"):
                 self.report.images.append(data["path"])
