@@ -49,3 +49,13 @@ def test_malformed_datagrams_raise_only_the_codec_error(data):
 
 def test_a_bare_address_is_a_message_without_arguments():
     assert decode_packet(b"/live/test\0\0") == [("/live/test", [])]
+
+
+def test_the_script_parses_as_python_3_7_for_live_11():
+    import ast
+    from pathlib import Path
+
+    import liveloom.ableton_bridge.remote_script.LiveloomOSC as script
+
+    for f in Path(script.__file__).parent.glob("*.py"):
+        ast.parse(f.read_text(), filename=str(f), feature_version=(3, 7))
