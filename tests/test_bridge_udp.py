@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from contextlib import asynccontextmanager
 
@@ -154,12 +155,36 @@ async def test_lost_and_duplicated_datagrams_never_duplicate_notes(extensions):
 async def test_live_going_away_mid_write_is_reported_honestly():
     async with live(timeout=0.2) as (b, sim, to_live, _):
         await b.connect()
-        sim.host.pause()  # Live hangs...
-        to_live.blackhole = True  # ...and goes away
+        send_notes = b._send_notes
+
+        async def vanish(*args, **kwargs):  # the clip exists; Live goes away as the notes are sent
+            sim.host.pause()
+            to_live.blackhole = True
+            return await send_notes(*args, **kwargs)
+
+        b._send_notes = vanish
         with pytest.raises(LiveloomError) as info:
             await b.write_clip(big_clip(300), track=0, slot=0)
         text = str(info.value)
-        assert "no reply from Live" in text or "failed" in text
+        assert "0 of 300 notes acknowledged" in text
+        assert "Rollback failed too" in text and "delete the clip at track 0, slot 0 by hand" in text
+
+
+async def test_a_hiccup_in_live_is_ridden_out_without_duplicates():
+    async with live(timeout=0.2) as (b, sim, *_):
+        await b.connect()
+        send_notes = b._send_notes
+
+        async def hiccup(*args, **kwargs):
+            sim.host.pause()  # Live stalls for half a second mid-write (a dialog, a heavy load)
+            asyncio.get_running_loop().call_later(0.5, sim.host.resume)
+            return await send_notes(*args, **kwargs)
+
+        b._send_notes = hiccup
+        clip = big_clip(700, live11=True)
+        report = await b.write_clip(clip, track=0, slot=0)
+        assert report.notes_verified == 700
+        assert notes_in_live(sim) == expected(clip)
 
 
 async def test_a_rejected_batch_rolls_back_the_new_clip():
