@@ -1,0 +1,106 @@
+"""Cache pieces from music21's bundled corpus as plain notes, for the analysis benchmarks.
+
+    .venv/bin/python bench/corpus_cache.py [--essen 600]
+
+Writes bench/out/corpus_<set>.jsonl (one piece per line: notes as [pitch, start, duration] in beats,
+the key signature's sharps, the final bass note, and the title). Resumable: pieces already cached are
+skipped. Parsing takes minutes; nothing here is downloaded — the corpus ships inside music21.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def piece_record(score, name: str) -> dict | None:
+    from music21 import key as m21key
+
+    flat = score.stripTies().flatten()
+    notes = []
+    for el in flat.notes:
+        dur = float(el.quarterLength)
+        if dur <= 0:
+            continue
+        for p in (el.pitches if el.isChord else [el.pitch]):
+            notes.append([int(p.midi), round(float(el.offset), 4), round(dur, 4)])
+    if len(notes) < 8:
+        return None
+    sigs = list(flat.getElementsByClass(m21key.KeySignature))
+    if not sigs:
+        return None
+    end = max(n[1] for n in notes)
+    final = [n for n in notes if n[1] == end]
+    return {"name": name, "notes": notes, "sharps": int(sigs[0].sharps), "final_bass": min(n[0] for n in final)}
+
+
+def cache(set_name: str, paths_and_works, limit: int | None = None) -> None:
+    from music21 import converter
+
+    OUT.mkdir(exist_ok=True)
+    out = OUT / f"corpus_{set_name}.jsonl"
+    done = set()
+    if out.exists():
+        done = {json.loads(line)["name"] for line in out.read_text().splitlines() if line.strip()}
+    n_new, t0 = 0, time.time()
+    with out.open("a") as f:
+        for name, load in paths_and_works:
+            if limit is not None and len(done) >= limit:
+                break
+            if name in done:
+                continue
+            try:
+                rec = piece_record(load(converter), name)
+            except Exception as exc:  # a piece music21 cannot read is skipped, and said
+                print(f"skip {name}: {exc}", file=sys.stderr)
+                continue
+            if rec:
+                f.write(json.dumps(rec) + "\n")
+                f.flush()
+                done.add(name)
+                n_new += 1
+    print(f"{set_name}: {len(done)} pieces cached ({n_new} new, {time.time() - t0:.0f} s)", file=sys.stderr)
+
+
+def chorales():
+    from music21 import corpus
+
+    for path in sorted(corpus.getComposer("bach")):
+        stem = Path(str(path)).stem
+        if stem.startswith("bwv"):
+            yield stem, (lambda conv, p=path: conv.parse(p))
+
+
+def essen(limit: int):
+    """Each tune parsed on its own: music21's opus import of these files can attach one tune's key
+    signature to another tune's notes, so the files are split at their X: lines first."""
+    import re
+
+    from music21 import corpus
+
+    count = 0
+    for path in sorted(str(p) for p in corpus.getPaths() if "essenFolksong" in str(p)):
+        text = Path(path).read_text(encoding="latin-1")
+        tunes = re.split(r"(?m)^(?=X:)", text)
+        for i, tune in enumerate(t for t in tunes if t.startswith("X:")):
+            yield f"{Path(path).stem}#{i}", (lambda conv, t=tune: conv.parse(t, format="abc"))
+            count += 1
+            if count >= limit:
+                return
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--essen", type=int, default=600, help="how many Essen folk songs")
+    args = parser.parse_args()
+    cache("chorales", chorales())
+    cache("essen", essen(args.essen), limit=args.essen)
+
+
+if __name__ == "__main__":
+    main()

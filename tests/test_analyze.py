@@ -1,0 +1,70 @@
+"""analyze_clip through a real MCP client, and the analysis functions on known material."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import call_err, call_ok
+from liveloom.tools.core import analysis
+from liveloom.tools.core.model import Note, TimeSignature
+from liveloom.tools.core.notation import realize
+from liveloom.tools.core.theory import parse_chord_symbol, parse_key
+
+pytestmark = pytest.mark.anyio
+
+
+def test_key_profiles_find_clear_keys_and_the_cadence_prior_helps():
+    scale = [Note(pitch=60 + s, start=i, duration=1) for i, s in enumerate([0, 2, 4, 5, 7, 9, 11, 12])]
+    assert analysis.estimate_key(scale).key == "C major"
+    # A natural minor, ending on A: relative of C; the histogram alone leans C, the cadence says A minor
+    aminor = [Note(pitch=57 + s, start=i, duration=1) for i, s in enumerate([0, 2, 3, 5, 7, 8, 10, 12, 7, 3, 0])]
+    aminor.append(Note(pitch=45, start=11, duration=4))
+    assert analysis.estimate_key(aminor).key == "A minor"
+    with pytest.raises(ValueError):
+        analysis.estimate_key([])
+
+
+@pytest.mark.parametrize("symbol,roman,key", [("Dm7", "ii7", "C"), ("G7", "V7", "C"), ("Cmaj7", "Imaj7", "C"),
+                                              ("Bb", "bVII", "C"), ("E7", "V7", "A minor"), ("G#dim", "viio", "A minor"),
+                                              ("F/A", "IV6", "C"), ("Bm7b5", "iiø7", "A minor")])
+def test_roman_numerals_of_labelled_chords(symbol, roman, key):
+    assert analysis.roman_numeral(parse_chord_symbol(symbol), parse_key(key)) == roman
+
+
+def test_chords_swing_structure_and_descriptors_on_known_material():
+    r = realize("Dm7 | G7 | Cmaj7 | A7 | Dm7 | G7 | Cmaj7 | Cmaj7", rhythm="swing8")
+    chords = analysis.chords_by_span(r.clip.notes, 4.0, r.clip.length)
+    assert [c["chord"] for c in chords] == ["Dm7", "G7", "Cmaj7", "A7", "Dm7", "G7", "Cmaj7", "Cmaj7"]
+    assert all(c["fit"] == 1.0 for c in chords)
+    groove = analysis.rhythm_and_groove(r.clip.notes, TimeSignature(), 120)
+    assert groove["swing_ratio"] == pytest.approx(0.667, abs=1e-3)
+    st = analysis.structure(r.clip.notes, 4.0, r.clip.length)
+    assert st["bars"] == "ABCDABCC" and st["phrases"] == "AB"
+    d = analysis.descriptors(r.clip.notes, TimeSignature(), r.clip.length)
+    assert d["empty_beat_rate"] == 0.0 and d["groove_consistency"] == 1.0 and 0.9 < d["scale_consistency"] <= 1.0
+
+
+async def test_analyze_clip_through_mcp(client, home):
+    made = await call_ok(client, "notation_to_clip", {"text": "ii7 V7 Imaj7 Imaj7", "key": "Bb", "tempo": 96})
+    out = await call_ok(client, "analyze_clip", {"id": made["id"]})
+    assert out["key"]["key"] == "Bb major" and out["kind"] == "analysis"
+    assert [c["roman"] for c in out["chords"]] == ["ii7", "V7", "Imaj7", "Imaj7"]
+    assert out["tempo"] == 96 and out["tempo_source"] == "clip" and out["bars"] == 4
+    stored = await call_ok(client, "list_artifacts", {"kind": "analysis"})
+    assert stored["items"][0]["id"] == out["id"]
+    # from a MIDI file, per beat, with a given key
+    await call_ok(client, "export_midi", {"ids": [made["id"]], "path": "prog.mid"})
+    per_beat = await call_ok(client, "analyze_clip", {"path": "prog.mid", "chords_per": "beat", "key": "G minor"})
+    assert len(per_beat["chords"]) == 16 and per_beat["chords"][0]["roman"] == "iv7"
+    assert per_beat["key"]["method"] == "given" and per_beat["tempo_source"] == "file"
+    drums = await call_ok(client, "notation_to_clip", {"text": "kick: x...\nhh: x.x.", "repeat": 2})
+    beat = await call_ok(client, "analyze_clip", {"id": drums["id"]})
+    assert beat["key"]["key"] == "none (drums only)" and beat["chords"] == [] and beat["structure"]["bars"] == "AA"
+
+
+async def test_analyze_clip_bad_input(client, home):
+    for args, needle in [({}, "either id"), ({"id": "clip_nope"}, "no artifact"), ({"path": "none.mid"}, "no file"),
+                         ({"path": "/etc/passwd"}, "outside the folders"), ({"id": "x", "chords_per": "bar2"}, "chords_per")]:
+        assert needle in await call_err(client, "analyze_clip", args)
+    (home / "files" / "bad.mid").write_bytes(b"MThd garbage")
+    assert "not a readable standard MIDI file" in await call_err(client, "analyze_clip", {"path": "bad.mid"})

@@ -1,0 +1,327 @@
+"""Symbolic analysis: key, chords, rhythm and groove, structure, and MusPy-style descriptors.
+
+Pure functions over `Note`s in beats. These are deterministic algorithms, not learned models:
+key finding correlates a duration-weighted pitch-class histogram with published key profiles
+(Krumhansl-Kessler, Temperley-Kostka-Payne, Aarden-Essen, Bellman-Budge) and can add a cadence
+prior (pieces end on their tonic); chords are template matches per span.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+from .model import PITCH_CLASS_NAMES, Note, TimeSignature, pitch_name
+from .theory import SCALES, ChordSpec, Key, chord_name
+
+PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "krumhansl": ((6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88),
+                  (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)),
+    "temperley": ((0.748, 0.060, 0.488, 0.082, 0.670, 0.460, 0.096, 0.715, 0.104, 0.366, 0.057, 0.400),
+                  (0.712, 0.084, 0.474, 0.618, 0.049, 0.460, 0.105, 0.747, 0.404, 0.067, 0.133, 0.330)),
+    "aarden": ((17.7661, 0.145624, 14.9265, 0.160186, 19.8049, 11.3587, 0.291248, 22.062, 0.145624, 8.15494,
+                0.232998, 4.95122),
+               (18.2648, 0.737619, 14.0499, 16.8599, 0.702494, 14.4362, 0.702494, 18.6161, 4.56621, 1.93186,
+                7.37619, 1.75623)),
+    "bellman": ((16.8, 0.86, 12.95, 1.41, 13.49, 11.93, 1.25, 20.28, 1.8, 8.04, 0.62, 10.57),
+                (18.16, 0.69, 12.99, 13.34, 1.07, 11.15, 1.38, 21.07, 7.49, 1.53, 0.92, 10.21)),
+}
+# Flat names for keys on the flat side, sharps for the sharp side (as key signatures spell them).
+MAJOR_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+MINOR_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
+# A moderate cadence prior. On the first half of the Bach chorales a larger weight (0.3) scores best
+# (bench/analysis_bench.py), but producers' clips are often loops that do not end on their tonic.
+CADENCE_WEIGHT = 0.1
+
+
+def key_label(tonic: int, minor: bool) -> str:
+    return f"{(MINOR_NAMES if minor else MAJOR_NAMES)[tonic % 12]} {'minor' if minor else 'major'}"
+
+
+def pc_histogram(notes: list[Note] | list[tuple[int, float, float]]) -> list[float]:
+    """Duration-weighted pitch-class histogram (unmuted notes)."""
+    h = [0.0] * 12
+    for n in notes:
+        if isinstance(n, Note):
+            if n.mute:
+                continue
+            h[n.pitch % 12] += n.duration
+        else:
+            h[int(n[0]) % 12] += float(n[2])
+    return h
+
+
+def _corr(x: list[float], y: tuple[float, ...]) -> float:
+    mx, my = sum(x) / 12, sum(y) / 12
+    sxy = sum((a - mx) * (b - my) for a, b in zip(x, y))
+    sxx = math.sqrt(sum((a - mx) ** 2 for a in x))
+    syy = math.sqrt(sum((b - my) ** 2 for b in y))
+    return sxy / (sxx * syy) if sxx and syy else 0.0
+
+
+def key_correlations(hist: list[float], profile: str = "aarden") -> list[tuple[float, int, bool]]:
+    """[(correlation, tonic, minor)] for all 24 keys, best first."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown key profile {profile!r}; use one of {', '.join(PROFILES)}")
+    major, minor = PROFILES[profile]
+    out = []
+    for tonic in range(12):
+        rotated = hist[tonic:] + hist[:tonic]
+        out.append((_corr(rotated, major), tonic, False))
+        out.append((_corr(rotated, minor), tonic, True))
+    out.sort(key=lambda t: -t[0])
+    return out
+
+
+@dataclass
+class KeyEstimate:
+    key: str
+    tonic: int
+    minor: bool
+    score: float
+    confidence: float  # 0..1: how far ahead of the runner-up
+    runners_up: list[tuple[str, float]]
+    method: str
+
+
+def estimate_key(notes, profile: str = "aarden", cadence: bool = True, final_bass: int | None = None) -> KeyEstimate:
+    """The key of `notes`. With `cadence`, keys whose tonic is the final bass note get a bonus
+    (tonal pieces end on their tonic)."""
+    hist = pc_histogram(notes)
+    if sum(hist) == 0:
+        raise ValueError("no sounding notes to find a key in")
+    scores = key_correlations(hist, profile)
+    if cadence:
+        if final_bass is None:
+            final_bass = _final_bass(notes)
+        if final_bass is not None:
+            scores = sorted(((c + (CADENCE_WEIGHT if t == final_bass % 12 else 0.0), t, m) for c, t, m in scores),
+                            key=lambda s: -s[0])
+    best, second = scores[0], scores[1]
+    confidence = max(0.0, min(1.0, (best[0] - second[0]) * 5))
+    return KeyEstimate(key=key_label(best[1], best[2]), tonic=best[1], minor=best[2], score=round(best[0], 4),
+                       confidence=round(confidence, 3),
+                       runners_up=[(key_label(t, m), round(c, 4)) for c, t, m in scores[1:4]],
+                       method=f"{profile}{' + cadence' if cadence else ''}")
+
+
+def _final_bass(notes) -> int | None:
+    items = [(n.start, n.pitch) if isinstance(n, Note) else (n[1], n[0]) for n in notes
+             if not (isinstance(n, Note) and n.mute)]
+    if not items:
+        return None
+    last = max(s for s, _ in items)
+    return min(p for s, p in items if abs(s - last) < 1e-6)
+
+
+def windowed_keys(notes: list[Note], bar: float, window_bars: int = 4, hop_bars: int = 2,
+                  profile: str = "aarden") -> list[dict]:
+    """Key per window (without the cadence prior), to show modulations."""
+    end = max((n.end for n in notes), default=0.0)
+    out = []
+    start = 0.0
+    while start < end - 1e-9:
+        stop = start + window_bars * bar
+        inside = [n for n in notes if n.start < stop and n.end > start]
+        if inside:
+            clipped = [(n.pitch, 0.0, min(n.end, stop) - max(n.start, start)) for n in inside]
+            best = key_correlations(pc_histogram(clipped), profile)[0]
+            out.append({"start_bar": int(start / bar) + 1, "end_bar": int(stop / bar), "key": key_label(best[1], best[2]),
+                        "score": round(best[0], 3)})
+        start += hop_bars * bar
+    return out
+
+
+# ---------------------------------------------------------------- chords
+
+_TEMPLATES: dict[str, tuple[int, ...]] = {
+    "": (0, 4, 7), "m": (0, 3, 7), "dim": (0, 3, 6), "aug": (0, 4, 8), "sus4": (0, 5, 7),
+    "7": (0, 4, 7, 10), "maj7": (0, 4, 7, 11), "m7": (0, 3, 7, 10), "m7b5": (0, 3, 6, 10), "dim7": (0, 3, 6, 9),
+}
+
+
+def label_chord(weights: list[float], bass: int | None) -> tuple[ChordSpec, float] | None:
+    """Best chord template for a duration-weighted pitch-class profile (root and quality)."""
+    total = sum(weights)
+    if total <= 0:
+        return None
+    best = None
+    for root in range(12):
+        for quality, ivs in _TEMPLATES.items():
+            pcs = {(root + i) % 12 for i in ivs}
+            inside = sum(weights[p] for p in pcs)
+            outside = total - inside
+            missing = sum(1 for p in pcs if weights[p] == 0)
+            score = inside - 0.6 * outside - 0.25 * total * missing / len(pcs) - 0.02 * total * (len(pcs) - 3)
+            if bass is not None and bass == root:
+                score += 0.1 * total
+            if best is None or score > best[0]:
+                best = (score, root, ivs, inside)
+    _, root, ivs, inside = best
+    spec = ChordSpec(root=root, intervals=tuple(ivs), bass=bass if bass is not None else root, symbol="")
+    return spec, inside / total  # the share of the sounding music the chord explains
+
+
+_ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII")
+
+
+def roman_numeral(spec: ChordSpec, key: Key) -> str:
+    """The chord's roman numeral in `key` (case by quality; b/# for chromatic roots)."""
+    rel = (spec.root - key.tonic) % 12
+    scale = SCALES["minor" if key.is_minor else "major"]
+    if rel in scale:
+        degree, acc = scale.index(rel), ""
+    elif key.is_minor and rel == 11:
+        degree, acc = 6, ""  # leading-tone chord in minor
+    elif (rel + 1) % 12 in scale and rel != 6:
+        degree, acc = scale.index((rel + 1) % 12), "b"  # bII, bIII, bVI, bVII
+    else:
+        degree, acc = scale.index((rel - 1) % 12), "#"  # #IV (as in #iv°)
+    ivs = set(spec.intervals)
+    numeral = _ROMAN[degree]
+    if 3 in ivs and 4 not in ivs:
+        numeral = numeral.lower()
+    if ivs >= {3, 6} and 7 not in ivs:
+        numeral = numeral.lower() + ("ø7" if 10 in ivs else "o7" if 9 in ivs else "o")
+    elif ivs >= {4, 8}:
+        numeral += "+"
+    elif 10 in ivs or 11 in ivs:
+        numeral += "maj7" if 11 in ivs and numeral.isupper() and degree != 4 else "7"
+    if spec.bass != spec.root:
+        pos = sorted(i % 12 for i in spec.intervals).index((spec.bass - spec.root) % 12) if (
+            (spec.bass - spec.root) % 12 in [i % 12 for i in spec.intervals]) else 0
+        numeral += {1: "6", 2: "64", 3: "42"}.get(pos, "")
+    return acc + numeral
+
+
+def chords_by_span(notes: list[Note], span: float, end: float) -> list[dict]:
+    """One chord label per span of `span` beats (a bar, or a beat)."""
+    out = []
+    t = 0.0
+    while t < end - 1e-9:
+        weights = [0.0] * 12
+        bass = None
+        lowest = 999
+        for n in notes:
+            if n.mute or n.end <= t or n.start >= t + span:
+                continue
+            overlap = min(n.end, t + span) - max(n.start, t)
+            weights[n.pitch % 12] += overlap
+            if n.pitch < lowest:
+                lowest, bass = n.pitch, n.pitch % 12
+        labeled = label_chord(weights, bass)
+        if labeled:
+            spec, fit = labeled
+            out.append({"start": round(t, 4), "duration": span, "chord": chord_name(spec), "fit": round(fit, 3),
+                        "spec": spec})
+        t += span
+    return out
+
+
+# ---------------------------------------------------------------- rhythm, groove and descriptors
+
+def rhythm_and_groove(notes: list[Note], ts: TimeSignature, tempo: float | None) -> dict:
+    onsets = sorted({round(n.start, 6) for n in notes if not n.mute})
+    if not onsets:
+        return {}
+    beat = 4.0 / ts.denominator
+    # syncopation: share of onsets off the beat that are not followed by an onset on the next beat
+    off = [o for o in onsets if abs((o / beat) - round(o / beat)) > 1e-3]
+    on_set = {round(o / beat) for o in onsets if abs((o / beat) - round(o / beat)) <= 1e-3}
+    synco = [o for o in off if math.floor(o / beat) + 1 not in on_set]
+    # swing: where the off-beat eighth sits inside the beat (0.5 straight, 0.667 triplet swing)
+    eighths = [(o / beat) % 1.0 for o in onsets if 0.5 <= (o / beat) % 1.0 <= 0.76]
+    swing = round(sorted(eighths)[len(eighths) // 2], 3) if len(eighths) >= 4 else None
+    # microtiming: mean offset from the nearest 16th, per 16th position in the beat, in ms
+    sec_per_beat = 60.0 / (tempo or 120.0)
+    per_pos: dict[int, list[float]] = {}
+    for o in onsets:
+        grid = round(o / (beat / 4))
+        per_pos.setdefault(grid % 4, []).append((o - grid * beat / 4) / beat * sec_per_beat * 1000)
+    micro = {f"16th {k + 1}": round(sum(v) / len(v), 2) for k, v in sorted(per_pos.items())}
+    return {"syncopation": round(len(synco) / len(onsets), 3), "swing_ratio": swing,
+            "microtiming_ms": micro, "onsets": len(onsets)}
+
+
+def descriptors(notes: list[Note], ts: TimeSignature, length: float) -> dict:
+    """MusPy-style descriptors: pitch-class entropy, scale consistency, groove consistency, empty-beat rate,
+    polyphony."""
+    sounding = [n for n in notes if not n.mute]
+    if not sounding:
+        return {}
+    counts = Counter(n.pitch % 12 for n in sounding)
+    total = sum(counts.values())
+    entropy = -sum((c / total) * math.log2(c / total) for c in counts.values())
+    scale_fit = 0.0
+    for tonic in range(12):
+        for mode in ("major", "minor"):
+            pcs = {(tonic + s) % 12 for s in SCALES[mode]}
+            scale_fit = max(scale_fit, sum(c for p, c in counts.items() if p in pcs) / total)
+    bar = ts.beats_per_bar
+    n_bars = max(1, math.ceil(length / bar - 1e-9))
+    res = 16
+    patterns = []
+    for b in range(n_bars):
+        row = [0] * res
+        for n in sounding:
+            if b * bar <= n.start < (b + 1) * bar:
+                row[min(res - 1, int((n.start - b * bar) / bar * res))] = 1
+        patterns.append(row)
+    if len(patterns) > 1:
+        dist = [sum(x != y for x, y in zip(a, b)) / res for a, b in zip(patterns, patterns[1:])]
+        groove = 1 - sum(dist) / len(dist)
+    else:
+        groove = 1.0
+    beat = 4.0 / ts.denominator
+    n_beats = max(1, math.ceil(length / beat - 1e-9))
+    empty = sum(1 for k in range(n_beats) if not any(n.start < (k + 1) * beat and n.end > k * beat for n in sounding))
+    starts = sorted({n.start for n in sounding})
+    poly = sum(sum(1 for n in sounding if n.start <= s < n.end) for s in starts) / len(starts)
+    return {"pitch_class_entropy": round(entropy, 3), "scale_consistency": round(scale_fit, 3),
+            "groove_consistency": round(groove, 3), "empty_beat_rate": round(empty / n_beats, 3),
+            "polyphony": round(poly, 2)}
+
+
+def structure(notes: list[Note], bar: float, length: float, phrase_bars: int = 4) -> dict:
+    """Repetition: bars and phrases labelled A, B, C... by similarity of their pitched onsets."""
+    n_bars = max(1, math.ceil(length / bar - 1e-9))
+
+    def content(b0: float, b1: float) -> set:
+        # pitch classes, so a repeated chord re-voiced by voice leading still counts as a repeat
+        return {(n.pitch % 12, round((n.start - b0) * 4) / 4) for n in notes if b0 <= n.start < b1 and not n.mute}
+
+    def labels(unit: float, count: int) -> str:
+        seen: list[set] = []
+        out = ""
+        for i in range(count):
+            c = content(i * unit, (i + 1) * unit)
+            match = None
+            for j, s in enumerate(seen):
+                union = len(c | s)
+                if (not union) or len(c & s) / union >= 0.8:
+                    match = j
+                    break
+            if match is None:
+                seen.append(c)
+                match = len(seen) - 1
+            out += chr(65 + match) if match < 26 else "?"
+        return out
+
+    bars = labels(bar, n_bars)
+    phrases = labels(bar * phrase_bars, max(1, math.ceil(n_bars / phrase_bars)))
+    repeated = sum(1 for i, ch in enumerate(bars) if ch in bars[:i])
+    return {"bars": bars, "phrases": phrases, "phrase_bars": phrase_bars,
+            "repetition": round(repeated / n_bars, 3)}
+
+
+def note_stats(notes: list[Note], length: float, bar: float) -> dict:
+    sounding = [n for n in notes if not n.mute]
+    if not sounding:
+        return {"notes": 0}
+    lo, hi = min(n.pitch for n in sounding), max(n.pitch for n in sounding)
+    hist = pc_histogram(sounding)
+    total = sum(hist) or 1.0
+    return {"notes": len(sounding), "notes_per_bar": round(len(sounding) / max(1e-9, length / bar), 2),
+            "range": [pitch_name(lo), pitch_name(hi)], "range_semitones": hi - lo,
+            "pitch_class_histogram": {PITCH_CLASS_NAMES[i]: round(h / total, 3) for i, h in enumerate(hist)}}
