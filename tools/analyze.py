@@ -102,8 +102,9 @@ def register(server: MCPServer, services: Services) -> None:
 
 
 def _analyze(song: Song, chords_per: str, profile: str, cadence: bool, given_key) -> dict:
-    pitched = [n for t in song.tracks if not t.is_drum for n in t.notes_on_timeline() if not n.mute]
-    everything = [n for t in song.tracks for n in t.notes_on_timeline() if not n.mute]
+    timelines = [(t.is_drum, [n for n in t.notes_on_timeline() if not n.mute]) for t in song.tracks]
+    pitched = [n for is_drum, notes in timelines if not is_drum for n in notes]
+    everything = [n for _, notes in timelines for n in notes]
     if not everything:
         raise LiveloomError("there are no sounding notes to analyze")
     ts = song.time_signature

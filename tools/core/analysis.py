@@ -8,6 +8,7 @@ prior (pieces end on their tonic); chords are template matches per span.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -119,17 +120,46 @@ def windowed_keys(notes: list[Note], bar: float, window_bars: int = 4, hop_bars:
                   profile: str = "aarden") -> list[dict]:
     """Key per window (without the cadence prior), to show modulations."""
     end = max((n.end for n in notes), default=0.0)
+    n_bars = max(1, int(math.ceil(end / bar - 1e-9)))
+    per_bar = []
+    for k, inside in enumerate(overlapping(notes, bar, n_bars)):
+        h = [0.0] * 12
+        for n in inside:
+            h[n.pitch % 12] += min(n.end, (k + 1) * bar) - max(n.start, k * bar)
+        per_bar.append(h)
     out = []
-    start = 0.0
-    while start < end - 1e-9:
-        stop = start + window_bars * bar
-        inside = [n for n in notes if n.start < stop and n.end > start]
-        if inside:
-            clipped = [(n.pitch, 0.0, min(n.end, stop) - max(n.start, start)) for n in inside]
-            best = key_correlations(pc_histogram(clipped), profile)[0]
-            out.append({"start_bar": int(start / bar) + 1, "end_bar": int(stop / bar), "key": key_label(best[1], best[2]),
+    for first in range(0, n_bars, hop_bars):
+        last = min(n_bars, first + window_bars)
+        hist = [sum(per_bar[b][i] for b in range(first, last)) for i in range(12)]
+        if sum(hist) > 0:
+            best = key_correlations(hist, profile)[0]
+            out.append({"start_bar": first + 1, "end_bar": first + window_bars, "key": key_label(best[1], best[2]),
                         "score": round(best[0], 3)})
-        start += hop_bars * bar
+        if last >= n_bars:
+            break
+    return out
+
+
+# ---------------------------------------------------------------- buckets (linear-time passes over spans)
+
+def overlapping(notes, unit: float, count: int) -> list[list]:
+    """For each span [k*unit, (k+1)*unit), the notes sounding in it."""
+    out: list[list] = [[] for _ in range(count)]
+    for n in notes:
+        first = max(0, int(n.start // unit))
+        last = min(count - 1, int(math.ceil(n.end / unit - 1e-9)) - 1)
+        for k in range(first, last + 1):
+            out[k].append(n)
+    return out
+
+
+def starting(notes, unit: float, count: int) -> list[list]:
+    """For each span, the notes that start in it."""
+    out: list[list] = [[] for _ in range(count)]
+    for n in notes:
+        k = int(n.start // unit)
+        if 0 <= k < count:
+            out[k].append(n)
     return out
 
 
@@ -147,21 +177,22 @@ def label_chord(weights: list[float], bass: int | None) -> tuple[ChordSpec, floa
     if total <= 0:
         return None
     best = None
-    for root in range(12):
-        for quality, ivs in _TEMPLATES.items():
-            pcs = {(root + i) % 12 for i in ivs}
-            inside = sum(weights[p] for p in pcs)
-            outside = total - inside
-            missing = sum(1 for p in pcs if weights[p] == 0)
-            score = inside - 0.6 * outside - 0.25 * total * missing / len(pcs) - 0.02 * total * (len(pcs) - 3)
-            if bass is not None and bass == root:
-                score += 0.1 * total
-            if best is None or score > best[0]:
-                best = (score, root, ivs, inside)
+    for root, ivs, pcs in _ROOTED_TEMPLATES:
+        inside = sum(weights[p] for p in pcs)
+        outside = total - inside
+        missing = sum(1 for p in pcs if weights[p] == 0)
+        score = inside - 0.6 * outside - 0.25 * total * missing / len(pcs) - 0.02 * total * (len(pcs) - 3)
+        if bass is not None and bass == root:
+            score += 0.1 * total
+        if best is None or score > best[0]:
+            best = (score, root, ivs, inside)
     _, root, ivs, inside = best
     spec = ChordSpec(root=root, intervals=tuple(ivs), bass=bass if bass is not None else root, symbol="")
     return spec, inside / total  # the share of the sounding music the chord explains
 
+
+_ROOTED_TEMPLATES = [(root, ivs, tuple({(root + i) % 12 for i in ivs})) for root in range(12)
+                     for ivs in _TEMPLATES.values()]
 
 _ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII")
 
@@ -197,25 +228,19 @@ def roman_numeral(spec: ChordSpec, key: Key) -> str:
 
 def chords_by_span(notes: list[Note], span: float, end: float) -> list[dict]:
     """One chord label per span of `span` beats (a bar, or a beat)."""
+    count = max(1, int(math.ceil(end / span - 1e-9)))
     out = []
-    t = 0.0
-    while t < end - 1e-9:
+    for k, inside in enumerate(overlapping([n for n in notes if not n.mute], span, count)):
+        t = k * span
         weights = [0.0] * 12
-        bass = None
-        lowest = 999
-        for n in notes:
-            if n.mute or n.end <= t or n.start >= t + span:
-                continue
-            overlap = min(n.end, t + span) - max(n.start, t)
-            weights[n.pitch % 12] += overlap
-            if n.pitch < lowest:
-                lowest, bass = n.pitch, n.pitch % 12
+        for n in inside:
+            weights[n.pitch % 12] += min(n.end, t + span) - max(n.start, t)
+        bass = min(inside, key=lambda n: n.pitch).pitch % 12 if inside else None
         labeled = label_chord(weights, bass)
         if labeled:
             spec, fit = labeled
             out.append({"start": round(t, 4), "duration": span, "chord": chord_name(spec), "fit": round(fit, 3),
                         "spec": spec})
-        t += span
     return out
 
 
@@ -262,11 +287,10 @@ def descriptors(notes: list[Note], ts: TimeSignature, length: float) -> dict:
     n_bars = max(1, math.ceil(length / bar - 1e-9))
     res = 16
     patterns = []
-    for b in range(n_bars):
+    for b, inside in enumerate(starting(sounding, bar, n_bars)):
         row = [0] * res
-        for n in sounding:
-            if b * bar <= n.start < (b + 1) * bar:
-                row[min(res - 1, int((n.start - b * bar) / bar * res))] = 1
+        for n in inside:
+            row[min(res - 1, int((n.start - b * bar) / bar * res))] = 1
         patterns.append(row)
     if len(patterns) > 1:
         dist = [sum(x != y for x, y in zip(a, b)) / res for a, b in zip(patterns, patterns[1:])]
@@ -275,9 +299,13 @@ def descriptors(notes: list[Note], ts: TimeSignature, length: float) -> dict:
         groove = 1.0
     beat = 4.0 / ts.denominator
     n_beats = max(1, math.ceil(length / beat - 1e-9))
-    empty = sum(1 for k in range(n_beats) if not any(n.start < (k + 1) * beat and n.end > k * beat for n in sounding))
-    starts = sorted({n.start for n in sounding})
-    poly = sum(sum(1 for n in sounding if n.start <= s < n.end) for s in starts) / len(starts)
+    empty = sum(1 for inside in overlapping(sounding, beat, n_beats) if not inside)
+    # polyphony: notes sounding at each onset, by a sweep over sorted starts and ends
+    starts_sorted = sorted(n.start for n in sounding)
+    ends_sorted = sorted(n.end for n in sounding)
+    onsets = sorted(set(starts_sorted))
+    poly = sum(bisect.bisect_right(starts_sorted, o + 1e-9) - bisect.bisect_right(ends_sorted, o + 1e-9)
+               for o in onsets) / len(onsets)
     return {"pitch_class_entropy": round(entropy, 3), "scale_consistency": round(scale_fit, 3),
             "groove_consistency": round(groove, 3), "empty_beat_rate": round(empty / n_beats, 3),
             "polyphony": round(poly, 2)}
@@ -287,15 +315,12 @@ def structure(notes: list[Note], bar: float, length: float, phrase_bars: int = 4
     """Repetition: bars and phrases labelled A, B, C... by similarity of their pitched onsets."""
     n_bars = max(1, math.ceil(length / bar - 1e-9))
 
-    def content(b0: float, b1: float) -> set:
-        # pitch classes, so a repeated chord re-voiced by voice leading still counts as a repeat
-        return {(n.pitch % 12, round((n.start - b0) * 4) / 4) for n in notes if b0 <= n.start < b1 and not n.mute}
-
     def labels(unit: float, count: int) -> str:
         seen: list[set] = []
         out = ""
-        for i in range(count):
-            c = content(i * unit, (i + 1) * unit)
+        for i, inside in enumerate(starting([n for n in notes if not n.mute], unit, count)):
+            # pitch classes, so a repeated chord re-voiced by voice leading still counts as a repeat
+            c = {(n.pitch % 12, round((n.start - i * unit) * 4) / 4) for n in inside}
             match = None
             for j, s in enumerate(seen):
                 union = len(c | s)
