@@ -68,3 +68,40 @@ async def test_analyze_clip_bad_input(client, home):
         assert needle in await call_err(client, "analyze_clip", args)
     (home / "files" / "bad.mid").write_bytes(b"MThd garbage")
     assert "not a readable standard MIDI file" in await call_err(client, "analyze_clip", {"path": "bad.mid"})
+
+
+def _performance(bpm: float, meter: int) -> bytes:
+    """A played, unquantised part saved with no tempo or meter: the file's clock is MIDI's default 120 BPM."""
+    import io
+    import random
+
+    import mido
+
+    rng = random.Random(3)
+    mid = mido.MidiFile(type=0, ticks_per_beat=480)
+    track = mido.MidiTrack()
+    mid.tracks.append(track)
+    events = []
+    for b in range(48):
+        t = max(0.0, b * 60 / bpm + rng.uniform(-0.01, 0.01))
+        strong = b % meter == 0
+        pitch = 43 if strong else 67
+        events += [(t, 1, pitch, 100 if strong else 60), (t + 0.3, 0, pitch, 0)]
+    now = 0
+    for t, on, pitch, vel in sorted(events):
+        tick = int(round(t / 0.5 * 480))
+        track.append(mido.Message("note_on" if on else "note_off", note=pitch, velocity=vel, time=tick - now))
+        now = tick
+    buf = io.BytesIO()
+    mid.save(file=buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("bpm,meter", [(100, 3), (140, 4), (72, 4)])
+async def test_tempo_and_meter_are_estimated_when_the_file_has_none(client, home, bpm, meter):
+    (home / "files").mkdir(parents=True, exist_ok=True)
+    (home / "files" / "played.mid").write_bytes(_performance(bpm, meter))
+    out = await call_ok(client, "analyze_clip", {"path": "played.mid"})
+    assert out["tempo_source"] == "default" and out["meter_source"] == "estimated"
+    assert out["tempo_estimate"]["bpm"] == pytest.approx(bpm, rel=0.02)
+    assert out["time_signature"] == f"{meter}/4"

@@ -12,7 +12,7 @@ from liveloom.tools.core import analysis
 from liveloom.tools.core.errors import LiveloomError
 from liveloom.tools.core.limits import LIMITS
 from liveloom.tools.core.midi_io import midi_to_song
-from liveloom.tools.core.model import Song
+from liveloom.tools.core.model import Song, TimeSignature
 from liveloom.tools.core.theory import parse_key
 
 
@@ -39,8 +39,11 @@ class ClipAnalysis(BaseModel):
     modulations: list[str] = Field(description="Windows whose key differs from the main key.")
     chords: list[ChordAt]
     tempo: float
-    tempo_source: str = Field(description="clip, file, or default (no tempo was recorded)")
+    tempo_source: str = Field(description="clip, file, or default (no tempo was recorded: see tempo_estimate)")
+    tempo_estimate: dict | None = Field(default=None, description="When no tempo was recorded: the pulse found "
+                                        "in the onsets (bpm, strength).")
     time_signature: str
+    meter_source: str = Field(description="file, default, or estimated")
     bars: float
     notes: int
     notes_per_bar: float
@@ -79,11 +82,13 @@ def register(server: MCPServer, services: Services) -> None:
             source, tempo_source = id, "clip" if record.kind == "clip" else "file"
             if record.kind == "clip" and song.tracks and song.tracks[0].clips[0].clip.tempo is None:
                 tempo_source = "default"
+            if not song.tempo_known:
+                tempo_source = "default"
         else:
             real = files.readable(path, max_bytes=LIMITS.max_midi_file_bytes, suffixes=(".mid", ".midi", ".smf"))
             data = real.read_bytes()
             song = await anyio.to_thread.run_sync(lambda: midi_to_song(data, name=real.stem))
-            source, tempo_source = str(real), "file"
+            source, tempo_source = str(real), "file" if song.tempo_known else "default"
         try:
             given_key = parse_key(key) if key else None
         except ValueError as exc:
@@ -95,8 +100,10 @@ def register(server: MCPServer, services: Services) -> None:
                                 params={"id": id, "path": path, "chords_per": chords_per, "key_profile": key_profile,
                                         "cadence": cadence, "key": key}, parents=[id] if id else []),
                      {"key": detail["key"]["key"], "source": source})
-        return ClipAnalysis(id=rec.id, source=source, tempo_source=tempo_source, **{
-            k: detail[k] for k in ("key", "modulations", "chords", "tempo", "time_signature", "bars", "notes",
+        return ClipAnalysis(id=rec.id, source=source, tempo_source=tempo_source,
+                            tempo_estimate=detail.get("tempo_estimate"), **{
+            k: detail[k] for k in ("key", "modulations", "chords", "tempo", "time_signature", "meter_source", "bars",
+                                   "notes",
                                    "notes_per_bar", "range", "polyphony", "syncopation", "swing_ratio", "structure",
                                    "descriptors")})
 
@@ -110,7 +117,31 @@ def _analyze(song: Song, chords_per: str, profile: str, cadence: bool, given_key
     ts = song.time_signature
     bar = ts.beats_per_bar
     length = max(song.length, max(n.end for n in everything))
-    out: dict = {"tempo": song.tempo, "time_signature": str(ts), "bars": round(length / bar, 3)}
+    out: dict = {"tempo": song.tempo, "time_signature": str(ts), "bars": round(length / bar, 3),
+                 "meter_source": "file" if song.meter_known else "default"}
+    if not song.tempo_known:  # the file's clock is MIDI's default 120 BPM: find the music's own pulse
+        try:
+            onset_s = sorted({song.beats_to_seconds(n.start) for n in everything})
+            bpm, strength = analysis.estimate_tempo(onset_s)
+            out["tempo_estimate"] = {"bpm": bpm, "strength": round(strength, 3)}
+        except ValueError:
+            pass
+    if not song.meter_known:
+        try:
+            if "tempo_estimate" in out:  # measure positions in the pulse just found
+                pulse = 60.0 / out["tempo_estimate"]["bpm"]
+                positions = [song.beats_to_seconds(n.start) / pulse for n in everything]
+            else:
+                positions = [n.start / (4.0 / ts.denominator) for n in everything]
+            beats_per_bar, strength = analysis.estimate_meter(positions, [analysis.accent_weight(n) for n in everything])
+            out["time_signature"] = f"{beats_per_bar}/4"
+            out["meter_source"] = "estimated"
+            out["meter_strength"] = strength
+            ts = TimeSignature(numerator=beats_per_bar, denominator=4)
+            bar = ts.beats_per_bar
+            out["bars"] = round(length / bar, 3)
+        except ValueError:
+            pass
     if pitched:
         est = analysis.estimate_key(pitched, profile=profile, cadence=cadence)
         k = given_key or parse_key(est.key)

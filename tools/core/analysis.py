@@ -350,3 +350,59 @@ def note_stats(notes: list[Note], length: float, bar: float) -> dict:
     return {"notes": len(sounding), "notes_per_bar": round(len(sounding) / max(1e-9, length / bar), 2),
             "range": [pitch_name(lo), pitch_name(hi)], "range_semitones": hi - lo,
             "pitch_class_histogram": {PITCH_CLASS_NAMES[i]: round(h / total, 3) for i, h in enumerate(hist)}}
+
+
+# ---------------------------------------------------------------- tempo and meter when the source has none
+
+def estimate_tempo(onsets_seconds: list[float], weights: list[float] | None = None) -> tuple[float, float]:
+    """(BPM, strength 0-1) of the strongest pulse between 60 and 180 BPM, from onset autocorrelation with a
+    mild preference for ~110 BPM (as beat trackers use)."""
+    import numpy as np
+
+    if len(onsets_seconds) < 4:
+        raise ValueError("too few onsets to estimate a tempo")
+    res = 0.01
+    n = int(max(onsets_seconds) / res) + 200
+    train = np.zeros(n)
+    for t, w in zip(onsets_seconds, weights or [1.0] * len(onsets_seconds)):
+        i = int(round(t / res))
+        train[max(0, i - 1): i + 2] += w  # a little smear for timing jitter
+    train -= train.mean()
+    ac = np.correlate(train, train, mode="full")[n - 1:]
+    if ac[0] <= 0:
+        raise ValueError("no periodicity in the onsets")
+    lags = np.arange(int(60 / 180 / res), int(60 / 60 / res) + 1)
+    bpm = 60.0 / (lags * res)
+    prior = np.exp(-0.5 * (np.log2(bpm / 110.0) / 0.9) ** 2)
+    score = ac[lags] / ac[0] * prior
+    best = int(np.argmax(score))
+    return float(round(bpm[best], 1)), float(max(0.0, min(1.0, ac[lags[best]] / ac[0])))
+
+
+def estimate_meter(positions: list[float], weights: list[float]) -> tuple[int, float]:
+    """(beats per bar, strength): 3 or 4 (2 folds into 4), from how accents repeat every 3 or 4 beats.
+    `positions` are onsets measured in beats of the pulse; `weights` their accent (velocity, length, register)."""
+    import numpy as np
+
+    if not positions:
+        raise ValueError("no notes")
+    n_beats = int(max(positions)) + 1
+    accent = np.zeros(n_beats)
+    for k, w in zip(positions, weights):
+        if abs(k - round(k)) < 0.15 and int(round(k)) < n_beats:
+            accent[int(round(k))] += w
+    if n_beats < 12 or accent.std() == 0:
+        return 4, 0.0
+    best = (4, -1.0)
+    for m in (3, 4):
+        # how much stronger one beat position in the bar is than the others, at the best phase
+        means = [accent[p::m].mean() for p in range(m)]
+        top = int(np.argmax(means))
+        contrast = (means[top] - np.mean([x for i, x in enumerate(means) if i != top])) / (accent.mean() + 1e-9)
+        if contrast > best[1] + (0.05 if m == 3 else 0):
+            best = (m, float(contrast))
+    return best[0], round(max(0.0, min(1.0, best[1])), 3)
+
+
+def accent_weight(note: Note) -> float:
+    return note.velocity * (1 + note.duration) * (2.0 if note.pitch < 55 else 1.0)

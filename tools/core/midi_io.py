@@ -225,6 +225,8 @@ def midi_to_song(data: bytes, name: str = "song") -> Song:
         key=key,
         tempo_map=tempo_map,
         time_signature_map=ts_map,
+        tempo_known=bool(tempos),
+        meter_known=bool(signatures),
         tracks=tracks,
     )
 

@@ -163,6 +163,8 @@ class Song(BaseModel):
     time_signature: TimeSignature = Field(default_factory=TimeSignature)
     key: str | None = None
     tempo_map: list[TempoChange] = Field(default_factory=list, description="Tempo changes after beat 0.")
+    tempo_known: bool = Field(default=True, description="False when the source had no tempo (120 BPM assumed).")
+    meter_known: bool = Field(default=True, description="False when the source had no time signature (4/4 assumed).")
     time_signature_map: list[TimeSignatureChange] = Field(default_factory=list)
     sections: list[Section] = Field(default_factory=list)
     tracks: list[Track] = Field(default_factory=list, max_length=LIMITS.max_tracks)
