@@ -1,9 +1,13 @@
 """Analyze family: a musician's reading of a clip, song or MIDI file — key, chords, rhythm, structure."""
 
+import base64
+import json
+import threading
 from typing import Annotated, Literal
 
 import anyio
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import CallToolResult, ImageContent, TextContent
 from pydantic import BaseModel, Field
 
 from liveloom.server.toolkit import Services, register_tool
@@ -55,7 +59,37 @@ class ClipAnalysis(BaseModel):
     descriptors: dict
 
 
+class AudioChord(BaseModel):
+    time: float = Field(description="Seconds.")
+    beat: int = Field(description="Beat index (from 0) in the detected beat grid.")
+    chord: str = Field(description="Chord symbol, or N where no chord is clear.")
+
+
+class AudioAnalysis(BaseModel):
+    id: str = Field(description="The full analysis (every beat, loudness curve, MFCCs) as an artifact.")
+    kind: str = "analysis"
+    source: str
+    duration: float = Field(description="Seconds.")
+    sample_rate: int
+    channels: int
+    silent: bool
+    peak_dbfs: float
+    tempo: float | None = None
+    meter: str | None = None
+    beats: int = Field(default=0, description="How many beats were found (the times are in the artifact).")
+    first_downbeat: float | None = None
+    key: dict | None = None
+    chords: list[AudioChord] = Field(default_factory=list, description="Chord changes (the first 48).")
+    segments: list[dict] = Field(default_factory=list, description="Sections: start (s) and a label; equal labels "
+                                 "sound alike.")
+    onset_density_per_second: float | None = None
+    loudness_dbfs: dict | None = Field(default=None, description="min, mean and max of the half-second loudness.")
+    spectral: dict | None = Field(default=None, description="Centroid, rolloff, zero-crossing rate (mean, std).")
+    plot: str | None = Field(default=None, description="Path of the PNG when plots=true.")
+
+
 def register(server: MCPServer, services: Services) -> None:
+    _register_audio(server, services)
     ws, files = services.workspace, services.files
 
     @register_tool(server, title="Analyze a clip", read_only=False, idempotent=False)
@@ -106,6 +140,74 @@ def register(server: MCPServer, services: Services) -> None:
                                    "notes",
                                    "notes_per_bar", "range", "polyphony", "syncopation", "swing_ratio", "structure",
                                    "descriptors")})
+
+
+def _register_audio(server: MCPServer, services: Services) -> None:
+    ws, files = services.workspace, services.files
+
+    @register_tool(server, title="Analyze audio", read_only=False, idempotent=False)
+    async def analyze_audio(
+        ctx: Context,
+        path: Annotated[str, Field(min_length=1, max_length=4096, description="wav, flac, mp3, ogg or aiff in an "
+                                   "allowed folder; any sample rate, mono or stereo.", examples=["loop.wav"])],
+        plots: Annotated[bool, Field(description="Also return a PNG: chromagram with chords, segments and the "
+                                     "bar grid.")] = False,
+    ) -> Annotated[CallToolResult, AudioAnalysis]:
+        """Tempo, beats and downbeats, meter, key, chord changes, loudness, onset density, sections and a spectral
+        summary of an audio file. Times are in seconds, with beat indices; the full detail is stored as an
+        analysis artifact. Silence gives a result that says so. Reports progress; can be cancelled.
+
+        Example: {"path": "bounce.wav", "plots": true}."""
+        from liveloom.tools.core import audio_analysis as aa
+
+        real = files.readable(path, max_bytes=LIMITS.max_audio_bytes, suffixes=aa.SUPPORTED)
+        total = 7
+        await ctx.report_progress(0, total, "decoding")
+        cancel = threading.Event()
+        y, info = await anyio.to_thread.run_sync(lambda: aa.load(real, LIMITS.max_audio_seconds),
+                                                abandon_on_cancel=True)
+        stages: list[tuple[int, str]] = []
+        try:
+            detail = await anyio.to_thread.run_sync(
+                lambda: aa.analyze(y, progress=lambda i, s: stages.append((i, s)), cancel=cancel),
+                abandon_on_cancel=True)
+        except BaseException:
+            cancel.set()  # a cancelled request stops the worker at its next stage
+            raise
+        for i, name in stages:
+            await ctx.report_progress(i, total, name)
+        png = aa.plot(detail, real.name) if plots and not detail["silent"] else None
+        detail.pop("_chroma", None)
+        detail["file"] = info
+        rec = ws.put("analysis", f"audio analysis of {real.name}", json.dumps(detail).encode(),
+                     Provenance(tool="analyze_audio", model=f"librosa signal processing", params={
+                         "path": str(real), "plots": plots}), {"source": str(real), "seconds": info["seconds"]})
+        plot_path = None
+        content = []
+        if png is not None:
+            image = ws.put("image", f"{real.name} analysis", png, Provenance(tool="analyze_audio", params={
+                "path": str(real)}, parents=[rec.id]), {"source": rec.id})
+            plot_path = str(ws.path_of(image))
+            content.append(ImageContent(type="image", data=base64.b64encode(png).decode(), mime_type="image/png"))
+        result = _audio_result(rec.id, str(real), info, detail, plot_path)
+        await ctx.report_progress(total, total, "done")
+        content.insert(0, TextContent(type="text", text=result.model_dump_json()))
+        return CallToolResult(content=content, structured_content=result.model_dump())
+
+
+def _audio_result(record_id: str, source: str, info: dict, d: dict, plot_path: str | None) -> AudioAnalysis:
+    base = {"id": record_id, "source": source, "duration": info["seconds"], "sample_rate": info["sample_rate"],
+            "channels": info["channels"], "silent": d["silent"], "peak_dbfs": d["peak_dbfs"], "plot": plot_path}
+    if d["silent"]:
+        return AudioAnalysis(**base)
+    loud = d["loudness_dbfs_per_half_second"]
+    return AudioAnalysis(
+        **base, tempo=d["tempo"], meter=d["meter"], beats=len(d["beats"]),
+        first_downbeat=d["downbeats"][0] if d["downbeats"] else None, key=d["key"],
+        chords=[AudioChord(**c) for c in d["chords"][:48]], segments=d["segments"],
+        onset_density_per_second=d["onset_density_per_second"],
+        loudness_dbfs={"min": min(loud), "mean": round(sum(loud) / len(loud), 1), "max": max(loud)},
+        spectral={k: v for k, v in d["spectral"].items() if not k.startswith("mfcc")})
 
 
 def _analyze(song: Song, chords_per: str, profile: str, cadence: bool, given_key) -> dict:

@@ -171,8 +171,10 @@ _TEMPLATES: dict[str, tuple[int, ...]] = {
 }
 
 
-def label_chord(weights: list[float], bass: int | None) -> tuple[ChordSpec, float] | None:
-    """Best chord template for a duration-weighted pitch-class profile (root and quality)."""
+def label_chord(weights: list[float], bass: int | None, extra_tone_penalty: float = 0.02
+                ) -> tuple[ChordSpec, float] | None:
+    """Best chord template for a duration-weighted pitch-class profile (root and quality). A larger
+    `extra_tone_penalty` prefers triads (for audio, where overtones and noise smear the profile)."""
     total = sum(weights)
     if total <= 0:
         return None
@@ -181,7 +183,8 @@ def label_chord(weights: list[float], bass: int | None) -> tuple[ChordSpec, floa
         inside = sum(weights[p] for p in pcs)
         outside = total - inside
         missing = sum(1 for p in pcs if weights[p] == 0)
-        score = inside - 0.6 * outside - 0.25 * total * missing / len(pcs) - 0.02 * total * (len(pcs) - 3)
+        score = (inside - 0.6 * outside - 0.25 * total * missing / len(pcs)
+                 - extra_tone_penalty * total * (len(pcs) - 3))
         if bass is not None and bass == root:
             score += 0.1 * total
         if best is None or score > best[0]:

@@ -15,6 +15,8 @@ class Limits:
     max_notation_chars: int = 100_000
     max_render_seconds: float = 20 * 60.0
     max_page_size: int = 2_000
+    max_audio_bytes: int = 300 * 1024 * 1024
+    max_audio_seconds: float = 20 * 60.0
 
 
 LIMITS = Limits()

@@ -1,0 +1,111 @@
+"""analyze_audio through a real MCP client, on audio synthesised here (any rate, mono or stereo,
+wav / flac / ogg / mp3) and on bad files."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import call_err, call_ok
+
+pytestmark = pytest.mark.anyio
+
+CHORDS = {"C": (60, 64, 67), "F": (65, 69, 72), "G": (67, 71, 74), "Am": (69, 72, 76)}
+
+
+def progression(sr: int = 44100, bpm: float = 120.0, order=("C", "F", "G", "C") * 3, stereo: bool = True):
+    """Triads of harmonic tones, two bars each, with a kick on every beat (accented on the one)."""
+    beat = 60.0 / bpm
+    bar = 4 * beat
+    total = bar * 2 * len(order)
+    t = np.arange(int(total * sr)) / sr
+    y = np.zeros_like(t)
+    for i, name in enumerate(order):
+        mask = (t >= i * 2 * bar) & (t < (i + 1) * 2 * bar)
+        for p in CHORDS[name]:
+            f = 440.0 * 2 ** ((p - 69) / 12)
+            for h, a in ((1, 1.0), (2, 0.4), (3, 0.2)):
+                y[mask] += a * np.sin(2 * np.pi * f * h * t[mask]) * 0.05
+    for k in range(int(total / beat)):
+        start = int(k * beat * sr)
+        n = int(0.08 * sr)
+        env = np.exp(-np.arange(n) / (0.015 * sr)) * (0.8 if k % 4 == 0 else 0.45)
+        y[start:start + n] += env * np.sin(2 * np.pi * 60 * np.arange(n) / sr)
+    y = (y / np.max(np.abs(y)) * 0.8).astype(np.float32)
+    return np.stack([y, y * 0.9], axis=1) if stereo else y
+
+
+@pytest.mark.parametrize("fmt,sr,stereo", [("wav", 44100, True), ("flac", 48000, False), ("ogg", 32000, True),
+                                           ("mp3", 44100, True)])
+async def test_tempo_key_chords_and_structure(client, home, fmt, sr, stereo):
+    files = home / "files"
+    files.mkdir(parents=True, exist_ok=True)
+    path = files / f"prog.{fmt}"
+    sf.write(path, progression(sr=sr, stereo=stereo), sr)
+    out = await call_ok(client, "analyze_audio", {"path": path.name})
+    assert out["sample_rate"] == sr and out["channels"] == (2 if stereo else 1) and not out["silent"]
+    assert any(abs(out["tempo"] - 120 * m) / (120 * m) <= 0.04 for m in (1, 2, 0.5))
+    assert out["key"]["key"] == "C major"
+    heard = [c["chord"] for c in out["chords"] if c["chord"] != "N"]
+    assert {"C", "F", "G"} <= set(heard)
+    assert out["meter"] == "4/4" and out["beats"] > 30
+    assert out["duration"] == pytest.approx(48.0, abs=0.2)
+    listed = await call_ok(client, "list_artifacts", {"kind": "analysis"})
+    assert listed["items"][0]["id"] == out["id"]
+
+
+async def test_plots_and_progress(server, home):
+    from mcp import Client
+
+    (home / "files").mkdir(parents=True, exist_ok=True)
+    sf.write(home / "files" / "p.wav", progression(order=("Am", "F", "C", "G")), 44100)
+    seen = []
+
+    async def on_progress(progress, total, message):
+        seen.append(message)
+
+    async with Client(server) as c:
+        result = await c.call_tool("analyze_audio", {"path": "p.wav", "plots": True}, progress_callback=on_progress)
+    assert not result.is_error
+    image = next(b for b in result.content if b.type == "image")
+    assert base64.b64decode(image.data).startswith(b"\x89PNG")
+    assert result.structured_content["plot"].endswith(".png")
+    assert "decoding" in seen and "done" in seen and any("tempo" in (m or "") for m in seen)
+
+
+async def test_silence_and_a_single_note_are_results_not_errors(client, home):
+    (home / "files").mkdir(parents=True, exist_ok=True)
+    sf.write(home / "files" / "silence.wav", np.zeros(44100 * 3, dtype=np.float32), 44100)
+    out = await call_ok(client, "analyze_audio", {"path": "silence.wav"})
+    assert out["silent"] is True and out["tempo"] is None and out["chords"] == []
+    t = np.arange(44100) / 44100
+    sf.write(home / "files" / "note.wav", (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 44100)
+    out = await call_ok(client, "analyze_audio", {"path": "note.wav"})
+    assert out["silent"] is False and out["duration"] == pytest.approx(1.0, abs=0.01)
+
+
+async def test_bad_audio_files(client, home, monkeypatch):
+    files = home / "files"
+    files.mkdir(parents=True, exist_ok=True)
+    (files / "empty.wav").write_bytes(b"")
+    (files / "garbage.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEnot really audio at all")
+    (files / "notes.txt").write_text("la la la")
+    sf.write(files / "full.wav", progression(), 44100)
+    data = (files / "full.wav").read_bytes()
+    (files / "truncated.wav").write_bytes(data[: len(data) // 3])
+    assert "empty" in await call_err(client, "analyze_audio", {"path": "empty.wav"})
+    assert "not readable audio" in await call_err(client, "analyze_audio", {"path": "garbage.wav"})
+    assert ".wav" in await call_err(client, "analyze_audio", {"path": "notes.txt"})
+    assert "no file" in await call_err(client, "analyze_audio", {"path": "missing.flac"})
+    assert "outside the folders" in await call_err(client, "analyze_audio", {"path": "/etc/hosts.wav"})
+    truncated = await client.call_tool("analyze_audio", {"path": "truncated.wav"})  # a clear result or error
+    assert not truncated.is_error or "truncated" in truncated.content[0].text
+    import liveloom.tools.analyze as analyze_module
+    from liveloom.tools.core.limits import Limits
+
+    monkeypatch.setattr(analyze_module, "LIMITS", Limits(max_audio_seconds=10.0))
+    assert "analyze_audio takes at most 10 s" in await call_err(client, "analyze_audio", {"path": "full.wav"})
+    assert (await call_ok(client, "list_artifacts", {}))["total"] >= 0  # still serving

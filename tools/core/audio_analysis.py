@@ -1,0 +1,226 @@
+"""Audio analysis with librosa: tempo, beats and downbeats, key, chords, loudness, onsets,
+structure and a spectral summary. Deterministic signal processing, not a learned model.
+
+Audio is decoded with soundfile (wav, flac, mp3, ogg, aiff), mixed to mono and resampled to
+22,050 Hz; files longer than the limit are refused before decoding. `analyze` checks a cancel
+flag between stages, so a cancelled request stops within one stage.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from . import analysis
+from .errors import LiveloomError
+from .theory import chord_name, parse_chord_symbol
+
+SUPPORTED = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".aif", ".aiff")
+SR = 22050
+HOP = 512
+
+
+class Cancelled(Exception):
+    pass
+
+
+def load(path: Path, max_seconds: float):
+    """-> (mono float32 samples at SR, info dict). Clear errors for what cannot be read."""
+    import numpy as np
+    import soundfile as sf
+
+    if path.suffix.lower() not in SUPPORTED:
+        raise LiveloomError(f"{path.name}: unsupported audio format; use one of {', '.join(SUPPORTED)}")
+    try:
+        info = sf.info(str(path))
+    except Exception as exc:  # soundfile raises its own error types for bad headers
+        raise LiveloomError(f"{path.name} is not readable audio ({exc}); is it corrupt or truncated?") from None
+    seconds = info.frames / info.samplerate if info.samplerate else 0.0
+    if seconds > max_seconds:
+        raise LiveloomError(f"{path.name} lasts {seconds:.0f} s; analyze_audio takes at most {max_seconds:.0f} s")
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as exc:
+        raise LiveloomError(f"{path.name} could not be decoded ({exc}); is it corrupt or truncated?") from None
+    if data.size == 0:
+        raise LiveloomError(f"{path.name} has no audio frames")
+    mono = data.mean(axis=1)
+    if rate != SR:
+        import soxr
+
+        mono = soxr.resample(mono, rate, SR).astype(np.float32)
+    return mono, {"seconds": round(len(data) / rate, 3), "sample_rate": int(rate), "channels": int(data.shape[1]),
+                  "format": info.format}
+
+
+def analyze(y, *, progress: Callable[[int, str], None] = lambda i, s: None,
+            cancel: threading.Event | None = None) -> dict:
+    import librosa
+    import numpy as np
+
+    def stage(i: int, name: str) -> None:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+        progress(i, name)
+
+    duration = len(y) / SR
+    stage(1, "spectrum and loudness")
+    peak = float(np.max(np.abs(y))) if len(y) else 0.0
+    if peak < 1e-4:  # below -80 dBFS: silence
+        return {"duration": round(duration, 3), "silent": True, "peak_dbfs": _db(peak)}
+    # one STFT and one mel spectrogram serve every feature below
+    mag = np.abs(librosa.stft(y, n_fft=2048, hop_length=HOP))
+    mel_freqs = librosa.mel_frequencies(n_mels=128, fmax=SR / 2)
+    logmel = librosa.power_to_db(librosa.feature.melspectrogram(S=mag ** 2, sr=SR, n_mels=128))
+    rms = librosa.feature.rms(S=mag, frame_length=2048)[0]
+    per = max(1, int(round(0.5 * SR / HOP)))
+    loud = [round(_db(float(np.sqrt(np.mean(rms[i:i + per] ** 2)))), 1) for i in range(0, len(rms), per)]
+    step = max(1, len(loud) // 600)
+    out: dict = {"duration": round(duration, 3), "silent": False, "peak_dbfs": round(_db(peak), 2),
+                 "loudness_dbfs_per_half_second": loud[::step]}
+
+    stage(2, "onsets, tempo and beats")
+    onset_env = librosa.onset.onset_strength(S=logmel, sr=SR, hop_length=HOP)
+    onsets = librosa.onset.onset_detect(onset_envelope=onset_env, sr=SR, hop_length=HOP, units="time")
+    out["onset_density_per_second"] = round(len(onsets) / max(duration, 1e-9), 3)
+    tempo, beat_frames = librosa.beat.beat_track(onset_envelope=onset_env, sr=SR, hop_length=HOP)
+    beats = librosa.frames_to_time(beat_frames, sr=SR, hop_length=HOP)
+    out["tempo"] = round(float(np.atleast_1d(tempo)[0]), 2)
+    out["beats"] = [round(float(t), 3) for t in beats]
+
+    stage(3, "meter and downbeats")
+    low = librosa.onset.onset_strength(S=logmel[mel_freqs < 200.0], sr=SR, hop_length=HOP)
+    period = float(np.median(np.diff(beat_frames))) if len(beat_frames) >= 8 else 0.0  # frames per beat
+    if period > 0 and len(low) > 8 * period:
+        # a regular beat grid at the median beat period, each point re-aligned to the nearest low-band peak:
+        # a beat the tracker dropped cannot shift the count, and tempo drift is followed
+        grid: list[int] = []
+        t = float(beat_frames[0])
+        while t < len(low) - 1:
+            lo, hi = max(0, int(t - period / 4)), min(len(low), int(t + period / 4) + 1)
+            peak_at = lo + int(np.argmax(low[lo:hi])) if hi > lo else int(t)
+            grid.append(peak_at)
+            t = 0.5 * (peak_at + t) + period
+        accents = [float(low[g]) for g in grid]
+        meter, _ = analysis.estimate_meter([float(i) for i in range(len(accents))], accents)
+        phase = int(np.argmax([np.mean(accents[p::meter]) for p in range(meter)]))
+        out["meter"] = f"{meter}/4"
+        out["downbeats"] = [round(float(x), 3) for x in
+                            librosa.frames_to_time(np.array(grid[phase::meter]), sr=SR, hop_length=HOP)]
+    else:
+        out["meter"], out["downbeats"] = None, []
+
+    stage(4, "key and chords")
+    spec = np.abs(librosa.stft(y, n_fft=4096, hop_length=2048))
+    band = librosa.fft_frequencies(sr=SR, n_fft=4096) < 5000.0  # chroma needs nothing higher
+    harmonic = np.zeros_like(spec)
+    # drums out of the harmony: median filters over ~0.8 s and ~50 Hz
+    harmonic[band], _ = librosa.decompose.hpss(spec[band], kernel_size=9, margin=2.0)
+    chroma = librosa.feature.chroma_stft(S=harmonic ** 2, sr=SR, n_fft=4096, hop_length=2048)
+    beat_frames_chroma = librosa.time_to_frames(beats, sr=SR, hop_length=2048) if len(beats) else np.array([], int)
+    sync = librosa.util.sync(chroma, beat_frames_chroma, aggregate=np.mean) if len(beats) else chroma
+    bounds = [0.0] + [float(t) for t in beats] + [duration] if len(beats) else [0.0, duration]
+    chords: list[dict] = []
+    for k in range(sync.shape[1]):
+        weights = [float(x) for x in sync[:, k]]
+        labeled = analysis.label_chord(weights, None, extra_tone_penalty=0.12) if sum(weights) > 0 else None
+        name = "N" if labeled is None or labeled[1] < 0.55 else chord_name(labeled[0])
+        start = bounds[min(k, len(bounds) - 1)]
+        if chords and chords[-1]["chord"] == name:
+            continue
+        chords.append({"time": round(start, 3), "beat": k, "chord": name})
+    out["chords"] = chords
+    # the key, from the chords heard (sturdier than raw chroma, which overtones and drums smear)
+    hist = [0.0] * 12
+    for i, c in enumerate(chords):
+        if c["chord"] != "N":
+            length = (chords[i + 1]["time"] if i + 1 < len(chords) else duration) - c["time"]
+            for pc in parse_chord_symbol(c["chord"].split("(")[0]).pitch_classes:
+                hist[pc] += length
+    if sum(hist) == 0:
+        hist = [float(x) for x in chroma.sum(axis=1)]
+    scores = analysis.key_correlations(hist, "aarden")
+    best, second = scores[0], scores[1]
+    out["key"] = {"key": analysis.key_label(best[1], best[2]), "confidence": round(min(1.0, (best[0] - second[0]) * 5), 3),
+                  "runners_up": [analysis.key_label(t, m) for _, t, m in scores[1:4]]}
+
+    stage(5, "structure")
+    mfcc = librosa.feature.mfcc(S=logmel, n_mfcc=13)
+    if len(beat_frames) >= 16:
+        feats = np.vstack([librosa.util.sync(chroma, beat_frames_chroma), librosa.util.sync(
+            mfcc, beat_frames, aggregate=np.mean)[:, : sync.shape[1]]])
+        feats = librosa.util.normalize(feats, axis=1)
+        k = int(min(10, max(2, duration // 20)))
+        bound_beats = librosa.segment.agglomerative(feats, k)
+        seg_times = [round(bounds[min(b, len(bounds) - 1)], 3) for b in bound_beats]
+        segs = []
+        centroids: list = []
+        for i, b in enumerate(bound_beats):
+            end = bound_beats[i + 1] if i + 1 < len(bound_beats) else feats.shape[1]
+            c = feats[:, b:end].mean(axis=1)
+            label = None
+            for j, prev in enumerate(centroids):
+                if float(np.dot(c, prev) / (np.linalg.norm(c) * np.linalg.norm(prev) + 1e-9)) > 0.97:
+                    label = chr(65 + j)
+                    break
+            if label is None:
+                centroids.append(c)
+                label = chr(65 + len(centroids) - 1)
+            segs.append({"start": seg_times[i], "label": label})
+        out["segments"] = segs
+    else:
+        out["segments"] = [{"start": 0.0, "label": "A"}]
+
+    stage(6, "spectrum")
+    cent = librosa.feature.spectral_centroid(S=mag, sr=SR)[0]
+    roll = librosa.feature.spectral_rolloff(S=mag, sr=SR)[0]
+    zcr = librosa.feature.zero_crossing_rate(y, hop_length=HOP)[0]
+    out["spectral"] = {
+        "centroid_hz": {"mean": round(float(cent.mean()), 1), "std": round(float(cent.std()), 1)},
+        "rolloff_hz": {"mean": round(float(roll.mean()), 1), "std": round(float(roll.std()), 1)},
+        "zero_crossing_rate": {"mean": round(float(zcr.mean()), 4), "std": round(float(zcr.std()), 4)},
+        "mfcc_mean": [round(float(x), 2) for x in mfcc.mean(axis=1)],
+        "mfcc_std": [round(float(x), 2) for x in mfcc.std(axis=1)],
+    }
+    out["_chroma"] = chroma  # for the plot; removed before storing
+    return out
+
+
+def _db(x: float) -> float:
+    import math
+
+    return 20 * math.log10(x) if x > 0 else -120.0
+
+
+def plot(result: dict, title: str) -> bytes:
+    """PNG: chromagram with chord labels, beat grid and segments."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    chroma = result["_chroma"]
+    duration = result["duration"]
+    fig, ax = plt.subplots(figsize=(min(26, max(10, duration / 6)), 4))
+    ax.imshow(chroma, aspect="auto", origin="lower", extent=(0, duration, -0.5, 11.5), cmap="magma")
+    ax.set_yticks(range(12))
+    ax.set_yticklabels(["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"], fontsize=7)
+    for t in result.get("downbeats", []):
+        ax.axvline(t, color="white", linewidth=0.6, alpha=0.6)
+    for seg in result.get("segments", []):
+        ax.axvline(seg["start"], color="cyan", linewidth=1.5)
+        ax.text(seg["start"], 11.9, seg["label"], color="cyan", fontsize=9, va="bottom")
+    for c in result.get("chords", [])[:400]:
+        ax.text(c["time"], -1.4, c["chord"], fontsize=6, rotation=60, ha="left", va="top")
+    ax.set_xlim(0, duration)
+    ax.set_xlabel("seconds")
+    ax.set_title(f"{title} — {result['key']['key']}, {result['tempo']:g} BPM, {result.get('meter') or '?'}",
+                 loc="left", fontsize=10)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    return buf.getvalue()
