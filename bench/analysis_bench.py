@@ -149,6 +149,43 @@ def speed(runs: int = 9) -> tuple[float, float, float, int]:
     return statistics.median(times), min(times), max(times), sum(len(t.clips[0].clip.notes) for t in tracks)
 
 
+def romantext_benchmark() -> dict[str, tuple[float, float, int]]:
+    """Our chord label for the notes of each span the corpus's RomanText analyses label: root, and root + triad
+    quality, per collection."""
+    path = OUT / "romantext.jsonl"
+    if not path.exists():
+        return {}
+    from liveloom.tools.core.model import Note
+
+    quality_of = {(4, 7): "major", (3, 7): "minor", (3, 6): "diminished", (4, 8): "augmented"}
+    out: dict[str, list[tuple[bool, bool]]] = {}
+    for line in path.read_text().splitlines():
+        rec = json.loads(line)
+        notes = [Note(pitch=p, start=st, duration=max(d, 1e-3)) for p, st, d in rec["notes"] if d > 0]
+        group = "Bach chorales" if "riemenschneider" in rec["name"] else "Monteverdi madrigals"
+        score_len = max(n.end for n in notes)
+        analysis_len = max(st + ln for st, ln, _, _ in rec["spans"])
+        aligned = abs(score_len - analysis_len) <= 0.02 * score_len
+        groups = [group, f"{group}, analysis and score of equal length"] if aligned else [group]
+        for start, length, root, quality in rec["spans"]:
+            weights = [0.0] * 12
+            inside = [n for n in notes if n.start < start + length and n.end > start]
+            for n in inside:
+                weights[n.pitch % 12] += min(n.end, start + length) - max(n.start, start)
+            bass = min(inside, key=lambda n: n.pitch).pitch % 12 if inside else None
+            labeled = analysis.label_chord(weights, bass)
+            if labeled is None:
+                for g in groups:
+                    out.setdefault(g, []).append((False, False))
+                continue
+            spec = labeled[0]
+            ivs = set(spec.intervals)
+            triad = next((q for (a, b), q in quality_of.items() if a in ivs and b in ivs), "other")
+            for g in groups:
+                out.setdefault(g, []).append((spec.root == root, spec.root == root and triad == quality))
+    return {g: (sum(r for r, _ in v) / len(v), sum(q for _, q in v) / len(v), len(v)) for g, v in sorted(out.items())}
+
+
 def main() -> None:
     chorales, essen = load("chorales"), load("essen")
     half = len(chorales) // 2
@@ -179,6 +216,12 @@ def main() -> None:
     print("|---|---|")
     for k, v in chord_benchmark().items():
         print(f"| {k} | {v:.1%} |")
+    rt = romantext_benchmark()
+    if rt:
+        print("\n| chords against music21's RomanText analyses (each analysed span) | spans | root | root + quality |")
+        print("|---|---|---|---|")
+        for group, (root, both, n) in rt.items():
+            print(f"| {group} | {n} | {root:.1%} | {both:.1%} |")
 
 
 if __name__ == "__main__":

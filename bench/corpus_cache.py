@@ -94,12 +94,56 @@ def essen(limit: int):
                 return
 
 
+def romantext() -> None:
+    """The corpus's 68 RomanText analyses (20 Bach chorales, 48 Monteverdi madrigals) with their scores'
+    notes: each analysed span's root and triad quality, for the chord benchmark."""
+    import os
+
+    from music21 import converter, corpus, roman
+
+    OUT.mkdir(exist_ok=True)
+    out = OUT / "romantext.jsonl"
+    if out.exists():
+        print(f"romantext: {len(out.read_text().splitlines())} analyses cached", file=sys.stderr)
+        return
+    base = Path(corpus.__file__).resolve().parent
+    records = []
+    for path in sorted(str(p) for p in corpus.getPaths() if str(p).endswith(".rntxt")):
+        name = Path(path).stem
+        try:
+            analysis = converter.parse(path)
+            if "riemenschneider" in name:
+                number = int(name.replace("riemenschneider", ""))
+                score = next(iter(corpus.chorales.Iterator(number, number, numberingSystem="riemenschneider",
+                                                            returnType="stream")))
+            else:
+                mxl = base / "monteverdi" / f"{name}.mxl"
+                if not os.path.exists(mxl):
+                    continue
+                score = converter.parse(mxl)
+        except Exception as exc:
+            print(f"skip {name}: {exc}", file=sys.stderr)
+            continue
+        spans = []
+        for rn in analysis.flatten().getElementsByClass(roman.RomanNumeral):
+            if rn.quality in ("major", "minor", "diminished", "augmented") and rn.quarterLength > 0:
+                spans.append([float(rn.offset), float(rn.quarterLength), rn.root().pitchClass, rn.quality])
+        notes = []
+        for el in score.stripTies().flatten().notes:
+            for p in (el.pitches if el.isChord else [el.pitch]):
+                notes.append([int(p.midi), float(el.offset), float(el.quarterLength)])
+        records.append({"name": name, "spans": spans, "notes": notes})
+    out.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    print(f"romantext: {len(records)} analyses cached", file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--essen", type=int, default=600, help="how many Essen folk songs")
     args = parser.parse_args()
     cache("chorales", chorales())
     cache("essen", essen(args.essen), limit=args.essen)
+    romantext()
 
 
 if __name__ == "__main__":

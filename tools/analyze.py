@@ -166,16 +166,15 @@ def _register_audio(server: MCPServer, services: Services) -> None:
         cancel = threading.Event()
         y, info = await anyio.to_thread.run_sync(lambda: aa.load(real, LIMITS.max_audio_seconds),
                                                 abandon_on_cancel=True)
-        stages: list[tuple[int, str]] = []
+        def report(i: int, name: str) -> None:  # from the worker thread, as each stage starts
+            anyio.from_thread.run(ctx.report_progress, i, total, name)
+
         try:
-            detail = await anyio.to_thread.run_sync(
-                lambda: aa.analyze(y, progress=lambda i, s: stages.append((i, s)), cancel=cancel),
-                abandon_on_cancel=True)
+            detail = await anyio.to_thread.run_sync(lambda: aa.analyze(y, progress=report, cancel=cancel),
+                                                    abandon_on_cancel=True)
         except BaseException:
             cancel.set()  # a cancelled request stops the worker at its next stage
             raise
-        for i, name in stages:
-            await ctx.report_progress(i, total, name)
         png = aa.plot(detail, real.name) if plots and not detail["silent"] else None
         detail.pop("_chroma", None)
         detail["file"] = info

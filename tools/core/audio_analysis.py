@@ -167,10 +167,10 @@ def analyze(y, *, progress: Callable[[int, str], None] = lambda i, s: None,
             if label is None:
                 centroids.append(c)
                 label = chr(65 + len(centroids) - 1)
-            segs.append({"start": seg_times[i], "label": label})
+            segs.append({"start": seg_times[i], "beat": int(b), "label": label})
         out["segments"] = segs
     else:
-        out["segments"] = [{"start": 0.0, "label": "A"}]
+        out["segments"] = [{"start": 0.0, "beat": 0, "label": "A"}]
 
     stage(6, "spectrum")
     cent = librosa.feature.spectral_centroid(S=mag, sr=SR)[0]
