@@ -105,3 +105,41 @@ async def test_tempo_and_meter_are_estimated_when_the_file_has_none(client, home
     assert out["tempo_source"] == "default" and out["meter_source"] == "estimated"
     assert out["tempo_estimate"]["bpm"] == pytest.approx(bpm, rel=0.02)
     assert out["time_signature"] == f"{meter}/4"
+
+
+def test_each_clip_field_on_constructed_input():
+    from liveloom.tools.analyze import _analyze
+    from liveloom.tools.core.model import Clip, Song
+
+    # two bars of C major triads plus the octave on every beat; bar 2's notes 25 ms late on the beat
+    notes = []
+    for beat in range(8):
+        late = 0.05 if beat >= 4 else 0.0  # 0.05 beats at 120 BPM = 25 ms
+        for p in (60, 64, 67, 72):
+            notes.append(Note(pitch=p, start=beat + late, duration=0.5, velocity=90))
+    d = _analyze(Song.from_clip(Clip(notes=notes, length=8, tempo=120)), "bar", "aarden", True, None)
+    assert d["notes"] == 32 and d["notes_per_bar"] == 16 and d["range"] == ["C4", "C5"]
+    assert d["polyphony"] == 4.0 and d["syncopation"] == 0.0
+    assert d["microtiming_ms"] == {"16th 1": 12.5}  # half the onsets on time, half 25 ms late
+    assert d["descriptors"]["pitch_class_entropy"] == pytest.approx(1.5, abs=1e-3)  # C twice as often as E, G
+    assert d["pitch_class_histogram"]["C"] == 0.5 and d["pitch_class_histogram"]["D"] == 0.0
+    assert d["descriptors"]["empty_beat_rate"] == 0.0
+    assert d["structure"]["bars"] == "AA"  # 25 ms late is the same bar on the 16th grid
+
+
+def test_syncopation_and_modulation_on_constructed_input():
+    from liveloom.tools.analyze import _analyze
+    from liveloom.tools.core.model import Clip, Song
+
+    # off-beat pushes not followed by an on-beat onset: every onset syncopated
+    pushes = [Note(pitch=60, start=b + 0.5, duration=0.4) for b in range(0, 8, 2)]
+    d = _analyze(Song.from_clip(Clip(notes=pushes, length=8)), "bar", "aarden", False, None)
+    assert d["syncopation"] == 1.0
+    # 8 bars of I-IV-V-I in C, then the same in F#: the windows over the second half say F# major
+    first = realize("C | F | G | C | C | F | G | C").clip.notes
+    second = realize("F# | B | C# | F# | F# | B | C# | F#").clip.notes
+    notes = first + [n.model_copy(update={"start": n.start + 32}) for n in second]
+    d = _analyze(Song.from_clip(Clip(notes=notes, length=64)), "bar", "aarden", False, None)
+    assert d["key_windows"][0]["key"] == "C major" and d["key_windows"][-1]["key"] == "F# major"
+    other = "C major" if d["key"]["key"] == "F# major" else "F# major"
+    assert d["modulations"] and all(m.endswith(other) for m in d["modulations"])

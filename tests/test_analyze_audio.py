@@ -109,3 +109,34 @@ async def test_bad_audio_files(client, home, monkeypatch):
     monkeypatch.setattr(analyze_module, "LIMITS", Limits(max_audio_seconds=10.0))
     assert "analyze_audio takes at most 10 s" in await call_err(client, "analyze_audio", {"path": "full.wav"})
     assert (await call_ok(client, "list_artifacts", {}))["total"] >= 0  # still serving
+
+
+def test_loudness_onsets_spectrum_downbeats_and_sections_on_constructed_audio():
+    from liveloom.tools.core import audio_analysis as aa
+
+    sr = aa.SR
+    t = np.arange(int(8 * sr)) / sr
+    tone = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)  # RMS 0.354 = -9.0 dBFS, peak -6.0
+    d = aa.analyze(tone)
+    assert d["peak_dbfs"] == pytest.approx(-6.02, abs=0.05)
+    assert np.median(d["loudness_dbfs_per_half_second"]) == pytest.approx(-9.03, abs=0.2)
+    assert d["spectral"]["centroid_hz"]["mean"] == pytest.approx(1000, rel=0.03)
+    assert d["spectral"]["zero_crossing_rate"]["mean"] == pytest.approx(2 * 1000 / sr, rel=0.05)
+    # clicks at 120 BPM, accented every 4th beat from t = 0: 2 onsets a second, downbeats every 2 s
+    y = np.zeros(int(24 * sr), dtype=np.float32)
+    for k in range(48):
+        s = int(k * 0.5 * sr)
+        n = int(0.05 * sr)
+        y[s:s + n] += (np.exp(-np.arange(n) / (0.01 * sr)) * (0.9 if k % 4 == 0 else 0.3)
+                       * np.sin(2 * np.pi * (60 if k % 4 == 0 else 300) * np.arange(n) / sr)).astype(np.float32)
+    d = aa.analyze(y)
+    assert d["onset_density_per_second"] == pytest.approx(2.0, abs=0.15)
+    assert d["meter"] == "4/4"
+    downbeats = np.array(d["downbeats"])
+    assert len(downbeats) >= 8 and np.allclose(np.round(downbeats / 2.0) * 2.0, downbeats, atol=0.07)
+    # two contrasting halves: a C-major organ, then noise-like F# chords: at least two section labels
+    prog = progression(sr=sr, stereo=False, order=("C", "C", "C", "F", "F", "F"))
+    d = aa.analyze(np.concatenate([prog, np.roll(prog, 1000) * 0.3 + 0.2 * np.random.default_rng(1).standard_normal(
+        len(prog)).astype(np.float32)]))
+    assert d["segments"][0]["start"] == 0.0 and len({s["label"] for s in d["segments"]}) >= 2
+    assert all("beat" in s for s in d["segments"])

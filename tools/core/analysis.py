@@ -128,15 +128,16 @@ def windowed_keys(notes: list[Note], bar: float, window_bars: int = 4, hop_bars:
             h[n.pitch % 12] += min(n.end, (k + 1) * bar) - max(n.start, k * bar)
         per_bar.append(h)
     out = []
-    for first in range(0, n_bars, hop_bars):
+    starts = list(range(0, max(1, n_bars - window_bars + 1), hop_bars))
+    if n_bars > window_bars and starts[-1] + window_bars < n_bars:
+        starts.append(n_bars - window_bars)  # a last full window ending at the last bar, not a partial one
+    for first in starts:
         last = min(n_bars, first + window_bars)
         hist = [sum(per_bar[b][i] for b in range(first, last)) for i in range(12)]
         if sum(hist) > 0:
             best = key_correlations(hist, profile)[0]
-            out.append({"start_bar": first + 1, "end_bar": first + window_bars, "key": key_label(best[1], best[2]),
+            out.append({"start_bar": first + 1, "end_bar": last, "key": key_label(best[1], best[2]),
                         "score": round(best[0], 3)})
-        if last >= n_bars:
-            break
     return out
 
 
@@ -254,9 +255,11 @@ def rhythm_and_groove(notes: list[Note], ts: TimeSignature, tempo: float | None)
     if not onsets:
         return {}
     beat = 4.0 / ts.denominator
-    # syncopation: share of onsets off the beat that are not followed by an onset on the next beat
-    off = [o for o in onsets if abs((o / beat) - round(o / beat)) > 1e-3]
-    on_set = {round(o / beat) for o in onsets if abs((o / beat) - round(o / beat)) <= 1e-3}
+    # syncopation: share of onsets off the beat that are not followed by an onset on the next beat; an onset
+    # within a 32nd of the beat is on it (played a little early or late, not syncopated)
+    on_beat = 0.125
+    off = [o for o in onsets if abs((o / beat) - round(o / beat)) > on_beat]
+    on_set = {round(o / beat) for o in onsets if abs((o / beat) - round(o / beat)) <= on_beat}
     synco = [o for o in off if math.floor(o / beat) + 1 not in on_set]
     # swing: where the off-beat eighth sits inside the beat (0.5 straight, 0.667 triplet swing)
     eighths = [(o / beat) % 1.0 for o in onsets if 0.5 <= (o / beat) % 1.0 <= 0.76]

@@ -73,7 +73,7 @@ def analyze(y, *, progress: Callable[[int, str], None] = lambda i, s: None,
     mag = np.abs(librosa.stft(y, n_fft=2048, hop_length=HOP))
     mel_freqs = librosa.mel_frequencies(n_mels=128, fmax=SR / 2)
     logmel = librosa.power_to_db(librosa.feature.melspectrogram(S=mag ** 2, sr=SR, n_mels=128))
-    rms = librosa.feature.rms(S=mag, frame_length=2048)[0]
+    rms = librosa.feature.rms(y=y, frame_length=2048, hop_length=HOP)[0]  # time domain: true dBFS
     per = max(1, int(round(0.5 * SR / HOP)))
     loud = [round(_db(float(np.sqrt(np.mean(rms[i:i + per] ** 2)))), 1) for i in range(0, len(rms), per)]
     step = max(1, len(loud) // 600)
