@@ -129,7 +129,7 @@ def register(server: MCPServer, services: Services) -> None:
             raise LiveloomError(str(exc)) from None
         detail = await anyio.to_thread.run_sync(
             lambda: _analyze(song, chords_per, key_profile, cadence, given_key))
-        rec = ws.put("analysis", f"analysis of {song.name}", __import__("json").dumps(detail).encode(),
+        rec = ws.put("analysis", f"analysis of {song.name}", json.dumps(detail).encode(),
                      Provenance(tool="analyze_clip", model=f"key profiles ({key_profile}) + chord templates",
                                 params={"id": id, "path": path, "chords_per": chords_per, "key_profile": key_profile,
                                         "cadence": cadence, "key": key}, parents=[id] if id else []),
@@ -179,7 +179,7 @@ def _register_audio(server: MCPServer, services: Services) -> None:
         detail.pop("_chroma", None)
         detail["file"] = info
         rec = ws.put("analysis", f"audio analysis of {real.name}", json.dumps(detail).encode(),
-                     Provenance(tool="analyze_audio", model=f"librosa signal processing", params={
+                     Provenance(tool="analyze_audio", model="librosa signal processing", params={
                          "path": str(real), "plots": plots}), {"source": str(real), "seconds": info["seconds"]})
         plot_path = None
         content = []

@@ -26,7 +26,7 @@ class DeviceParameter(LomObject):
     def value(self, v: float) -> None:
         v = float(v)
         if not self.min <= v <= self.max:
-            raise RuntimeError(f"Invalid value. Check the parameters range with min/max")
+            raise RuntimeError("Invalid value. Check the parameters range with min/max")
         self._value = round(v) if self.is_quantized else v
 
     def __str__(self) -> str:
