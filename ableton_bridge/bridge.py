@@ -757,6 +757,46 @@ class LiveBridge:
                     "in Live by hand, or use Undo.")
 
 
+    async def read_song(self, max_scenes: int = 64) -> tuple[object, list[str]]:
+        """The Session as a song: every clip read back, scenes laid end to end as sections (each as long as its
+        longest clip). -> (Song, notes on what could not be read)."""
+        from liveloom.tools.core.model import PlacedClip, Section, Song, TimeSignature, Track
+
+        await self.connect()
+        names = await self.track_names()
+        scenes = min(await self.num_scenes(), max_scenes)
+        has = await asyncio.gather(*[self.client.query("/live/clip_slot/get/has_clip", t, s)
+                                     for t in range(len(names)) for s in range(scenes)])
+        occupied = [(t, s) for t in range(len(names)) for s in range(scenes) if has[t * scenes + s][0]]
+        clips = {}
+        skipped = []
+        for t, s in occupied:
+            try:
+                clips[(t, s)] = await self.read_clip(ClipRef(t, slot=s))
+            except LiveloomError as exc:
+                skipped.append(f"track {t}, slot {s}: {exc}")
+        tempo = float((await self.client.query("/live/song/get/tempo"))[0])
+        num = int((await self.client.query("/live/song/get/signature_numerator"))[0])
+        den = int((await self.client.query("/live/song/get/signature_denominator"))[0])
+        scene_names = [str((await self.client.query("/live/scene/get/name", s))[0]) for s in range(scenes)]
+        starts, sections, pos = {}, [], 0.0
+        for s in range(scenes):
+            lengths = [c.length for (t, s2), c in clips.items() if s2 == s]
+            if not lengths:
+                continue
+            starts[s] = pos
+            sections.append(Section(name=scene_names[s] or f"Scene {s + 1}", start=pos, length=max(lengths)))
+            pos += max(lengths)
+        tracks = []
+        for t, name in enumerate(names):
+            placed = [PlacedClip(start=starts[s], clip=c) for (t2, s), c in sorted(clips.items()) if t2 == t]
+            if placed:
+                tracks.append(Track(name=name, clips=placed))
+        song = Song(name="Live set", tempo=tempo, time_signature=TimeSignature(numerator=num, denominator=den),
+                    sections=sections, tracks=tracks)
+        return song, skipped
+
+
 def _scene_plan(song) -> list[dict]:
     """Which scene each placed clip goes to: the index of the section it starts in, else of its distinct start."""
     placements = []

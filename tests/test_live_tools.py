@@ -173,3 +173,17 @@ async def test_live_not_running_is_reported_with_how_to_fix_it(home):
         text = await call_err(c, "write_clip", {"id": made["id"], "track": 0, "slot": 0})
         assert "not answering" in text and "--live sim" in text
         assert (await call_ok(c, "list_artifacts", {}))["total"] == 1
+
+
+async def test_read_song_exports_the_whole_set_as_midi(client, server):
+    rec = store_song(server.services.workspace, _song(3), Provenance(tool="test"))
+    await call_ok(client, "write_song", {"id": rec.id})
+    read = await call_ok(client, "read_song", {})
+    assert read["kind"] == "song" and read["sections"] == ["Verse", "Chorus"] and read["skipped"] == []
+    assert [t["name"] for t in read["tracks"]] == ["Track 0", "Track 1", "Track 2"]
+    assert read["notes"] == 3 * 2 * 64 and read["bars"] == 16
+    out = await call_ok(client, "export_midi", {"ids": [read["id"]], "path": "my-set.mid"})
+    from liveloom.tools.core.midi_io import midi_to_song
+
+    back = midi_to_song(open(out["path"], "rb").read())
+    assert len(back.tracks) == 3 and sum(len(t.notes_on_timeline()) for t in back.tracks) == 3 * 2 * 64

@@ -12,7 +12,7 @@ from liveloom.tools.core.automation import points_to_steps, shape_steps
 from liveloom.tools.core.errors import LiveloomError
 from liveloom.tools.core.limits import LIMITS
 from liveloom.tools.core.model import Clip, Note, round_up_to_bar
-from liveloom.tools.schemas import ArtifactSummary, artifact_summary, store_clip
+from liveloom.tools.schemas import ArtifactSummary, artifact_summary, store_clip, store_song
 
 TrackIndex = Annotated[int, Field(ge=0, le=999, description="Track index, 0 = first track (see get_session).")]
 SlotIndex = Annotated[int, Field(ge=0, le=999, description="Clip slot (scene) index, 0 = first scene.")]
@@ -73,6 +73,11 @@ class WriteClipResult(BaseModel):
     datagrams: int
     round_trips: int
     checks: list[str]
+
+
+class SongReadResult(ArtifactSummary):
+    sections: list[str] = Field(description="Scene names, in order, as the song's sections.")
+    skipped: list[str] = Field(default_factory=list, description="Clips that could not be read, and why.")
 
 
 class AutomationPoint(BaseModel):
@@ -228,6 +233,23 @@ def register(server: MCPServer, services: Services) -> None:
                                                                            "arrangement_index": arrangement_index,
                                                                            "live": str(b.target)}))
         return artifact_summary(record)
+
+    @register_tool(server, family="live", title="Read the Live set as a song", read_only=False, idempotent=False)
+    async def read_song(
+        max_scenes: Annotated[int, Field(ge=1, le=256, description="Read this many scenes.")] = 64,
+    ) -> SongReadResult:
+        """Read every Session clip into one song artifact: tracks as in Live, scenes laid end to end as sections.
+        Then export_midi gives the whole set as a MIDI file, render_audio a WAV.
+
+        Example: {} then {"ids": ["song_…"], "path": "my-set.mid"} for export_midi."""
+        b = await bridge()
+        song, skipped = await b.read_song(max_scenes=max_scenes)
+        if not song.tracks:
+            raise LiveloomError("the Live set has no MIDI clips in its first scenes; nothing to read")
+        record = store_song(ws, song, Provenance(tool="read_song", params={"max_scenes": max_scenes,
+                                                                           "live": str(b.target)}))
+        return SongReadResult(**artifact_summary(record).model_dump(), sections=[s.name for s in song.sections],
+                              skipped=skipped)
 
     @register_tool(server, family="live", title="Write clip automation", read_only=False, destructive=True, idempotent=True)
     async def write_automation(
