@@ -130,6 +130,9 @@ def realize(
     """Read `text` and realise it as a clip. Raises NotationError naming the bad token."""
     if len(text) > LIMITS.max_notation_chars:
         raise NotationError(f"the text has {len(text)} characters; the limit is {LIMITS.max_notation_chars}")
+    if not text.strip():
+        raise NotationError("the text is empty; write chords (Dm7 G7 Cmaj7), notes (C4:1 E4:1), "
+                            "a drum grid (kick: x...x...) or ABC")
     ts = time_signature or TimeSignature()
     chosen = detect_kind(text) if kind == "auto" else kind
     if rhythm == "swing8":
@@ -493,6 +496,8 @@ def _realize_drums(text: str, ts: TimeSignature, step: float) -> Realization:
                                     "o (ghost) or . (rest)", ch, line_no, column + len(name) + 1 + pattern.find(ch))
         rows.append((pitch, name.strip(), steps))
         column += len(line) + 1
+    if not rows:
+        raise NotationError("no drum rows found; write one line per drum, like 'kick: x...x...'")
     longest = max(len(s) for _, _, s in rows)
     notes: list[Note] = []
     for pitch, name, steps in rows:
