@@ -1,0 +1,120 @@
+"""transpose, quantize, humanize and groove_transfer: known answers, exact preservation, and bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import call_err, call_ok
+from liveloom.tools.core import transform
+from liveloom.tools.core.model import Note, TimeSignature
+from liveloom.tools.core.theory import parse_key
+
+pytestmark = pytest.mark.anyio
+
+
+def notes_of(server, cid):
+    return server.services.workspace.load_clip(cid)[1].notes
+
+
+def test_transpositions_know_their_answers():
+    c_scale = [Note(pitch=p, start=i, duration=1) for i, p in enumerate([60, 62, 64, 65, 67, 69, 71, 72])]
+    c = parse_key("C major")
+    assert [n.pitch for n in transform.transpose_diatonic(c_scale, 2, c)] == [64, 65, 67, 69, 71, 72, 74, 76]
+    assert [n.pitch for n in transform.transpose_diatonic(c_scale, -1, c)] == [59, 60, 62, 64, 65, 67, 69, 71]
+    assert [n.pitch for n in transform.change_mode(c_scale, c, "minor")] == [60, 62, 63, 65, 67, 68, 70, 72]
+    assert [n.pitch for n in transform.change_mode(c_scale, c, "dorian")] == [60, 62, 63, 65, 67, 69, 70, 72]
+    chromatic = [Note(pitch=61, start=0, duration=1)]  # C# in C: a raised tonic stays a raised degree
+    assert transform.transpose_diatonic(chromatic, 1, c)[0].pitch == 63
+
+
+def test_quantize_and_groove_arithmetic():
+    late = [Note(pitch=60, start=0.06, duration=0.2), Note(pitch=60, start=0.52, duration=0.2)]
+    assert [n.start for n in transform.quantize(late, 0.25)] == [0.0, 0.5]
+    assert [n.start for n in transform.quantize(late, 0.25, strength=0.5)] == [0.03, 0.51]
+    swung = transform.quantize([Note(pitch=60, start=0.5, duration=0.2)], 0.5, swing=2 / 3)
+    assert swung[0].start == pytest.approx(2 / 3, abs=1e-6)
+    straight = [Note(pitch=42, start=i * 0.25, duration=0.2, velocity=100) for i in range(16)]
+    g = transform.TEMPLATES["mpc_swing_62"]
+    applied = transform.apply_groove(straight, g, 1.0)
+    assert [round(n.start - i * 0.25, 4) for i, n in enumerate(applied)][:4] == [0.0, 0.06, 0.0, 0.06]
+    half = transform.apply_groove(straight, g, 0.5)
+    assert round(half[1].start - 0.25, 4) == 0.03
+    # extract the groove back from its own application: the same offsets and accents
+    extracted = transform.extract_groove(applied, TimeSignature())
+    assert [round(x, 4) for x in extracted.timing[:4]] == [0.0, 0.06, 0.0, 0.06]
+    with pytest.raises(Exception, match="no groove"):
+        transform.extract_groove(straight, TimeSignature())
+
+
+async def test_tools_keep_notes_and_order_and_never_touch_the_source(client, server):
+    made = await call_ok(client, "notation_to_clip", {"text": "C4:0.5 E4 G4 B4 C5 B4 G4 E4", "key": "C major",
+                                                      "tempo": 120})
+    source = list(notes_of(server, made["id"]))
+    outs = [
+        await call_ok(client, "transpose", {"id": made["id"], "semitones": -5}),
+        await call_ok(client, "transpose", {"id": made["id"], "steps": 1}),
+        await call_ok(client, "transpose", {"id": made["id"], "mode": "mixolydian"}),
+        await call_ok(client, "quantize", {"id": made["id"], "grid": "1/8", "swing": 0.6}),
+        await call_ok(client, "humanize", {"id": made["id"], "timing_ms": 12, "velocity": 10, "seed": 3}),
+        await call_ok(client, "groove_transfer", {"id": made["id"], "template": "laid_back", "strength": 0.5}),
+    ]
+    for out in outs:
+        new = notes_of(server, out["id"])
+        assert out["source"] == made["id"] and out["notes_kept"] == len(source) == len(new)
+        record = server.services.workspace.get(out["id"])
+        assert record.provenance.parents == [made["id"]]
+    assert notes_of(server, made["id"]) == source  # the source is exactly as it was
+    t = notes_of(server, outs[0]["id"])
+    assert [n.pitch for n in t] == [n.pitch - 5 for n in source] and [n.start for n in t] == [n.start for n in source]
+    assert outs[0]["key"] == "G major"
+    assert [n.pitch for n in notes_of(server, outs[2]["id"])][3] == 70  # B -> Bb in C mixolydian
+    humanized = notes_of(server, outs[4]["id"])
+    again = await call_ok(client, "humanize", {"id": made["id"], "timing_ms": 12, "velocity": 10, "seed": 3})
+    assert notes_of(server, again["id"]) == humanized  # same seed, same result
+    assert all(abs(h.start - s.start) < 4 * 0.012 * 2 + 1e-9 for h, s in zip(humanized, source))
+    assert [n.pitch for n in humanized] == [n.pitch for n in source]
+
+
+async def test_groove_from_a_reference_clip(client, server):
+    ref = await call_ok(client, "notation_to_clip", {"text": "hh: xXxX xXxX xXxX xXxX", "swing": 0.62, "step": 0.25})
+    target = await call_ok(client, "notation_to_clip", {"text": "kick: x.x.x.x.x.x.x.x.\nhh: xxxxxxxxxxxxxxxx"})
+    out = await call_ok(client, "groove_transfer", {"id": target["id"], "reference_id": ref["id"]})
+    moved = notes_of(server, out["id"])
+    offsets = sorted({round(n.start % 0.5, 3) for n in moved})
+    assert offsets == [0.0, 0.31]  # the off 16ths now land where the reference's do (0.62 of the 8th)
+    vel = {round(n.start, 3): n.velocity for n in moved if n.pitch == 42}
+    assert vel[0.0] < vel[0.31]  # the reference accents its off-beats (X); so does the result
+
+
+async def test_style_tool_bad_input(client, server):
+    made = await call_ok(client, "notation_to_clip", {"text": "C4 D4 E4 F4"})
+    drums = await call_ok(client, "notation_to_clip", {"text": "kick: x..."})
+    flat = await call_ok(client, "notation_to_clip", {"text": "hh: xxxxxxxx"})
+    high = await call_ok(client, "notation_to_clip", {"text": "C6 G7"})
+    for tool, args, needle in [
+        ("transpose", {"id": made["id"]}, "exactly one of"),
+        ("transpose", {"id": made["id"], "semitones": 2, "mode": "minor"}, "exactly one of"),
+        ("transpose", {"id": made["id"], "mode": "bebop"}, "unknown mode"),
+        ("transpose", {"id": drums["id"], "semitones": 2}, "drum clip"),
+        ("transpose", {"id": made["id"], "semitones": 70}, "less than or equal to 48"),
+        ("transpose", {"id": high["id"], "semitones": 48}, "would move C6 at beat 0 out of the MIDI range"),
+        ("quantize", {"id": made["id"], "strength": 1.5}, "less than or equal to 1"),
+        ("quantize", {"id": made["id"], "grid": "1/5"}, "grid"),
+        ("groove_transfer", {"id": made["id"]}, "either reference_id"),
+        ("groove_transfer", {"id": made["id"], "template": "polka"}, "unknown groove template"),
+        ("groove_transfer", {"id": made["id"], "reference_id": flat["id"]}, "no groove to transfer"),
+        ("groove_transfer", {"id": made["id"], "reference_id": "clip_nope", "strength": 0.5}, "no artifact"),
+        ("humanize", {"id": "clip_nope"}, "no artifact"),
+    ]:
+        assert needle in await call_err(client, tool, args), (tool, args)
+    assert (await call_ok(client, "list_artifacts", {}))["total"] == 4  # nothing half-made was stored
+
+
+def test_a_shuffled_reference_is_read_on_the_right_16ths():
+    straight = [Note(pitch=42, start=i * 0.25, duration=0.2, velocity=90) for i in range(32)]
+    shuffled = transform.apply_groove(straight, transform.TEMPLATES["shuffle"], 1.0)
+    assert [n.start for n in shuffled][:4] == [0.0, 0.25, pytest.approx(2 / 3, abs=1e-5), 0.75]
+    groove = transform.extract_groove(shuffled, TimeSignature())
+    assert [round(x, 3) for x in groove.timing[:4]] == [0.0, 0.0, 0.167, 0.0]  # not filed under the 4th 16th
+    again = transform.apply_groove(straight, groove, 1.0)
+    assert [round(a.start, 4) for a in again] == [round(s.start, 4) for s in shuffled]

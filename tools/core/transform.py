@@ -1,0 +1,192 @@
+"""Transformations that keep what must stay: transpose (chromatic, diatonic, mode change), quantize,
+humanize, and grooves (extracted from a reference or from a template library) applied with a strength.
+
+Every function returns new notes in the same order as the input; nothing is changed in place.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from .errors import LiveloomError
+from .model import Note, TimeSignature, pitch_name
+from .theory import SCALES, Key
+
+
+def _checked(notes: list[Note], pitches: list[int], what: str) -> list[Note]:
+    for n, p in zip(notes, pitches):
+        if not 0 <= p <= 127:
+            raise LiveloomError(f"{what} would move {pitch_name(n.pitch)} at beat {n.start:g} out of the MIDI range "
+                                "(0-127); transpose by less, or by octaves the other way")
+    return [n.model_copy(update={"pitch": p}) for n, p in zip(notes, pitches)]
+
+
+def transpose_chromatic(notes: list[Note], semitones: int) -> list[Note]:
+    return _checked(notes, [n.pitch + semitones for n in notes], f"transposing by {semitones} semitones")
+
+
+def _degree(pitch: int, key: Key) -> tuple[int, int, int]:
+    """-> (octave, scale degree 0-6, chromatic offset 0/1 above that degree)."""
+    rel = (pitch - key.tonic) % 12
+    base = pitch - rel
+    scale = key.scale
+    degree = max(i for i, s in enumerate(scale) if s <= rel)
+    return base, degree, rel - scale[degree]
+
+
+def transpose_diatonic(notes: list[Note], steps: int, key: Key) -> list[Note]:
+    """Move every note `steps` scale degrees within `key` (C-E in C major, up 1 step, becomes D-F)."""
+    scale = key.scale
+    out = []
+    for n in notes:
+        base, degree, chroma = _degree(n.pitch, key)
+        octaves, new_degree = divmod(degree + steps, 7)
+        out.append(base + 12 * octaves + scale[new_degree] + chroma)
+    return _checked(notes, out, f"moving by {steps} scale steps")
+
+
+def change_mode(notes: list[Note], key: Key, mode: str) -> list[Note]:
+    """Same tonic, another mode: each scale degree of `key` goes to the same degree of `mode`."""
+    if mode not in SCALES:
+        raise LiveloomError(f"unknown mode {mode!r}; use one of: {', '.join(SCALES)}")
+    target = SCALES[mode]
+    out = []
+    for n in notes:
+        base, degree, chroma = _degree(n.pitch, key)
+        out.append(base + target[degree] + chroma)
+    return _checked(notes, out, f"changing to {mode}")
+
+
+def quantize(notes: list[Note], grid: float, strength: float = 1.0, swing: float | None = None,
+             keep_lengths: bool = True) -> list[Note]:
+    """Pull starts toward the grid by `strength` (0-1); with `swing`, the off-beat of each grid pair sits at
+    `swing` of the pair. Without `keep_lengths`, ends are quantized too."""
+    if not 0 <= strength <= 1:
+        raise LiveloomError(f"strength must be between 0 and 1, not {strength}")
+    if grid <= 0:
+        raise LiveloomError("grid must be more than 0 beats")
+
+    def target(t: float) -> float:
+        k = round(t / grid)
+        pos = k * grid
+        if swing is not None and k % 2 == 1:
+            pos = (k - 1) * grid + 2 * grid * swing
+        return pos
+
+    out = []
+    for n in notes:
+        start = n.start + strength * (target(n.start) - n.start)
+        if keep_lengths:
+            dur = n.duration
+        else:
+            end = n.end + strength * (target(n.end) - n.end)
+            dur = max(grid / 4, end - start)
+        out.append(n.model_copy(update={"start": round(max(0.0, start), 6), "duration": round(dur, 6)}))
+    return out
+
+
+def humanize(notes: list[Note], *, timing_beats: float, velocity: int, seed: int) -> list[Note]:
+    """Gaussian timing (sd `timing_beats`) and velocity (sd `velocity`) variation, reproducible by `seed`."""
+    rng = random.Random(seed)
+    out = []
+    for n in notes:
+        dt = rng.gauss(0.0, timing_beats) if timing_beats > 0 else 0.0
+        dv = rng.gauss(0.0, velocity) if velocity > 0 else 0.0
+        out.append(n.model_copy(update={"start": round(max(0.0, n.start + dt), 6),
+                                        "velocity": int(max(1, min(127, round(n.velocity + dv))))}))
+    return out
+
+
+@dataclass(frozen=True)
+class Groove:
+    """Timing offset (beats) and velocity ratio for each grid position in a bar."""
+
+    name: str
+    grid: float
+    timing: tuple[float, ...]
+    velocity: tuple[float, ...]
+
+    def describe(self) -> dict:
+        return {"name": self.name, "grid": self.grid, "positions": len(self.timing),
+                "timing_beats": [round(x, 4) for x in self.timing],
+                "velocity_ratio": [round(x, 3) for x in self.velocity]}
+
+
+def _swing16(ratio: float, name: str) -> Groove:
+    # off 16ths (odd positions) move from 0.5 to `ratio` of the 8th: an offset of (ratio - 0.5) * 0.5 beats
+    off = (ratio - 0.5) * 0.5
+    return Groove(name, 0.25, tuple(off if i % 2 else 0.0 for i in range(16)),
+                  tuple(1.0 if i % 4 == 0 else (0.8 if i % 2 else 0.9) for i in range(16)))
+
+
+TEMPLATES: dict[str, Groove] = {
+    **{f"mpc_swing_{p}": _swing16(p / 100, f"mpc_swing_{p}") for p in (50, 54, 58, 62, 66, 71, 75)},
+    # 8th-note shuffle: the "and" of each beat at 2/3 (positions 2, 6, 10, 14 of the 16th grid)
+    "shuffle": Groove("shuffle", 0.25, tuple((2 / 3 - 0.5) if i % 4 == 2 else 0.0 for i in range(16)),
+                      tuple(1.0 if i % 4 == 0 else 0.75 for i in range(16))),
+    "laid_back": Groove("laid_back", 0.25, tuple(0.03 if i % 4 else 0.015 for i in range(16)),
+                        tuple(0.95 for _ in range(16))),
+    "push": Groove("push", 0.25, tuple(-0.025 if i % 4 else -0.01 for i in range(16)), tuple(1.0 for _ in range(16))),
+    # half-time: the backbeat accent moves to beat 3
+    "half_time": Groove("half_time", 0.25, tuple(0.0 for _ in range(16)),
+                        tuple(1.15 if i == 8 else (1.0 if i == 0 else 0.8) for i in range(16))),
+    # son clave 3-2 accents: 16th positions 0, 6, 12 | 4, 8 of the second bar folded into one bar's profile
+    "clave_son": Groove("clave_son", 0.25, tuple(0.0 for _ in range(16)),
+                        tuple(1.2 if i in (0, 6, 12) else 0.85 for i in range(16))),
+}
+
+
+def grid_slots(starts: list[float], grid: float) -> list[int]:
+    """The grid step each onset belongs to. A heavy swing can move a note more than half a step (a shuffled
+    off-beat at 0.67 is nearer the next 16th), so in a beat that holds exactly one onset per grid step the
+    steps are assigned in order; elsewhere, the nearest step."""
+    per_beat = max(1, int(round(1.0 / grid)))
+    beat_of = {t: int((t + grid / 2) // 1.0) for t in set(starts)}
+    by_beat: dict[int, list[float]] = {}
+    for t in sorted(set(starts)):
+        by_beat.setdefault(beat_of[t], []).append(t)
+    slot: dict[float, int] = {}
+    for b, times in by_beat.items():
+        if len(times) == per_beat:
+            for i, t in enumerate(times):
+                slot[t] = b * per_beat + i
+        else:
+            for t in times:
+                slot[t] = int(round(t / grid))
+    return [slot[t] for t in starts]
+
+
+def extract_groove(notes: list[Note], ts: TimeSignature, grid: float = 0.25) -> Groove:
+    """Average timing offset from the grid, and velocity relative to the mean, per grid position of the bar."""
+    sounding = [n for n in notes if not n.mute]
+    if len(sounding) < 4:
+        raise LiveloomError("the reference has too few notes to show a groove (at least 4 needed)")
+    per_bar = max(1, int(round(ts.beats_per_bar / grid)))
+    offsets: dict[int, list[float]] = {}
+    vels: dict[int, list[int]] = {}
+    for n, k in zip(sounding, grid_slots([n.start for n in sounding], grid)):
+        pos = k % per_bar
+        offsets.setdefault(pos, []).append(n.start - k * grid)
+        vels.setdefault(pos, []).append(n.velocity)
+    mean_v = sum(n.velocity for n in sounding) / len(sounding)
+    timing = tuple(sum(offsets[p]) / len(offsets[p]) if p in offsets else 0.0 for p in range(per_bar))
+    velocity = tuple((sum(vels[p]) / len(vels[p])) / mean_v if p in vels else 1.0 for p in range(per_bar))
+    if all(abs(t) < 1e-4 for t in timing) and all(abs(v - 1) < 1e-3 for v in velocity):
+        raise LiveloomError("the reference is on the grid with even velocities: there is no groove to transfer")
+    return Groove("reference", grid, timing, velocity)
+
+
+def apply_groove(notes: list[Note], groove: Groove, strength: float) -> list[Note]:
+    """Move each note by `strength` of its grid position's offset, and scale its velocity likewise."""
+    if not 0 <= strength <= 1:
+        raise LiveloomError(f"strength must be between 0 and 1, not {strength}")
+    n_pos = len(groove.timing)
+    out = []
+    for n, k in zip(notes, grid_slots([n.start for n in notes], groove.grid)):
+        pos = k % n_pos
+        start = k * groove.grid + (n.start - k * groove.grid) * (1 - strength) + groove.timing[pos] * strength
+        vel = n.velocity * (1 + strength * (groove.velocity[pos] - 1))
+        out.append(n.model_copy(update={"start": round(max(0.0, start), 6),
+                                        "velocity": int(max(1, min(127, round(vel))))}))
+    return out

@@ -1,0 +1,168 @@
+"""Style-transfer family, the part that needs no learned model: transpose, quantize, humanize and
+groove_transfer. Each makes a new clip artifact; the source is never modified."""
+
+from typing import Annotated, Literal
+
+from mcp.server.mcpserver import MCPServer
+from pydantic import Field
+
+from liveloom.server.toolkit import Services, register_tool
+from liveloom.server.workspace import Provenance
+from liveloom.tools.core import analysis, transform
+from liveloom.tools.core.errors import LiveloomError
+from liveloom.tools.core.model import Clip, Note
+from liveloom.tools.core.theory import Key, parse_key
+from liveloom.tools.schemas import ArtifactSummary, artifact_summary, store_clip
+
+ClipId = Annotated[str, Field(min_length=1, max_length=64, description="The clip to transform (kept as it is).",
+                              examples=["clip_3f9a2b1c0d"])]
+GRIDS = {"1/4": 1.0, "1/8": 0.5, "1/8T": 1 / 3, "1/16": 0.25, "1/16T": 1 / 6, "1/32": 0.125}
+
+
+class TransformResult(ArtifactSummary):
+    source: str = Field(description="The clip this was made from (unchanged).")
+    changed: str = Field(description="What was done, in words.")
+    notes_kept: int = Field(description="Notes in the result: the same notes, in the same order, as the source.")
+
+
+def _fit(clip: Clip, notes: list[Note]) -> list[Note]:
+    """Keep moved notes inside the clip: a note pushed past the end is shortened to end with the clip."""
+    out = []
+    for n in notes:
+        start = min(n.start, clip.length - 1e-3)
+        out.append(n.model_copy(update={"start": start, "duration": max(1e-3, min(n.duration, clip.length - start))}))
+    return out
+
+
+def register(server: MCPServer, services: Services) -> None:
+    ws = services.workspace
+
+    def finish(source_id: str, clip: Clip, notes: list[Note], tool: str, params: dict, changed: str,
+               **updates) -> TransformResult:
+        new = clip.model_copy(update={"notes": _fit(clip, notes), **updates})
+        new = Clip.model_validate(new.model_dump())
+        record = store_clip(ws, new, Provenance(tool=tool, model="deterministic transformation", params=params,
+                                                parents=[source_id]))
+        return TransformResult(**artifact_summary(record).model_dump(), source=source_id, changed=changed,
+                               notes_kept=len(new.notes))
+
+    def key_of(clip: Clip, given: str | None) -> Key:
+        try:
+            if given:
+                return parse_key(given)
+            if clip.key:
+                return parse_key(clip.key)
+        except ValueError as exc:
+            raise LiveloomError(str(exc)) from None
+        est = analysis.estimate_key([n for n in clip.notes if not n.mute])
+        return parse_key(est.key)
+
+    @register_tool(server, title="Transpose", read_only=False, idempotent=False)
+    async def transpose(
+        id: ClipId,
+        semitones: Annotated[int, Field(ge=-48, le=48, description="Chromatic shift.")] = 0,
+        steps: Annotated[int | None, Field(ge=-21, le=21, description="Or: move by scale steps within the key "
+                                           "(diatonic).")] = None,
+        mode: Annotated[str | None, Field(max_length=20, description="Or: the same tonic in another mode: major, "
+                                          "minor, dorian, mixolydian, lydian, phrygian, locrian, harmonic minor.",
+                                          examples=["minor", "dorian"])] = None,
+        key: Annotated[str | None, Field(max_length=40, description="The source's key for steps and mode (default: "
+                                         "the clip's key, else the estimated key).")] = None,
+    ) -> TransformResult:
+        """Transpose a clip chromatically, diatonically within its key, or into another mode on the same tonic.
+
+        Example: {"id": "clip_3f9a2b1c0d", "semitones": -3} or {"id": "clip_3f9a2b1c0d", "mode": "minor"}."""
+        _, clip = ws.load_clip(id)
+        if clip.is_drum:
+            raise LiveloomError(f"{id} is a drum clip: transposing it would swap drums, not change pitch")
+        chosen = sum(x is not None and x != 0 for x in (semitones or None, steps, mode))
+        if chosen != 1:
+            raise LiveloomError("give exactly one of semitones (non-zero), steps or mode")
+        if semitones:
+            notes = transform.transpose_chromatic(clip.notes, semitones)
+            return finish(id, clip, notes, "transpose", {"semitones": semitones},
+                          f"transposed by {semitones:+d} semitones", key=None if clip.key is None else _shift_key(
+                              clip.key, semitones))
+        k = key_of(clip, key)
+        if steps is not None:
+            notes = transform.transpose_diatonic(clip.notes, steps, k)
+            return finish(id, clip, notes, "transpose", {"steps": steps, "key": str(k)},
+                          f"moved {steps:+d} scale steps within {k}")
+        notes = transform.change_mode(clip.notes, k, mode.strip().lower())
+        target = f"{k.tonic_name} {mode.strip().lower()}"
+        return finish(id, clip, notes, "transpose", {"mode": mode, "key": str(k)}, f"changed {k} to {target}",
+                      key=target)
+
+    @register_tool(server, title="Quantize", read_only=False, idempotent=False)
+    async def quantize(
+        id: ClipId,
+        grid: Annotated[Literal["1/4", "1/8", "1/8T", "1/16", "1/16T", "1/32"], Field()] = "1/16",
+        strength: Annotated[float, Field(ge=0, le=1, description="0 = unchanged, 1 = exactly on the grid.")] = 1.0,
+        swing: Annotated[float | None, Field(ge=0.5, le=0.75, description="Swing the grid: where the off-beat of "
+                                             "each pair of grid steps lands.")] = None,
+        keep_lengths: Annotated[bool, Field(description="Keep note lengths (else quantize ends too).")] = True,
+    ) -> TransformResult:
+        """Pull notes toward a grid, with a strength and optional swing.
+
+        Example: {"id": "clip_3f9a2b1c0d", "grid": "1/16", "strength": 0.7, "swing": 0.58}."""
+        _, clip = ws.load_clip(id)
+        notes = transform.quantize(clip.notes, GRIDS[grid], strength, swing, keep_lengths)
+        moved = sum(abs(a.start - b.start) > 1e-6 for a, b in zip(clip.notes, notes))
+        return finish(id, clip, notes, "quantize", {"grid": grid, "strength": strength, "swing": swing,
+                                                     "keep_lengths": keep_lengths},
+                      f"quantized to {grid} at strength {strength:g}{f', swing {swing:g}' if swing else ''}: "
+                      f"{moved} notes moved")
+
+    @register_tool(server, title="Humanize", read_only=False, idempotent=True)
+    async def humanize(
+        id: ClipId,
+        timing_ms: Annotated[float, Field(ge=0, le=60, description="Timing spread (standard deviation), ms.")] = 8.0,
+        velocity: Annotated[int, Field(ge=0, le=40, description="Velocity spread (standard deviation).")] = 8,
+        seed: Annotated[int, Field(ge=0, le=2**31 - 1, description="Same seed, same result.")] = 1,
+    ) -> TransformResult:
+        """Small random timing and velocity variation, reproducible with the seed.
+
+        Example: {"id": "clip_3f9a2b1c0d", "timing_ms": 10, "velocity": 6, "seed": 7}."""
+        _, clip = ws.load_clip(id)
+        tempo = clip.tempo or 120.0
+        notes = transform.humanize(clip.notes, timing_beats=timing_ms / 1000 * tempo / 60, velocity=velocity, seed=seed)
+        return finish(id, clip, notes, "humanize", {"timing_ms": timing_ms, "velocity": velocity, "seed": seed},
+                      f"humanized: timing ±{timing_ms:g} ms, velocity ±{velocity} (seed {seed}, at {tempo:g} BPM)")
+
+    @register_tool(server, title="Groove transfer", read_only=False, idempotent=True)
+    async def groove_transfer(
+        id: ClipId,
+        reference_id: Annotated[str | None, Field(max_length=64, description="Take the groove from this clip.")] = None,
+        template: Annotated[str | None, Field(max_length=40, description="Or a built-in groove: " + ", ".join(
+            transform.TEMPLATES), examples=["mpc_swing_62"])] = None,
+        strength: Annotated[float, Field(ge=0, le=1)] = 1.0,
+    ) -> TransformResult:
+        """Apply a groove — timing offsets and velocity accents per 16th of the bar — from a reference clip or a
+        built-in template (MPC swing 50-75 %, shuffle, laid-back, push, half-time, son clave), with a strength.
+        The notes and their order are kept.
+
+        Example: {"id": "clip_3f9a2b1c0d", "template": "mpc_swing_62", "strength": 0.8}."""
+        _, clip = ws.load_clip(id)
+        if (reference_id is None) == (template is None):
+            raise LiveloomError("give either reference_id (a clip to take the groove from) or template")
+        if template is not None:
+            if template not in transform.TEMPLATES:
+                raise LiveloomError(f"unknown groove template {template!r}; use one of: "
+                                    + ", ".join(transform.TEMPLATES))
+            groove = transform.TEMPLATES[template]
+        else:
+            _, ref = ws.load_clip(reference_id)
+            groove = transform.extract_groove(ref.notes, ref.time_signature)
+        notes = transform.apply_groove(clip.notes, groove, strength)
+        return finish(id, clip, notes, "groove_transfer", {"reference_id": reference_id, "template": template,
+                                                            "strength": strength, "groove": groove.describe()},
+                      f"applied the {template or 'reference ' + reference_id} groove at strength {strength:g}")
+
+
+def _shift_key(key: str, semitones: int) -> str | None:
+    try:
+        k = parse_key(key)
+    except ValueError:
+        return None
+    names = analysis.MINOR_NAMES if k.is_minor else analysis.MAJOR_NAMES
+    return f"{names[(k.tonic + semitones) % 12]} {k.mode}"
