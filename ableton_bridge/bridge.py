@@ -152,8 +152,9 @@ class LiveBridge:
     async def track_names(self) -> list[str]:
         return [str(n) for n in await self.client.query("/live/song/get/track_names")]
 
-    async def check_track(self, track: int) -> list[str]:
-        names = await self.track_names()
+    async def check_track(self, track: int, names: list[str] | None = None) -> list[str]:
+        """The set's track names, after checking that `track` is one of them (fetched unless given)."""
+        names = names if names is not None else await self.track_names()
         if not 0 <= track < len(names):
             raise LiveloomError(f"track {track} does not exist; the set has {len(names)} tracks "
                                 f"(0-{len(names) - 1}: {', '.join(names[:12])}). Use get_session or create_track.")
@@ -391,9 +392,7 @@ class LiveBridge:
                                 "(`liveloom install-remote-script`) or strip those fields")
         rt0, dg0 = self.client.round_trips, self.client.datagrams_sent
         names, scenes = await asyncio.gather(self.track_names(), self.num_scenes())
-        if not 0 <= track < len(names):
-            raise LiveloomError(f"track {track} does not exist; the set has {len(names)} tracks "
-                                f"(0-{len(names) - 1}: {', '.join(names[:12])}). Use get_session or create_track.")
+        await self.check_track(track, names)
         created = False
         old_notes: list[Note] | None = None
         method = "LiveloomOSC extensions" if caps.companion else "AbletonOSC"
