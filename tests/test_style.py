@@ -118,3 +118,30 @@ def test_a_shuffled_reference_is_read_on_the_right_16ths():
     assert [round(x, 3) for x in groove.timing[:4]] == [0.0, 0.0, 0.167, 0.0]  # not filed under the 4th 16th
     again = transform.apply_groove(straight, groove, 1.0)
     assert [round(a.start, 4) for a in again] == [round(s.start, 4) for s in shuffled]
+
+
+def test_drumify_keeps_the_rhythm_and_places_kick_snare_hats():
+    melody = [Note(pitch=p, start=t, duration=d, velocity=v) for p, t, d, v in [
+        (48, 0.0, 1.0, 110), (60, 1.0, 0.5, 90), (62, 1.5, 0.5, 70), (64, 2.0, 0.5, 100), (65, 3.0, 0.25, 95),
+        (67, 3.5, 0.25, 60)]]
+    drums = transform.drumify(melody, TimeSignature())
+    by_time = {}
+    for n in drums:
+        by_time.setdefault(n.start, set()).add(n.pitch)
+    assert sorted(by_time) == [0.0, 1.0, 1.5, 2.0, 3.0, 3.5]  # every onset kept, nothing added
+    assert by_time[0.0] == {36, 46} and by_time[1.0] == {38} and by_time[1.5] == {42}
+    assert by_time[2.0] == {36} and by_time[3.0] == {38} and by_time[3.5] == {42}
+    assert next(n.velocity for n in drums if n.start == 0.0 and n.pitch == 36) == 110  # accents kept
+    filled = transform.drumify(melody, TimeSignature(), hats="eighths")
+    assert sorted({n.start for n in filled if n.pitch == 42}) == [0.5, 1.5, 2.5, 3.5]
+
+
+async def test_drumify_through_mcp(client, server):
+    made = await call_ok(client, "notation_to_clip", {"text": "C3:1 E4:0.5 F4:0.5 G4:1 A4:0.5 B4:0.5"})
+    out = await call_ok(client, "drumify", {"id": made["id"], "hats": "eighths"})
+    record, clip = server.services.workspace.load_clip(out["id"])
+    assert clip.is_drum and clip.role == "drums" and record.provenance.parents == [made["id"]]
+    source_onsets = {n.start for n in notes_of(server, made["id"])}
+    assert source_onsets <= {n.start for n in clip.notes} and out["notes_kept"] == len(source_onsets)
+    empty = await call_ok(client, "notation_to_clip", {"text": "r:4"})
+    assert "no sounding notes" in await call_err(client, "drumify", {"id": empty["id"]})

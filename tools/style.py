@@ -1,5 +1,5 @@
-"""Style-transfer family, the part that needs no learned model: transpose, quantize, humanize and
-groove_transfer. Each makes a new clip artifact; the source is never modified."""
+"""Style-transfer family, the part that needs no learned model: transpose, quantize, humanize,
+groove_transfer and drumify. Each makes a new clip artifact; the source is never modified."""
 
 from typing import Annotated, Literal
 
@@ -22,7 +22,8 @@ GRIDS = {"1/4": 1.0, "1/8": 0.5, "1/8T": 1 / 3, "1/16": 0.25, "1/16T": 1 / 6, "1
 class TransformResult(ArtifactSummary):
     source: str = Field(description="The clip this was made from (unchanged).")
     changed: str = Field(description="What was done, in words.")
-    notes_kept: int = Field(description="Notes in the result: the same notes, in the same order, as the source.")
+    notes_kept: int = Field(description="Notes kept: the same notes in the same order as the source (drumify: the "
+                                        "onsets kept).")
 
 
 def _fit(clip: Clip, notes: list[Note]) -> list[Note]:
@@ -35,6 +36,7 @@ def _fit(clip: Clip, notes: list[Note]) -> list[Note]:
 
 
 def register(server: MCPServer, services: Services) -> None:
+    _register_drumify(server, services)
     ws = services.workspace
 
     def finish(source_id: str, clip: Clip, notes: list[Note], tool: str, params: dict, changed: str,
@@ -157,6 +159,31 @@ def register(server: MCPServer, services: Services) -> None:
         return finish(id, clip, notes, "groove_transfer", {"reference_id": reference_id, "template": template,
                                                             "strength": strength, "groove": groove.describe()},
                       f"applied the {template or 'reference ' + reference_id} groove at strength {strength:g}")
+
+
+def _register_drumify(server: MCPServer, services: Services) -> None:
+    ws = services.workspace
+
+    @register_tool(server, title="Drumify", read_only=False, idempotent=True)
+    async def drumify(
+        id: ClipId,
+        hats: Annotated[Literal["onsets", "eighths"], Field(description="onsets: a hit only where the source "
+                                                             "has one; eighths: closed hats also fill the 8ths.")] = "onsets",
+    ) -> TransformResult:
+        """Turn a melody's rhythm into a drum part: every onset keeps its time and accent; strong beats and low
+        notes become kicks, backbeats snares, the rest closed hats; long notes open the hat.
+
+        Example: {"id": "clip_3f9a2b1c0d", "hats": "eighths"}."""
+        _, clip = ws.load_clip(id)
+        notes = transform.drumify(clip.notes, clip.time_signature, hats)
+        new = Clip(name=f"{clip.name} drums", notes=notes, length=clip.length, tempo=clip.tempo,
+                   time_signature=clip.time_signature, role="drums", is_drum=True)
+        record = store_clip(ws, new, Provenance(tool="drumify", model="deterministic transformation",
+                                                params={"hats": hats}, parents=[id]))
+        onsets = len({round(n.start, 6) for n in clip.notes if not n.mute})
+        return TransformResult(**artifact_summary(record).model_dump(), source=id, notes_kept=onsets,
+                               changed=f"the rhythm of {onsets} onsets as kick, snare and hats"
+                                       + (" with eighth-note hats" if hats == "eighths" else ""))
 
 
 def _shift_key(key: str, semitones: int) -> str | None:

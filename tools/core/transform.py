@@ -190,3 +190,52 @@ def apply_groove(notes: list[Note], groove: Groove, strength: float) -> list[Not
         out.append(n.model_copy(update={"start": round(max(0.0, start), 6),
                                         "velocity": int(max(1, min(127, round(vel))))}))
     return out
+
+
+KICK, SNARE, CLOSED_HAT, OPEN_HAT = 36, 38, 42, 46
+
+
+def drumify(notes: list[Note], ts: TimeSignature, hats: str = "onsets") -> list[Note]:
+    """A melody's rhythm as a drum part: every onset keeps its time and accent. Onsets on the strong beats
+    (1 and 3 of 4/4; 1 of 3/4) and low notes become kicks, the backbeats snares, the rest closed hats; a note
+    held a beat or longer opens the hat. With hats="eighths" closed hats also fill the eighths."""
+    if hats not in ("onsets", "eighths"):
+        raise LiveloomError("hats must be 'onsets' or 'eighths'")
+    sounding = [n for n in notes if not n.mute]
+    if not sounding:
+        raise LiveloomError("the clip has no sounding notes to take a rhythm from")
+    beat = 4.0 / ts.denominator
+    per_bar = ts.numerator
+    strong = {0, 2} if per_bar == 4 else {0}
+    back = {1, 3} if per_bar == 4 else set(range(1, per_bar))
+    median_pitch = sorted(n.pitch for n in sounding)[len(sounding) // 2]
+    onsets: dict[float, list[Note]] = {}
+    for n in sounding:
+        onsets.setdefault(round(n.start, 6), []).append(n)
+    out: list[Note] = []
+    for t, group in sorted(onsets.items()):
+        velocity = max(n.velocity for n in group)
+        lowest = min(n.pitch for n in group)
+        longest = max(n.duration for n in group)
+        on_beat = abs(t / beat - round(t / beat)) < 1e-3
+        position = int(round(t / beat)) % per_bar
+        if on_beat and position in back:
+            drum = SNARE
+        elif (on_beat and position in strong) or lowest < median_pitch - 5:
+            drum = KICK
+        else:
+            drum = CLOSED_HAT
+        out.append(Note(pitch=drum, start=t, duration=0.25 if drum != CLOSED_HAT else 0.125, velocity=velocity))
+        if longest >= beat and drum != CLOSED_HAT:
+            out.append(Note(pitch=OPEN_HAT, start=t, duration=min(longest, beat), velocity=max(1, velocity - 20)))
+    if hats == "eighths":
+        have = {round(n.start, 6) for n in out}
+        end = max(n.end for n in sounding)
+        t = 0.0
+        while t < end - 1e-9:
+            if round(t, 6) not in have:
+                out.append(Note(pitch=CLOSED_HAT, start=round(t, 6), duration=0.125,
+                                velocity=70 if abs(t / beat - round(t / beat)) < 1e-3 else 55))
+            t += beat / 2
+    out.sort(key=lambda n: (n.start, n.pitch))
+    return out
