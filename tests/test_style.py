@@ -145,3 +145,33 @@ async def test_drumify_through_mcp(client, server):
     assert source_onsets <= {n.start for n in clip.notes} and out["notes_kept"] == len(source_onsets)
     empty = await call_ok(client, "notation_to_clip", {"text": "r:4"})
     assert "no sounding notes" in await call_err(client, "drumify", {"id": empty["id"]})
+
+
+@pytest.mark.parametrize("style", ["pop", "jazz", "modal_interchange", "chorale"])
+async def test_reharmonize_keeps_the_melody_and_fits_it(client, server, style):
+    melody = await call_ok(client, "notation_to_clip", {
+        "text": "C4:1 C4 G4 G4 | A4 A4 G4:2 | F4:1 F4 E4 E4 | D4 D4 C4:2", "key": "C major", "instrument": 73})
+    out = await call_ok(client, "reharmonize", {"id": melody["id"], "style": style, "per": "half_bar"})
+    assert out["kind"] == "song" and out["melody_kept"] is True and out["key_used"] == "C major"
+    assert len(out["chords"]) == 8 and out["strong_beat_fit"] >= 0.75
+    _, song = server.services.workspace.load_song(out["id"])
+    mel_track, chord_track = song.tracks
+    assert mel_track.clips[0].clip == server.services.workspace.load_clip(melody["id"])[1]  # note for note
+    top = min(n.pitch for n in mel_track.notes_on_timeline())
+    from liveloom.tools.core.theory import parse_chord_symbol
+
+    for i, name in enumerate(out["chords"]):
+        pcs = parse_chord_symbol(name).pitch_classes
+        sounding = [n for n in chord_track.notes_on_timeline() if i * 2 <= n.start < (i + 1) * 2]
+        assert sounding and all(n.pitch % 12 in pcs for n in sounding)
+        assert all(n.pitch < top for n in sounding)  # voiced below the melody
+
+
+async def test_reharmonize_bad_input(client):
+    drums = await call_ok(client, "notation_to_clip", {"text": "kick: x..."})
+    rest = await call_ok(client, "notation_to_clip", {"text": "r:4"})
+    tune = await call_ok(client, "notation_to_clip", {"text": "C4 D4 E4 F4"})
+    assert "drum clip" in await call_err(client, "reharmonize", {"id": drums["id"]})
+    assert "no sounding notes" in await call_err(client, "reharmonize", {"id": rest["id"]})
+    assert "style" in await call_err(client, "reharmonize", {"id": tune["id"], "style": "bebop"})
+    assert "key" in await call_err(client, "reharmonize", {"id": tune["id"], "key": "Q major"})

@@ -1,5 +1,5 @@
 """Style-transfer family, the part that needs no learned model: transpose, quantize, humanize,
-groove_transfer and drumify. Each makes a new clip artifact; the source is never modified."""
+groove_transfer, drumify and reharmonize. Each makes a new artifact; the source is never modified."""
 
 from typing import Annotated, Literal
 
@@ -12,7 +12,7 @@ from liveloom.tools.core import analysis, transform
 from liveloom.tools.core.errors import LiveloomError
 from liveloom.tools.core.model import Clip, Note
 from liveloom.tools.core.theory import Key, parse_key
-from liveloom.tools.schemas import ArtifactSummary, artifact_summary, store_clip
+from liveloom.tools.schemas import ArtifactSummary, artifact_summary, store_clip, store_song
 
 ClipId = Annotated[str, Field(min_length=1, max_length=64, description="The clip to transform (kept as it is).",
                               examples=["clip_3f9a2b1c0d"])]
@@ -37,6 +37,7 @@ def _fit(clip: Clip, notes: list[Note]) -> list[Note]:
 
 def register(server: MCPServer, services: Services) -> None:
     _register_drumify(server, services)
+    _register_reharmonize(server, services)
     ws = services.workspace
 
     def finish(source_id: str, clip: Clip, notes: list[Note], tool: str, params: dict, changed: str,
@@ -184,6 +185,66 @@ def _register_drumify(server: MCPServer, services: Services) -> None:
         return TransformResult(**artifact_summary(record).model_dump(), source=id, notes_kept=onsets,
                                changed=f"the rhythm of {onsets} onsets as kick, snare and hats"
                                        + (" with eighth-note hats" if hats == "eighths" else ""))
+
+
+class ReharmonizeResult(ArtifactSummary):
+    source: str
+    style: str
+    key_used: str
+    chords: list[str] = Field(description="The new chords, one per span, as symbols.")
+    romans: list[str] = Field(description="The same chords as roman numerals in the key.")
+    strong_beat_fit: float = Field(description="Share of the melody's strong-beat time that is a chord tone.")
+    melody_kept: bool = Field(description="The melody track is note for note the source.")
+
+
+def _register_reharmonize(server: MCPServer, services: Services) -> None:
+    ws = services.workspace
+
+    @register_tool(server, title="Reharmonize", read_only=False, idempotent=True)
+    async def reharmonize(
+        id: ClipId,
+        style: Annotated[Literal["pop", "jazz", "modal_interchange", "chorale"], Field(
+            description="pop: diatonic triads and colours; jazz: sevenths, secondary dominants, tritone "
+                        "substitutes; modal_interchange: borrowed iv, bVI, bVII, bIII; chorale: triads with "
+                        "inversions.")] = "jazz",
+        key: Annotated[str | None, Field(max_length=40, description="The melody's key (default: the clip's key, "
+                                         "else estimated).")] = None,
+        per: Annotated[Literal["bar", "half_bar"], Field(description="How often the chord may change.")] = "bar",
+    ) -> ReharmonizeResult:
+        """Keep a melody exactly and give it new chords in a style, voiced with voice leading below it. The
+        result is a song: the melody track (unchanged) and the new accompaniment.
+
+        Example: {"id": "clip_3f9a2b1c0d", "style": "jazz", "per": "half_bar"}."""
+        from liveloom.tools.core.model import PlacedClip, Song, Track
+        from liveloom.tools.core.reharmonize import reharmonize as run
+
+        _, clip = ws.load_clip(id)
+        if clip.is_drum:
+            raise LiveloomError(f"{id} is a drum clip; reharmonize needs a melody")
+        sounding = [n for n in clip.notes if not n.mute]
+        if not sounding:
+            raise LiveloomError(f"{id} has no sounding notes to harmonize")
+        try:
+            k = parse_key(key) if key else (parse_key(clip.key) if clip.key else
+                                            parse_key(analysis.estimate_key(sounding).key))
+        except ValueError as exc:
+            raise LiveloomError(str(exc)) from None
+        span = clip.time_signature.beats_per_bar / (2 if per == "half_bar" else 1)
+        result = run(clip.notes, k, style, span, clip.length)
+        chords = Clip(name=f"{clip.name} {style} chords", notes=result.accompaniment, length=clip.length,
+                      tempo=clip.tempo, time_signature=clip.time_signature, key=str(k), role="chords", instrument=0)
+        song = Song(name=f"{clip.name} reharmonized ({style})", tempo=clip.tempo or 120.0,
+                    time_signature=clip.time_signature, key=str(k), tracks=[
+                        Track(name=clip.name, role=clip.role or "melody", instrument=clip.instrument,
+                              clips=[PlacedClip(clip=clip)]),
+                        Track(name=f"{style} chords", role="chords", instrument=0, clips=[PlacedClip(clip=chords)])])
+        record = store_song(ws, song, Provenance(tool="reharmonize", model="Viterbi over style vocabularies",
+                                                 params={"style": style, "key": str(k), "per": per}, parents=[id]))
+        romans = [c["symbol"] for c in result.chords]
+        return ReharmonizeResult(**artifact_summary(record).model_dump(), source=id, style=style, key_used=str(k),
+                                 chords=[c["chord"] for c in result.chords], romans=romans,
+                                 strong_beat_fit=result.strong_beat_fit,
+                                 melody_kept=song.tracks[0].clips[0].clip == clip)
 
 
 def _shift_key(key: str, semitones: int) -> str | None:

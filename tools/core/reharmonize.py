@@ -1,0 +1,142 @@
+"""Reharmonize a melody: new chords in a style, chosen by dynamic programming, voiced under the melody.
+
+Each span (a bar or half bar) gets one chord from the style's vocabulary in the key. A chord's score
+is how well it fits the melody in its span (strong-beat melody notes should be chord tones; in jazz,
+tensions are allowed), and moving from one chord to the next is scored by root motion (falling
+fifths, steps) and cadences (ending on I). The best sequence is found by Viterbi. The melody is not
+touched: the result is the melody, plus an accompaniment voiced below it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import LiveloomError
+from .model import Note
+from .theory import ChordSpec, Key, chord_name, parse_roman
+from .voicing import voice_progression
+
+STYLES: dict[str, list[str]] = {
+    "pop": ["I", "ii", "iii", "IV", "V", "vi", "IVadd9", "Vsus4"],
+    "jazz": ["Imaj7", "ii7", "iii7", "IVmaj7", "V7", "vi7", "viiø7", "V7/ii", "V7/iii", "V7/IV", "V7/V", "V7/vi",
+             "bII7", "bVI7", "bIII7"],
+    "modal_interchange": ["I", "ii", "IV", "V", "vi", "iv", "bVI", "bVII", "bIII", "iiø7"],
+    "chorale": ["I", "ii", "iii", "IV", "V", "vi", "viio", "I6", "IV6", "V6", "ii6", "V7", "V65"],
+}
+# in minor keys the vocabularies are read in the minor key (i, iv, V, VI, III, VII, ...)
+MINOR_STYLES: dict[str, list[str]] = {
+    "pop": ["i", "iv", "v", "V", "VI", "III", "VII", "iio"],
+    "jazz": ["i7", "iiø7", "IIImaj7", "iv7", "V7", "VImaj7", "viio7", "V7/iv", "V7/VI", "bII7", "V7/V"],
+    "modal_interchange": ["i", "iv", "V", "VI", "VII", "III", "IV", "bII"],
+    "chorale": ["i", "iio", "III", "iv", "V", "VI", "viio", "i6", "iv6", "V6", "V7", "V65"],
+}
+
+
+@dataclass
+class Reharmonization:
+    chords: list[dict]  # {"start", "duration", "symbol", "chord", "fit"}
+    accompaniment: list[Note]
+    strong_beat_fit: float  # share of strong-beat melody duration that is a chord tone
+
+
+def _fit(spec: ChordSpec, span_notes: list[tuple[int, float, bool]], style: str) -> float:
+    tones = {(spec.root + i) % 12 for i in spec.intervals if i < 12}
+    tensions = {(spec.root + i) % 12 for i in (2, 5, 9)} if style == "jazz" else set()
+    score = 0.0
+    for pc, weight, strong in span_notes:
+        if pc in tones:
+            score += weight * (1.5 if strong else 1.0)
+        elif pc in tensions:
+            score += weight * (0.3 if strong else 0.6)
+        else:
+            score -= weight * (2.0 if strong else 0.4)
+    return score
+
+
+def _motion(a: ChordSpec, b: ChordSpec) -> float:
+    step = (b.root - a.root) % 12
+    if step == 0:
+        return -0.6  # the same chord again: allowed, not loved
+    if step == 5:
+        return 0.6  # falling fifth (V-I, ii-V)
+    if step in (2, 10):
+        return 0.15
+    if step in (3, 4, 8, 9):
+        return 0.05
+    if step == 11 and 10 in a.intervals:  # tritone substitute resolving down a semitone
+        return 0.5
+    return -0.1
+
+
+def reharmonize(melody: list[Note], key: Key, style: str, span: float, length: float) -> Reharmonization:
+    if style not in STYLES:
+        raise LiveloomError(f"unknown style {style!r}; use one of: {', '.join(STYLES)}")
+    sounding = [n for n in melody if not n.mute]
+    if not sounding:
+        raise LiveloomError("the melody has no sounding notes to harmonize")
+    vocabulary = (MINOR_STYLES if key.is_minor else STYLES)[style]
+    candidates: list[tuple[str, ChordSpec]] = []
+    for symbol in vocabulary:
+        try:
+            candidates.append((symbol, parse_roman(symbol, key)))
+        except ValueError:  # a numeral this key cannot spell is simply not offered
+            continue
+    n_spans = max(1, int(round(length / span)))
+    spans: list[list[tuple[int, float, bool]]] = []
+    for k in range(n_spans):
+        t0, t1 = k * span, (k + 1) * span
+        inside = []
+        for n in sounding:
+            overlap = min(n.end, t1) - max(n.start, t0)
+            if overlap > 1e-9:
+                strong = abs(max(n.start, t0) - round(max(n.start, t0))) < 1e-6 and round(max(n.start, t0)) % 2 == 0
+                inside.append((n.pitch % 12, overlap, strong))
+        spans.append(inside)
+    # Viterbi over spans
+    tonic = parse_roman("i" if key.is_minor else "I", key)
+    dominant = parse_roman("V", key)
+
+    def colour(symbol: str) -> float:  # colour chords are spice, not the staple
+        return -0.25 if ("sus" in symbol or "add" in symbol) else 0.0
+
+    best = [[(_fit(c, spans[0], style) + (0.8 if c.root == tonic.root else 0.0) + colour(sym), -1)
+             for sym, c in candidates]]
+    for k in range(1, n_spans):
+        row = []
+        for j, (sym, c) in enumerate(candidates):
+            fit = _fit(c, spans[k], style) + colour(sym)
+            if k == n_spans - 1 and set(c.intervals) >= {0, 7}:
+                # a cadence: the tonic (authentic) or the dominant (half cadence), as the melody allows
+                fit += 1.0 if c.root == tonic.root else (0.7 if c.root == dominant.root else 0.0)
+            prev = max(range(len(candidates)), key=lambda i: best[-1][i][0] + _motion(candidates[i][1], c))
+            row.append((best[-1][prev][0] + _motion(candidates[prev][1], c) + fit, prev))
+        best.append(row)
+    j = max(range(len(candidates)), key=lambda i: best[-1][i][0])
+    path = []
+    for k in range(n_spans - 1, -1, -1):
+        path.append(j)
+        j = best[k][j][1]
+    path.reverse()
+    specs = [candidates[j][1] for j in path]
+    # the accompaniment lives below the melody's lowest note: chords in the octave and a half under it,
+    # the bass under those
+    top = min(n.pitch for n in sounding)
+    high = min(top - 1, 76)
+    low = max(28, high - 15)
+    voicings = voice_progression(specs, low=low, high=high, bass_low=max(21, low - 17), bass_high=low - 1)
+    accompaniment: list[Note] = []
+    chords = []
+    strong_total = strong_fit = 0.0
+    for k, (j, v) in enumerate(zip(path, voicings)):
+        t0 = k * span
+        for p in v.pitches:
+            accompaniment.append(Note(pitch=p, start=t0, duration=span * 0.98, velocity=72))
+        spec = candidates[j][1]
+        tones = {(spec.root + i) % 12 for i in spec.intervals if i < 12}
+        for pc, w, strong in spans[k]:
+            if strong:
+                strong_total += w
+                strong_fit += w if pc in tones else 0.0
+        chords.append({"start": t0, "duration": span, "symbol": candidates[j][0], "chord": chord_name(spec)})
+    return Reharmonization(chords=chords, accompaniment=accompaniment,
+                           strong_beat_fit=round(strong_fit / strong_total, 3) if strong_total else 1.0)
