@@ -18,7 +18,7 @@ import itertools
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pythonosc.osc_message_builder import OscMessageBuilder
@@ -59,7 +59,6 @@ class _Pending:
     prefix: tuple
     future: asyncio.Future
     accept: Any = None  # optional check on the reply's values (replies carry no ids)
-    sent_at: float = field(default_factory=time.monotonic)
 
 
 class _Protocol(asyncio.DatagramProtocol):
@@ -112,11 +111,6 @@ class OSCClient:
             if not p.future.done():
                 p.future.cancel()
         self._pending.clear()
-
-    @property
-    def local_port(self) -> int:
-        assert self._transport is not None
-        return self._transport.get_extra_info("sockname")[1]
 
     # ------------------------------------------------------------------ receiving
 

@@ -12,10 +12,10 @@ from pydantic import BaseModel, Field
 
 from liveloom.server.toolkit import Services, register_tool
 from liveloom.server.workspace import Provenance
+from liveloom.tools.artifacts import load_midi_file
 from liveloom.tools.core import analysis
 from liveloom.tools.core.errors import LiveloomError
 from liveloom.tools.core.limits import LIMITS
-from liveloom.tools.core.midi_io import midi_to_song
 from liveloom.tools.core.model import Song, TimeSignature
 from liveloom.tools.core.theory import parse_key
 
@@ -119,9 +119,7 @@ def register(server: MCPServer, services: Services) -> None:
             if not song.tempo_known:
                 tempo_source = "default"
         else:
-            real = files.readable(path, max_bytes=LIMITS.max_midi_file_bytes, suffixes=(".mid", ".midi", ".smf"))
-            data = real.read_bytes()
-            song = await anyio.to_thread.run_sync(lambda: midi_to_song(data, name=real.stem))
+            real, song = await load_midi_file(files, path)
             source, tempo_source = str(real), "file" if song.tempo_known else "default"
         try:
             given_key = parse_key(key) if key else None

@@ -2,6 +2,7 @@
 
 import base64
 import re
+from pathlib import Path
 from typing import Annotated, Literal
 
 import anyio
@@ -75,6 +76,13 @@ class AudioResult(BaseModel):
     soundfont: str
 
 
+async def load_midi_file(files, path: str, name: str | None = None) -> tuple[Path, Song]:
+    """A checked MIDI file in an allowed folder, parsed off the event loop."""
+    real = files.readable(path, max_bytes=LIMITS.max_midi_file_bytes, suffixes=(".mid", ".midi", ".smf"))
+    data = real.read_bytes()
+    return real, await anyio.to_thread.run_sync(lambda: midi_to_song(data, name=name or real.stem))
+
+
 def _describe(record) -> str:
     s = record.summary
     if record.kind in ("clip", "song"):
@@ -144,9 +152,7 @@ def register(server: MCPServer, services: Services) -> None:
         """Import a standard MIDI file: one track becomes a clip artifact, several become a song.
 
         Tempo map, time signature, key signature, programs and drums (channel 10) are kept."""
-        real = files.readable(path, max_bytes=LIMITS.max_midi_file_bytes, suffixes=(".mid", ".midi", ".smf"))
-        data = real.read_bytes()
-        song = await anyio.to_thread.run_sync(lambda: midi_to_song(data, name=name or real.stem))
+        real, song = await load_midi_file(files, path, name)
         if name:
             song = song.model_copy(update={"name": name})
         if not song.tracks:

@@ -26,6 +26,18 @@ class TransformResult(ArtifactSummary):
                                         "onsets kept).")
 
 
+def key_of(clip: Clip, given: str | None) -> Key:
+    """The key to work in: the one given, else the clip's, else the estimated one."""
+    try:
+        if given:
+            return parse_key(given)
+        if clip.key:
+            return parse_key(clip.key)
+    except ValueError as exc:
+        raise LiveloomError(str(exc)) from None
+    return parse_key(analysis.estimate_key([n for n in clip.notes if not n.mute]).key)
+
+
 def _fit(clip: Clip, notes: list[Note]) -> list[Note]:
     """Keep moved notes inside the clip: a note pushed past the end is shortened to end with the clip."""
     out = []
@@ -48,17 +60,6 @@ def register(server: MCPServer, services: Services) -> None:
                                                 parents=[source_id]))
         return TransformResult(**artifact_summary(record).model_dump(), source=source_id, changed=changed,
                                notes_kept=len(new.notes))
-
-    def key_of(clip: Clip, given: str | None) -> Key:
-        try:
-            if given:
-                return parse_key(given)
-            if clip.key:
-                return parse_key(clip.key)
-        except ValueError as exc:
-            raise LiveloomError(str(exc)) from None
-        est = analysis.estimate_key([n for n in clip.notes if not n.mute])
-        return parse_key(est.key)
 
     @register_tool(server, title="Transpose", read_only=False, idempotent=False)
     async def transpose(
@@ -224,11 +225,7 @@ def _register_reharmonize(server: MCPServer, services: Services) -> None:
         sounding = [n for n in clip.notes if not n.mute]
         if not sounding:
             raise LiveloomError(f"{id} has no sounding notes to harmonize")
-        try:
-            k = parse_key(key) if key else (parse_key(clip.key) if clip.key else
-                                            parse_key(analysis.estimate_key(sounding).key))
-        except ValueError as exc:
-            raise LiveloomError(str(exc)) from None
+        k = key_of(clip, key)
         span = clip.time_signature.beats_per_bar / (2 if per == "half_bar" else 1)
         result = run(clip.notes, k, style, span, clip.length)
         chords = Clip(name=f"{clip.name} {style} chords", notes=result.accompaniment, length=clip.length,
