@@ -11,6 +11,13 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
 fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
+# PyTorch first, pinned, so that the package's own "torch>=2.4" is already met: 2.13.0 is the CPU
+# build where a local wheel is provided (this project's machines); elsewhere pip fetches 2.13.0 for
+# the platform. To use a GPU, install the CUDA build of torch into .venv before running this script
+# (see https://pytorch.org/get-started/locally/); an installed torch >= 2.4 is kept as it is.
+if ! .venv/bin/python -c 'import torch, sys; sys.exit(tuple(map(int, torch.__version__.split("+")[0].split(".")[:2])) < (2, 4))' 2>/dev/null; then
+  .venv/bin/python -m pip install --quiet "torch==2.13.0"
+fi
 .venv/bin/python -m pip install --quiet -e ".[test]"
 
 # FluidSynth + a GM soundfont (render_audio, the demo's WAV). Optional: without them every

@@ -1,0 +1,419 @@
+"""The symbolic model's Python API: load a checkpoint, then generate, continue, infill and harmonize
+under hard constraints.
+
+    from liveloom.models.generate import load, Constraints
+    model = load()                       # the shipped checkpoint; or load("/path/to/checkpoint")
+    piece = model.generate(Header(style="irish", key_tonic=2, meter_ticks=36, voices=1), bars=8, seed=1)
+
+Constraints hold by construction, not by retrying: at every step the tokens that would break one
+(a pitch out of the scale or range, a note past the polyphony limit, a bar too many or too few, a
+voice the header does not have, a fixed melody note not played) are masked out before sampling.
+Decoding keeps the transformer's key/value cache; a seed makes a result reproducible.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import tokenizer as T
+from .tokenizer import Header, Piece, TNote
+
+SHIPPED = Path(__file__).resolve().parent / "checkpoints" / "liveloom-small"
+MAX_CONTEXT = 1024
+
+
+class ModelError(ValueError):
+    """A request the model cannot serve, said in words (bad checkpoint, impossible constraints)."""
+
+
+@dataclass
+class Constraints:
+    """Hard limits on generated notes (fixed notes are the caller's and are never changed).
+
+    scale: pitch classes allowed (None: any); pitch_range: (low, high) MIDI for every generated note;
+    voice_ranges: (low, high) per voice, narrower than pitch_range where given; max_polyphony: notes
+    sounding at once, fixed notes included (None: no limit); bars: the exact number of bars generated.
+    """
+    scale: frozenset[int] | None = None
+    pitch_range: tuple[int, int] = (T.PITCH_LO, T.PITCH_HI)
+    voice_ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
+    max_polyphony: int | None = None
+
+    def check(self) -> None:
+        lo, hi = self.pitch_range
+        if not T.PITCH_LO <= lo <= hi <= T.PITCH_HI:
+            raise ModelError(f"pitch range {lo}-{hi} must lie within {T.PITCH_LO}-{T.PITCH_HI} and low <= high")
+        if self.scale is not None and not self.scale:
+            raise ModelError("an empty scale allows no notes")
+        if self.max_polyphony is not None and self.max_polyphony < 1:
+            raise ModelError("max_polyphony must be at least 1")
+        for v, (a, b) in self.voice_ranges.items():
+            if a > b or b < lo or a > hi:
+                raise ModelError(f"voice {v}'s range {a}-{b} is empty within the pitch range {lo}-{hi}")
+            if self.scale is not None and not any(p % 12 in self.scale for p in range(max(a, lo), min(b, hi) + 1)):
+                raise ModelError(f"voice {v}'s range {a}-{b} holds no note of the scale")
+
+    def allowed_pitches(self, voice: int) -> list[int]:
+        lo, hi = self.pitch_range
+        if voice in self.voice_ranges:
+            lo, hi = max(lo, self.voice_ranges[voice][0]), min(hi, self.voice_ranges[voice][1])
+        return [p for p in range(lo, hi + 1) if self.scale is None or p % 12 in self.scale]
+
+
+def pick_device(requested: str | None = None) -> str:
+    import torch
+
+    if requested:
+        return requested
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def load(path: str | os.PathLike | None = None, device: str | None = None) -> SymbolicModel:
+    """The shipped checkpoint, or a local one: a folder with config.json, model.safetensors and
+    vocab.json as train.py exports them (or the .safetensors file inside such a folder). Never touches
+    the network."""
+    import torch
+    from safetensors.torch import load_file
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    folder = Path(path).expanduser() if path is not None else SHIPPED
+    if folder.is_file():
+        folder = folder.parent
+    for need in ("config.json", "model.safetensors", "vocab.json"):
+        if not (folder / need).exists():
+            raise ModelError(f"no {need} in {folder}: a checkpoint folder holds config.json, model.safetensors and "
+                             "vocab.json (python -m liveloom.models.train exports one)")
+    vocab = json.loads((folder / "vocab.json").read_text())["vocab"]
+    if list(vocab) != list(T.VOCAB):
+        raise ModelError(f"the checkpoint in {folder} was trained with a different vocabulary "
+                         f"({len(vocab)} tokens, this tokenizer has {len(T.VOCAB)}); it cannot be used with this version")
+    config = LlamaConfig.from_json_file(str(folder / "config.json"))
+    model = LlamaForCausalLM(config)
+    state = {k: v.float() for k, v in load_file(str(folder / "model.safetensors")).items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [m for m in missing if m != "lm_head.weight"]
+    if missing or unexpected:
+        raise ModelError(f"checkpoint {folder} does not match its config: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    model.tie_weights()
+    dev = pick_device(device)
+    model.to(dev).eval()
+    meta = json.loads((folder / "training.json").read_text()) if (folder / "training.json").exists() else {}
+    return SymbolicModel(model, dev, folder, meta)
+
+
+# ------------------------------------------------------------------ the grammar, as masks
+
+
+@dataclass
+class _State:
+    """Where decoding stands in the body grammar (see tokenizer) and what has been written."""
+    header: Header
+    bars_target: int
+    constraints: Constraints
+    fixed: dict[tuple[int, int], list[TNote]]  # (bar, pos) -> fixed notes there, by voice then pitch
+    fixed_voices: frozenset[int]
+    phase: str = "start"  # start | bar | pos | voice | pitch | dur | done
+    bar: int = -1
+    bar_len: int = 48
+    pos: int = -1
+    voice: int = -1
+    last_pitch: int = 999
+    pitch: int = -1
+    notes: list[TNote] = field(default_factory=list)
+    bar_start_tick: int = 0
+    queue: list[int] = field(default_factory=list)  # fixed tokens still to be written
+    starts: list[int] = field(default_factory=lambda: [0])  # each bar's first tick
+    active: list[int] = field(default_factory=list)  # notes sounding at each tick
+
+    def tick(self) -> int:
+        return self.bar_start_tick + self.pos
+
+    def add_note(self, n: TNote) -> None:
+        self.notes.append(n)
+        start = self.starts[n.bar] + n.pos
+        need = start + n.dur
+        if len(self.active) < need:
+            self.active.extend([0] * (need - len(self.active)))
+        for t in range(start, need):
+            self.active[t] += 1
+
+    def sounding_at(self, tick: int) -> int:
+        return self.active[tick] if tick < len(self.active) else 0
+
+    def fixed_left_in_bar(self, after_pos: int) -> list[int]:
+        return sorted(p for (b, p) in self.fixed if b == self.bar and p > after_pos)
+
+    def fixed_here(self) -> list[TNote]:
+        return [n for n in self.fixed.get((self.bar, self.pos), []) if n.voice > self.voice or
+                (n.voice == self.voice and n.pitch < self.last_pitch and self.phase == "dur")]
+
+    def room(self, tick: int) -> bool:
+        mp = self.constraints.max_polyphony
+        return mp is None or self.sounding_at(tick) < mp
+
+
+def _allowed(s: _State) -> list[int]:
+    """The tokens that keep every rule and constraint, given the state."""
+    if s.queue:
+        return [s.queue[0]]
+    c = s.constraints
+    nv = s.header.voices
+    if s.phase == "start":
+        return [T.BAR] if s.bars_target > 0 else [T.EOS]
+    if s.phase == "voice":
+        pitches = c.allowed_pitches(s.voice) if s.room(s.tick()) else []
+        return [T.P0 + p - T.PITCH_LO for p in pitches]
+    if s.phase == "pitch":
+        return [T.D0 + i for i in range(T.N_DUR)]
+    if s.phase == "pos":
+        return _voice_options(s, nv)
+    # phase bar (just after BAR) or dur (after a note)
+    out: list[int] = []
+    if s.phase == "dur":
+        pending = s.fixed_here()
+        if pending:  # a fixed note still due at this position: only paths that reach it
+            f = pending[0]
+            if f.voice == s.voice:
+                return [T.P0 + f.pitch - T.PITCH_LO]
+            return _voice_options(s, nv)
+        if s.voice not in s.fixed_voices and s.room(s.tick()):  # another chord tone in the same voice
+            out += [T.P0 + p - T.PITCH_LO for p in c.allowed_pitches(s.voice) if p < s.last_pitch]
+        out += [t for t in _voice_options(s, nv, after_note=True)]
+    start_after = s.pos if s.phase == "dur" else -1
+    due = s.fixed_left_in_bar(start_after)
+    last = due[0] if due else s.bar_len - 1
+    for q in range(start_after + 1, last + 1):
+        if (s.bar, q) in s.fixed or s.room(s.bar_start_tick + q):
+            out.append(T.POS0 + q)
+    if not due:
+        if s.bar + 1 < s.bars_target:
+            out.append(T.BAR)
+        elif s.bar + 1 == s.bars_target:
+            out.append(T.EOS)
+    return out
+
+
+def _voice_options(s: _State, nv: int, after_note: bool = False) -> list[int]:
+    """V tokens allowed next at this position: higher voices than the current one, not fixed ones,
+    and never past a fixed note still due here."""
+    here = [n for n in s.fixed.get((s.bar, s.pos), []) if n.voice > s.voice]
+    limit = here[0].voice if here else nv
+    out = [T.V0 + k for k in range(s.voice + 1, min(limit, nv)) if k not in s.fixed_voices]
+    if here:
+        out.append(T.V0 + here[0].voice)
+    elif not out and not after_note:
+        return []
+    if not s.room(s.tick()) and not here:
+        return []
+    return out
+
+
+def _advance(s: _State, tok: int) -> None:
+    if s.queue:
+        s.queue.pop(0)
+    if tok == T.BAR:
+        s.bar += 1
+        if s.bar > 0:
+            s.starts.append(s.starts[-1] + s.bar_len)
+        s.bar_start_tick = s.starts[s.bar]
+        s.phase, s.pos, s.voice, s.last_pitch = "bar", -1, -1, 999
+    elif T.is_pos(tok):
+        s.pos, s.voice, s.last_pitch, s.phase = tok - T.POS0, -1, 999, "pos"
+    elif T.is_voice(tok):
+        s.voice, s.last_pitch, s.phase = tok - T.V0, 999, "voice"
+        fixed = [n for n in s.fixed.get((s.bar, s.pos), []) if n.voice == s.voice]
+        if fixed:  # the fixed voice's notes are written as given
+            q: list[int] = []
+            for n in fixed:
+                q += [T.P0 + n.pitch - T.PITCH_LO, T.D0 + T.DURATIONS.index(n.dur)]
+            s.queue = q
+    elif T.is_pitch(tok):
+        s.pitch, s.phase = tok - T.P0 + T.PITCH_LO, "pitch"
+    elif T.is_dur(tok):
+        s.add_note(TNote(s.voice, s.pitch, s.bar, s.pos, T.DURATIONS[tok - T.D0]))
+        s.last_pitch, s.phase = s.pitch, "dur"
+    elif tok == T.EOS:
+        s.phase = "done"
+
+
+# ------------------------------------------------------------------ the model
+
+
+@dataclass
+class Generated:
+    piece: Piece
+    tokens: list[int]
+    steps: int
+    seconds: float
+
+
+class SymbolicModel:
+    def __init__(self, model, device: str, folder: Path, meta: dict):
+        self.model = model
+        self.device = device
+        self.folder = folder
+        self.meta = meta
+
+    @property
+    def parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    # -- public capabilities ------------------------------------------------
+
+    def generate(self, header: Header, bars: int, constraints: Constraints | None = None, seed: int = 0,
+                 temperature: float = 1.0, top_p: float = 0.95) -> Generated:
+        """A new piece of exactly `bars` bars from the controls in `header`."""
+        return self._run(header.tokens(), header, bars, constraints, {}, seed, temperature, top_p)
+
+    def continue_piece(self, piece: Piece, header: Header, bars: int, constraints: Constraints | None = None,
+                       seed: int = 0, temperature: float = 1.0, top_p: float = 0.95) -> Generated:
+        """`bars` new bars after `piece` (the result holds only the new bars, numbered from 0)."""
+        self._check_meter(piece, header)
+        prompt = header.tokens() + self._context_bars(piece, header, budget=MAX_CONTEXT // 2)
+        return self._run(prompt, header, bars, constraints, {}, seed, temperature, top_p)
+
+    def infill(self, piece: Piece, header: Header, start_bar: int, end_bar: int,
+               constraints: Constraints | None = None, seed: int = 0, temperature: float = 1.0,
+               top_p: float = 0.95) -> Generated:
+        """New music for bars start_bar..end_bar-1 of `piece`, written knowing the bars before and after
+        (the result holds only the new bars, numbered from 0)."""
+        n = len(piece.bar_ticks)
+        if not 0 <= start_bar < end_bar <= n:
+            raise ModelError(f"the span {start_bar}..{end_bar} must lie within the piece's {n} bars, start < end")
+        self._check_meter(piece, header)
+        before = T.encode_bars(piece, range(max(0, start_bar - 16), start_bar), first_meter=header.meter_ticks)
+        after = T.encode_bars(piece, range(end_bar, min(n, end_bar + 16)), first_meter=header.meter_ticks)
+        if start_bar == 0:
+            before = []
+        prompt = header.tokens() + [T.FIM_PRE] + before + [T.FIM_SUF] + after + [T.FIM_MID]
+        if len(prompt) > MAX_CONTEXT // 2:  # keep the bars nearest the gap
+            keep = MAX_CONTEXT // 4
+            prompt = header.tokens() + [T.FIM_PRE] + before[-keep:] + [T.FIM_SUF] + after[:keep] + [T.FIM_MID]
+        return self._run(prompt, header, end_bar - start_bar, constraints, {}, seed, temperature, top_p)
+
+    def harmonize(self, melody: Piece, header: Header, constraints: Constraints | None = None, seed: int = 0,
+                  temperature: float = 0.9, top_p: float = 0.95) -> Generated:
+        """Voices 1..header.voices-1 written around a fixed melody (its notes become voice 0, unchanged).
+        The melody is given to the model in full first (the melody-conditioned layout), then the
+        voices are written bar by bar with the melody's notes forced at their places."""
+        if header.voices < 2:
+            raise ModelError("harmonize needs a header with at least 2 voices (the melody and one more)")
+        self._check_meter(melody, header)
+        mel = [TNote(0, n.pitch, n.bar, n.pos, n.dur) for n in melody.notes]
+        if not mel:
+            raise ModelError("the melody has no notes to harmonize")
+        mel_piece = Piece(list(melody.bar_ticks), mel)
+        cond = T.encode_bars(mel_piece, range(len(melody.bar_ticks)), with_voices=False, voices={0},
+                             first_meter=header.meter_ticks)
+        prompt = header.tokens() + [T.COND] + cond + [T.COND_END]
+        fixed: dict[tuple[int, int], list[TNote]] = {}
+        for n in sorted(mel, key=lambda n: (n.bar, n.pos, -n.pitch)):
+            fixed.setdefault((n.bar, n.pos), []).append(n)
+        if len(prompt) + 4 * len(mel) * header.voices > 4 * MAX_CONTEXT:
+            raise ModelError(f"the melody is too long to harmonize in one pass ({len(melody.bar_ticks)} bars); "
+                             "harmonize it in sections of at most 32 bars")
+        return self._run(prompt, header, len(melody.bar_ticks), constraints, fixed, seed, temperature, top_p)
+
+    # -- internals ----------------------------------------------------------
+
+    @staticmethod
+    def _check_meter(piece: Piece, header: Header) -> None:
+        bad = [i for i, b in enumerate(piece.bar_ticks) if b != header.meter_ticks]
+        if bad:
+            raise ModelError(f"bar {bad[0] + 1} is {piece.bar_ticks[bad[0]]} ticks long but the header's meter is "
+                             f"{header.meter_ticks}; the model writes in one meter per request")
+
+    @staticmethod
+    def _context_bars(piece: Piece, header: Header, budget: int) -> list[int]:
+        n = len(piece.bar_ticks)
+        for start in range(0, n + 1):
+            body = T.encode_bars(piece, range(start, n), first_meter=header.meter_ticks)
+            if len(body) <= budget:
+                return body
+        return []
+
+    def _run(self, prompt: list[int], header: Header, bars: int, constraints: Constraints | None,
+             fixed: dict, seed: int, temperature: float, top_p: float) -> Generated:
+        import time
+
+        import torch
+
+        if bars < 1:
+            raise ModelError("bars must be at least 1")
+        if not 0.05 <= temperature <= 2.0:
+            raise ModelError(f"temperature {temperature} is outside 0.05-2.0")
+        c = constraints or Constraints()
+        c.check()
+        if header.meter_ticks not in T.METERS:
+            raise ModelError(f"a bar of {header.meter_ticks} ticks is not a meter the model knows "
+                             f"(1 to 8 quarter notes in eighth-note steps)")
+        state = _State(header, bars, c, fixed, frozenset(n.voice for ns in fixed.values() for n in ns),
+                       bar_len=header.meter_ticks)
+        for (b, _), ns in fixed.items():
+            if b >= bars:
+                raise ModelError("a fixed note lies past the last bar")
+        gen = torch.Generator().manual_seed(int(seed))
+        t0 = time.perf_counter()
+        out: list[int] = []
+        past = None
+        feed = list(prompt)
+        steps = 0
+        max_steps = bars * (T.N_POS * 2 + 40 * header.voices)
+        with torch.no_grad():
+            while state.phase != "done":
+                allowed = _allowed(state)
+                if not allowed:
+                    raise ModelError("the constraints leave no way to go on (for example a pitch range or scale "
+                                     "that holds none of a voice's notes, or polyphony below the fixed notes')")
+                if len(allowed) == 1:
+                    tok = allowed[0]
+                else:
+                    if past is not None and past.get_seq_length() + len(feed) > MAX_CONTEXT:
+                        past, feed = None, self._window(prompt, out)
+                    ids = torch.tensor([feed], dtype=torch.long, device=self.device)
+                    res = self.model(input_ids=ids, past_key_values=past, use_cache=True)
+                    past, feed = res.past_key_values, []
+                    logits = res.logits[0, -1].float().cpu()
+                    tok = _sample(logits, allowed, temperature, top_p, gen)
+                _advance(state, tok)
+                out.append(tok)
+                feed.append(tok)
+                steps += 1
+                if steps > max_steps:
+                    raise ModelError("generation ran past its step budget")  # the grammar makes this unreachable
+        piece = T.decode_bars(out, header.meter_ticks)
+        piece.bar_ticks = piece.bar_ticks[:bars] + [header.meter_ticks] * (bars - len(piece.bar_ticks))
+        return Generated(piece, out, steps, time.perf_counter() - t0)
+
+    @staticmethod
+    def _window(prompt: list[int], out: list[int]) -> list[int]:
+        """When the context is full: the header, then as much of the latest material as fits."""
+        keep = MAX_CONTEXT - T.HEADER_LEN - 128
+        tail = (prompt[T.HEADER_LEN:] + out)[-keep:]
+        return prompt[:T.HEADER_LEN] + tail
+
+
+def _sample(logits, allowed: list[int], temperature: float, top_p: float, gen) -> int:
+    import torch
+
+    idx = torch.tensor(allowed, dtype=torch.long)
+    sub = logits[idx] / temperature
+    probs = torch.softmax(sub, dim=-1)
+    if top_p < 1.0:
+        sorted_p, order = torch.sort(probs, descending=True)
+        cum = torch.cumsum(sorted_p, dim=0)
+        keep = cum - sorted_p < top_p
+        keep[0] = True
+        mask = torch.zeros_like(probs, dtype=torch.bool)
+        mask[order[keep]] = True
+        probs = torch.where(mask, probs, torch.zeros_like(probs))
+        probs = probs / probs.sum()
+    choice = int(torch.multinomial(probs, 1, generator=gen))
+    return allowed[choice]

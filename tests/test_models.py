@@ -1,0 +1,183 @@
+"""models/: tokenizer round trips, the data pipeline, the n-gram baseline, loading checkpoints, and each
+capability of the shipped checkpoint with its hard constraints."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from liveloom.models import tokenizer as T
+from liveloom.models.evaluate import constraint_check, max_polyphony, parallels, scale_pcs
+from liveloom.models.generate import SHIPPED, Constraints, ModelError, load
+
+# ------------------------------------------------------------------ tokenizer
+
+
+@st.composite
+def pieces(draw):
+    bars = draw(st.lists(st.sampled_from([24, 36, 48, 30, 72]), min_size=1, max_size=6))
+    notes = set()
+    for _ in range(draw(st.integers(0, 40))):
+        b = draw(st.integers(0, len(bars) - 1))
+        notes.add(T.TNote(draw(st.integers(0, T.MAX_VOICES - 1)), draw(st.integers(T.PITCH_LO, T.PITCH_HI)), b,
+                          draw(st.integers(0, bars[b] - 1)), draw(st.sampled_from(T.DURATIONS))))
+    return T.Piece(bars, sorted(notes, key=lambda n: (n.bar, n.pos, n.voice, -n.pitch)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(pieces())
+def test_tokens_round_trip_exactly(piece):
+    header = T.Header(style="quartet", key_tonic=3, key_minor=True, meter_ticks=piece.bar_ticks[0], voices=8)
+    tokens = T.encode(piece, header)
+    h2, back = T.decode(tokens)
+    assert h2 == header
+    assert back.bar_ticks == piece.bar_ticks
+    assert back.sorted_notes() == piece.sorted_notes()
+
+
+def test_a_corpus_tune_round_trips_with_its_pickup():
+    from music21 import converter
+
+    from liveloom.models.corpus import score_record
+
+    abc = "X:1\nT:t\nM:6/8\nL:1/8\nK:D\nA|d2f a2f|d2f e2d|c2e g2e|f3 d2|]\n"
+    rec = score_record(converter.parse(abc, format="abc"), "/x/corpus/oneills1850/test.abc", 0)
+    assert rec["style"] == "irish"
+    piece = T.piece_from_work(rec)
+    assert piece.bar_ticks == [36] * 5
+    first = piece.sorted_notes()[0]
+    assert (first.bar, first.pos, first.pitch, first.dur) == (0, 30, 69, 6)  # the pickup sits at the bar's end
+    header = T.header_for(rec, piece)
+    assert (header.key_tonic, header.key_minor) == (2, False)  # D major, found from the notes
+    _, back = T.decode(T.encode(piece, header))
+    assert back.sorted_notes() == piece.sorted_notes()
+
+
+def test_bad_controls_say_what_is_valid():
+    with pytest.raises(ValueError, match="chorale"):
+        T.Header(style="dubstep").tokens()
+    with pytest.raises(ValueError, match="voices"):
+        T.Header(voices=9).tokens()
+
+
+def test_split_is_by_work_and_stable():
+    from liveloom.models.data import split_of
+
+    ids = [f"{i:012x}" for i in range(2000)]
+    splits = [split_of(i) for i in ids]
+    assert splits == [split_of(i) for i in ids]
+    share = {s: splits.count(s) / len(splits) for s in ("train", "valid", "test")}
+    assert 0.85 < share["train"] < 0.95 and 0.02 < share["test"] < 0.08
+
+
+def test_ngram_baseline_is_a_distribution():
+    from liveloom.models.ngram import NGram
+
+    rng = np.random.default_rng(0)
+    seqs = [[T.BOS] + rng.integers(T.P0, T.P0 + 12, size=60).tolist() for _ in range(40)]
+    model = NGram(4).fit(seqs)
+    ctx = seqs[0][:10]
+    total = sum(model.token_probs(ctx + [t])[-1] for t in range(len(T.VOCAB)))
+    assert total == pytest.approx(1.0, abs=1e-6)
+    # a pattern it has seen is likelier than one it has not
+    seen = model.token_probs(seqs[0][:20])[-1]
+    assert seen > 1.0 / len(T.VOCAB)
+
+
+# ------------------------------------------------------------------ loading
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load()
+
+
+def test_shipped_checkpoint_loads_offline_with_its_card(model):
+    assert 4e6 <= model.parameters <= 20e6
+    assert (SHIPPED / "MODEL_CARD.md").exists()
+    meta = json.loads((SHIPPED / "training.json").read_text())
+    assert meta["valid_loss"] > 0
+
+
+def test_a_users_checkpoint_path_loads_and_is_reproducible(model, tmp_path):
+    shutil.copytree(SHIPPED, tmp_path / "mine")
+    mine = load(tmp_path / "mine" / "model.safetensors", device="cpu")
+    head = T.Header(style="essen", key_tonic=7, meter_ticks=24, voices=1, density=2)
+    a = model.generate(head, bars=2, seed=5).tokens
+    assert mine.generate(head, bars=2, seed=5).tokens == a
+    assert model.generate(head, bars=2, seed=5).tokens == a
+
+
+def test_bad_checkpoints_are_refused_in_words(tmp_path):
+    with pytest.raises(ModelError, match="config.json"):
+        load(tmp_path)
+    shutil.copytree(SHIPPED, tmp_path / "other")
+    vocab = json.loads((tmp_path / "other" / "vocab.json").read_text())
+    vocab["vocab"] = vocab["vocab"][:-1]
+    (tmp_path / "other" / "vocab.json").write_text(json.dumps(vocab))
+    with pytest.raises(ModelError, match="different vocabulary"):
+        load(tmp_path / "other")
+
+
+# ------------------------------------------------------------------ capabilities and constraints
+
+
+def test_generate_keeps_every_hard_constraint(model):
+    for seed, (style, voices, meter) in enumerate([("irish", 1, 36), ("chorale", 4, 48), ("quartet", 4, 48),
+                                                   ("palestrina", 4, 48)]):
+        c = Constraints(scale=scale_pcs(2, False), pitch_range=(50, 76), max_polyphony=3)
+        head = T.Header(style=style, key_tonic=2, meter_ticks=meter, voices=voices, density=2)
+        g = model.generate(head, bars=3, constraints=c, seed=seed)
+        assert constraint_check(g.piece, c, 3, voices, []) == []
+        assert g.piece.notes, "an empty result would satisfy constraints vacuously"
+        assert max_polyphony(g.piece) <= 3
+
+
+def test_seeds_reproduce_and_differ(model):
+    head = T.Header(style="irish", key_tonic=7, meter_ticks=36, voices=1, density=3)
+    a, b = model.generate(head, bars=2, seed=1), model.generate(head, bars=2, seed=1)
+    assert a.tokens == b.tokens
+    assert any(model.generate(head, bars=2, seed=s).tokens != a.tokens for s in (2, 3, 4))
+
+
+def test_continue_and_infill_give_exact_bar_counts(model):
+    head = T.Header(style="essen", key_tonic=0, meter_ticks=48, voices=1, density=2)
+    start = model.generate(head, bars=2, seed=3).piece
+    cont = model.continue_piece(start, head, bars=3, seed=4).piece
+    assert len(cont.bar_ticks) == 3 and cont.notes
+    whole = model.generate(head, bars=4, seed=5).piece
+    mid = model.infill(whole, head, 1, 3, seed=6, constraints=Constraints(scale=scale_pcs(0, False))).piece
+    assert len(mid.bar_ticks) == 2
+    assert all(n.pitch % 12 in scale_pcs(0, False) for n in mid.notes)
+    with pytest.raises(ModelError, match="span"):
+        model.infill(whole, head, 3, 9)
+
+
+def test_harmonize_keeps_the_melody_note_for_note(model):
+    melody = T.Piece([48, 48], [T.TNote(0, 67, 0, 0, 12), T.TNote(0, 69, 0, 12, 12), T.TNote(0, 71, 0, 24, 24),
+                                T.TNote(0, 72, 1, 0, 24), T.TNote(0, 71, 1, 24, 24)])
+    head = T.Header(style="chorale", key_tonic=7, meter_ticks=48, voices=4, density=1)
+    g = model.harmonize(melody, head, seed=0, constraints=Constraints(max_polyphony=4))
+    top = sorted(n for n in g.piece.notes if n.voice == 0)
+    assert top == sorted(melody.notes)
+    assert {n.voice for n in g.piece.notes} - {0}, "no voices were written"
+    assert max_polyphony(g.piece) <= 4
+    bad, moves = parallels(g.piece)
+    assert moves >= 0 and bad <= moves
+
+
+def test_impossible_constraints_are_refused(model):
+    head = T.Header(style="irish", key_tonic=0, meter_ticks=48, voices=1)
+    with pytest.raises(ModelError, match="empty scale"):
+        model.generate(head, bars=1, constraints=Constraints(scale=frozenset()))
+    with pytest.raises(ModelError, match="holds no note of the scale"):
+        model.generate(head, bars=1, constraints=Constraints(scale=frozenset({0}), voice_ranges={0: (61, 71)}))
+    with pytest.raises(ModelError, match="bars"):
+        model.generate(head, bars=0)
+    with pytest.raises(ModelError, match="melody has no notes"):
+        model.harmonize(T.Piece([48], []), T.Header(style="chorale", voices=4), seed=0)
