@@ -192,11 +192,18 @@ class Sampler:
                 continue
             return (_header(e, b0, b1, shift) + moved)[: self.length]
 
-    def batch(self, size: int) -> np.ndarray:
+    def batch(self, size: int, pack: bool = True) -> np.ndarray:
+        """`size` rows of `length` tokens. With `pack`, a window shorter than a row is followed by more
+        windows (each opens with BOS and its own controls) so that no compute goes to padding."""
         out = np.full((size, self.length), T.PAD, dtype=np.int64)
         for i in range(size):
-            s = self.sample()
-            out[i, : len(s)] = s
+            row: list[int] = []
+            while len(row) < self.length - T.HEADER_LEN - 16:
+                row += self.sample()
+                if not pack:
+                    break
+            row = row[: self.length]
+            out[i, : len(row)] = row
         return out
 
 

@@ -378,7 +378,11 @@ class SymbolicModel:
                     if past is not None and past.get_seq_length() + len(feed) > MAX_CONTEXT:
                         past, feed = None, self._window(prompt, out)
                     ids = torch.tensor([feed], dtype=torch.long, device=self.device)
-                    res = self.model(input_ids=ids, past_key_values=past, use_cache=True)
+                    if past is None and header.style_mix:
+                        res = self.model(inputs_embeds=self._mixed_embeddings(ids, header.style_mix),
+                                         use_cache=True)
+                    else:
+                        res = self.model(input_ids=ids, past_key_values=past, use_cache=True)
                     past, feed = res.past_key_values, []
                     logits = res.logits[0, -1].float().cpu()
                     tok = _sample(logits, allowed, temperature, top_p, gen)
@@ -392,12 +396,29 @@ class SymbolicModel:
         piece.bar_ticks = piece.bar_ticks[:bars] + [header.meter_ticks] * (bars - len(piece.bar_ticks))
         return Generated(piece, out, steps, time.perf_counter() - t0)
 
+    def _mixed_embeddings(self, ids, mix: dict[str, float]):
+        """The prompt's embeddings with the style control replaced by a weighted mix of the styles'
+        embeddings: interpolation between styles, on the one input the model reads style from."""
+        emb = self.model.get_input_embeddings()
+        x = emb(ids)
+        total = sum(mix.values())
+        style_ids = [T.STYLE0 + T.STYLES.index(s) for s in mix]
+        w = torch_tensor([mix[s] / total for s in mix], device=x.device, dtype=x.dtype)
+        x[0, 1] = (w[:, None] * emb.weight[style_ids]).sum(0)
+        return x
+
     @staticmethod
     def _window(prompt: list[int], out: list[int]) -> list[int]:
         """When the context is full: the header, then as much of the latest material as fits."""
         keep = MAX_CONTEXT - T.HEADER_LEN - 128
         tail = (prompt[T.HEADER_LEN:] + out)[-keep:]
         return prompt[:T.HEADER_LEN] + tail
+
+
+def torch_tensor(*args, **kwargs):
+    import torch
+
+    return torch.tensor(*args, **kwargs)
 
 
 def _sample(logits, allowed: list[int], temperature: float, top_p: float, gen) -> int:

@@ -119,6 +119,18 @@ class Header:
     tempo: str = "any"
     density: int = 2
     voices: int = 1
+    # Interpolation between styles: weights per style (the STYLE token is then the heaviest one, and
+    # generate.py feeds the model the weighted mix of the styles' embeddings in its place).
+    style_mix: dict[str, float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.style_mix:
+            unknown = [s for s in self.style_mix if s not in STYLES]
+            if unknown:
+                raise ValueError(f"unknown style {unknown[0]!r}; the model knows: {', '.join(STYLES)}")
+            if any(w < 0 for w in self.style_mix.values()) or sum(self.style_mix.values()) <= 0:
+                raise ValueError("style weights must be >= 0 and not all 0")
+            self.style = max(self.style_mix, key=self.style_mix.get)
 
     def tokens(self) -> list[int]:
         if self.style not in STYLES:

@@ -156,7 +156,10 @@ def main() -> None:
         ids = torch.from_numpy(sampler.batch(args.batch)).to(device)
         labels = ids.clone()
         labels[labels == T.PAD] = -100
-        labels[:, : T.HEADER_LEN] = -100
+        labels[:, : T.HEADER_LEN] = -100  # controls are given, not predicted (also after BOS in packed rows)
+        starts = (ids == T.BOS).nonzero()
+        for off in range(1, T.HEADER_LEN):
+            labels[starts[:, 0], (starts[:, 1] + off).clamp(max=ids.size(1) - 1)] = -100
         out = model(input_ids=ids, attention_mask=(ids != T.PAD).long(), labels=labels)
         opt.zero_grad(set_to_none=True)
         out.loss.backward()

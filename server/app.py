@@ -49,12 +49,14 @@ class LiveloomServer(MCPServer):
 def build_server(config: Config | None = None) -> LiveloomServer:
     """A server over the workspace in `config.home`; nothing heavy is imported here."""
     from liveloom.ableton_bridge.service import LiveService
+    from liveloom.models.hub import ModelHub
     from liveloom.tools import analyze, artifacts, compose, live, style
 
     config = config or Config()
     workspace = Workspace(config.home)
     files = FilePolicy(workspace_home=workspace.home, files_dir=workspace.files_dir, extra=list(config.allow))
-    services = Services(workspace=workspace, files=files, live=LiveService(config.live))
+    services = Services(workspace=workspace, files=files, live=LiveService(config.live),
+                        models=ModelHub(config.model_path))
     server = LiveloomServer(services, config)
     for family in (artifacts, compose, analyze, style, live):
         family.register(server, services)

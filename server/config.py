@@ -16,3 +16,4 @@ class Config:
     home: Path = field(default_factory=default_home)
     allow: list[Path] = field(default_factory=allowed_from_env)
     live: LiveTarget = field(default_factory=parse_target)
+    model_path: Path | None = None  # a local symbolic-model checkpoint (default: LIVELOOM_MODEL, else the shipped one)

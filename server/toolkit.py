@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from mcp.server.mcpserver import MCPServer
@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from liveloom.tools.core.errors import LiveloomError
 
 from liveloom.ableton_bridge.service import LiveService
+from liveloom.models.hub import ModelHub
 
 from .files import FilePolicy
 from .workspace import Workspace
@@ -40,6 +41,7 @@ class Services:
     workspace: Workspace
     files: FilePolicy
     live: LiveService
+    models: ModelHub = field(default_factory=ModelHub)
 
 
 def describe_validation_error(exc: ValidationError) -> str:

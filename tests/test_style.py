@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from conftest import call_err, call_ok
@@ -100,7 +101,7 @@ async def test_style_tool_bad_input(client, server):
         ("transpose", {"id": high["id"], "semitones": 48}, "would move C6 at beat 0 out of the MIDI range"),
         ("quantize", {"id": made["id"], "strength": 1.5}, "less than or equal to 1"),
         ("quantize", {"id": made["id"], "grid": "1/5"}, "grid"),
-        ("groove_transfer", {"id": made["id"]}, "either reference_id"),
+        ("groove_transfer", {"id": made["id"]}, "exactly one of reference_id"),
         ("groove_transfer", {"id": made["id"], "template": "polka"}, "unknown groove template"),
         ("groove_transfer", {"id": made["id"], "reference_id": flat["id"]}, "no groove to transfer"),
         ("groove_transfer", {"id": made["id"], "reference_id": "clip_nope", "strength": 0.5}, "no artifact"),
@@ -175,3 +176,40 @@ async def test_reharmonize_bad_input(client):
     assert "no sounding notes" in await call_err(client, "reharmonize", {"id": rest["id"]})
     assert "style" in await call_err(client, "reharmonize", {"id": tune["id"], "style": "bebop"})
     assert "key" in await call_err(client, "reharmonize", {"id": tune["id"], "key": "Q major"})
+
+
+def _click_track(swing: float, bpm: float = 110.0, bars: int = 8, sr: int = 44100):
+    """16th-note clicks (noise bursts) with the off 16ths late by `swing` of the 8th and accents on the
+    downbeats and beats, after 0.25 s of silence: exact ground truth for groove extraction from audio."""
+    beat = 60.0 / bpm
+    out = np.zeros(int(sr * (bars * 4 * beat + 1.0)), dtype=np.float32)
+    rng = np.random.default_rng(0)
+    click = (rng.standard_normal(int(0.03 * sr)) * np.exp(-np.arange(int(0.03 * sr)) / (0.004 * sr))).astype(np.float32)
+    for k in range(bars * 16):
+        t = (k // 2) * beat / 2 + (swing * beat / 2 if k % 2 else 0.0)
+        amp = 0.9 if k % 16 == 0 else 0.6 if k % 4 == 0 else 0.3
+        i = int(round((0.25 + t) * sr))
+        out[i:i + len(click)] += amp * click[: len(out) - i]
+    return out, sr
+
+
+async def test_groove_from_a_recordings_onsets(client, server, home):
+    import soundfile as sf
+
+    (home / "files").mkdir(parents=True, exist_ok=True)
+    y, sr = _click_track(swing=0.66)
+    sf.write(home / "files" / "swung.wav", y, sr)
+    target = await call_ok(client, "notation_to_clip", {"text": "hh: xxxxxxxxxxxxxxxx"})
+    out = await call_ok(client, "groove_transfer", {"id": target["id"], "reference_audio": "swung.wav"})
+    moved = notes_of(server, out["id"])
+    off = [n.start % 0.5 for n in moved if round(n.start % 0.5, 1) != 0.0 and n.start % 0.5 < 0.45]
+    assert len(off) == 8
+    # the off 16ths land at 0.66 of the 8th (0.33 beats), within 10 ms at 110 BPM (0.018 beats)
+    assert all(abs(x - 0.33) < 0.018 for x in off), off
+    vel = {round(n.start, 2): n.velocity for n in moved}
+    assert vel[0.0] >= vel[1.0] > vel[0.33] and vel[0.0] > vel[0.5]  # accents as recorded (127 is the ceiling)
+    silent = home / "files" / "silent.wav"
+    sf.write(silent, np.zeros(sr * 2, dtype=np.float32), sr)
+    assert "silent" in await call_err(client, "groove_transfer", {"id": target["id"], "reference_audio": "silent.wav"})
+    assert "exactly one of" in await call_err(client, "groove_transfer", {
+        "id": target["id"], "reference_audio": "swung.wav", "template": "shuffle"})

@@ -1,7 +1,11 @@
-"""Style-transfer family, the part that needs no learned model: transpose, quantize, humanize,
-groove_transfer, drumify and reharmonize. Each makes a new artifact; the source is never modified."""
+"""Style-transfer family: transpose, quantize, humanize, groove_transfer, drumify and reharmonize (no
+learned model), and restyle (the trained symbolic model, in restyle.py). Each makes a new artifact;
+the source is never modified."""
 
+from pathlib import Path
 from typing import Annotated, Literal
+
+import anyio
 
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
@@ -48,8 +52,26 @@ def _fit(clip: Clip, notes: list[Note]) -> list[Note]:
 
 
 def register(server: MCPServer, services: Services) -> None:
+    from . import restyle
+
+    def _audio_groove(path: str) -> transform.Groove:
+        """A groove from a recording: its onsets on its beat grid become reference notes."""
+        from liveloom.tools.core import audio_analysis as aa
+        from liveloom.tools.core.limits import LIMITS
+        from liveloom.tools.core.model import TimeSignature
+
+        real = services.files.readable(path, max_bytes=LIMITS.max_audio_bytes, suffixes=aa.SUPPORTED)
+        y, _ = aa.load(real, LIMITS.max_audio_seconds)
+        found = aa.groove_onsets(y)
+        notes = [Note(pitch=60, start=max(0.0, b), duration=0.1, velocity=int(round(30 + 97 * s)))
+                 for b, s in zip(found["beats"], found["strength"])]
+        groove = transform.extract_groove(notes, TimeSignature(numerator=found["meter"], denominator=4))
+        return transform.Groove(f"audio {Path(path).name} ({found['tempo']:g} BPM)", groove.grid, groove.timing,
+                                groove.velocity)
+
     _register_drumify(server, services)
     _register_reharmonize(server, services)
+    restyle.register(server, services)
     ws = services.workspace
 
     def finish(source_id: str, clip: Clip, notes: list[Note], tool: str, params: dict, changed: str,
@@ -137,30 +159,38 @@ def register(server: MCPServer, services: Services) -> None:
     async def groove_transfer(
         id: ClipId,
         reference_id: Annotated[str | None, Field(max_length=64, description="Take the groove from this clip.")] = None,
+        reference_audio: Annotated[str | None, Field(max_length=4096, description="Or from a recording's onsets "
+                                   "(wav, flac, mp3, ogg, aiff in an allowed folder): timing against its beat grid, "
+                                   "accents from onset strength.", examples=["drum_loop.wav"])] = None,
         template: Annotated[str | None, Field(max_length=40, description="Or a built-in groove: " + ", ".join(
             transform.TEMPLATES), examples=["mpc_swing_62"])] = None,
         strength: Annotated[float, Field(ge=0, le=1)] = 1.0,
     ) -> TransformResult:
-        """Apply a groove — timing offsets and velocity accents per 16th of the bar — from a reference clip or a
-        built-in template (MPC swing 50-75 %, shuffle, laid-back, push, half-time, son clave), with a strength.
-        The notes and their order are kept.
+        """Apply a groove — timing offsets and velocity accents per 16th of the bar — from a reference clip, a
+        recording's onsets, or a built-in template (MPC swing 50-75 %, shuffle, laid-back, push, half-time, son
+        clave), with a strength. The notes and their order are kept.
 
         Example: {"id": "clip_3f9a2b1c0d", "template": "mpc_swing_62", "strength": 0.8}."""
         _, clip = ws.load_clip(id)
-        if (reference_id is None) == (template is None):
-            raise LiveloomError("give either reference_id (a clip to take the groove from) or template")
+        if sum(x is not None for x in (reference_id, reference_audio, template)) != 1:
+            raise LiveloomError("give exactly one of reference_id (a clip to take the groove from), reference_audio "
+                                "(a recording) or template")
         if template is not None:
             if template not in transform.TEMPLATES:
                 raise LiveloomError(f"unknown groove template {template!r}; use one of: "
                                     + ", ".join(transform.TEMPLATES))
             groove = transform.TEMPLATES[template]
+        elif reference_audio is not None:
+            groove = await anyio.to_thread.run_sync(lambda: _audio_groove(reference_audio))
         else:
             _, ref = ws.load_clip(reference_id)
             groove = transform.extract_groove(ref.notes, ref.time_signature)
         notes = transform.apply_groove(clip.notes, groove, strength)
-        return finish(id, clip, notes, "groove_transfer", {"reference_id": reference_id, "template": template,
+        return finish(id, clip, notes, "groove_transfer", {"reference_id": reference_id,
+                                                            "reference_audio": reference_audio, "template": template,
                                                             "strength": strength, "groove": groove.describe()},
-                      f"applied the {template or 'reference ' + reference_id} groove at strength {strength:g}")
+                      f"applied the {template or groove.name if reference_audio else template or 'reference ' + reference_id}"
+                      f" groove at strength {strength:g}")
 
 
 def _register_drumify(server: MCPServer, services: Services) -> None:

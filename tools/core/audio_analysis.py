@@ -224,3 +224,57 @@ def plot(result: dict, title: str) -> bytes:
     fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
     return buf.getvalue()
+
+
+def groove_onsets(y) -> dict:
+    """Onsets of a recording placed on its beat grid, for groove extraction: each onset's position in
+    beats from the first downbeat and its accent (peak level, relative to the loudest onset).
+
+    The tempo comes from librosa's beat tracker; the grid's phase is set by the accents, not by the
+    tracker (which can lock onto any steady pulse): it is the accent-weighted centre of the most
+    accented cluster of onset phases. A finer hop than analyze() (128 samples, 5.8 ms) keeps timing
+    offsets of a few milliseconds."""
+    import librosa
+    import numpy as np
+
+    hop = 128
+    if len(y) == 0 or float(np.max(np.abs(y))) < 1e-4:
+        raise LiveloomError("the audio is silent: there is no groove to take from it")
+    env = librosa.onset.onset_strength(y=y, sr=SR, hop_length=hop, n_mels=64)
+    frames = librosa.onset.onset_detect(onset_envelope=env, sr=SR, hop_length=hop, backtrack=True)
+    tempo, beat_frames = librosa.beat.beat_track(onset_envelope=env, sr=SR, hop_length=hop)
+    if len(beat_frames) < 4 or len(frames) < 4:
+        raise LiveloomError("no steady beat could be found in the audio (fewer than 4 beats or onsets): "
+                            "there is no groove to take from it")
+    beats = librosa.frames_to_time(beat_frames, sr=SR, hop_length=hop)
+    times = librosa.frames_to_time(frames, sr=SR, hop_length=hop)
+    period = float(np.median(np.diff(beats)))
+    win = int(0.03 * SR)
+    amp = np.array([float(np.max(np.abs(y[int(t * SR): int(t * SR) + win]))) for t in times])
+    amp = amp / max(1e-9, float(amp.max()))
+    # beat position of each onset along the tracked beats (extrapolated at the period outside them)
+    idx = np.arange(len(beats), dtype=float)
+    pos = np.interp(times, beats, idx)
+    pos = np.where(times < beats[0], (times - beats[0]) / period, pos)
+    pos = np.where(times > beats[-1], idx[-1] + (times - beats[-1]) / period, pos)
+    # re-phase the grid onto the accents: the most accented cluster of phases becomes the beat
+    frac = pos % 1.0
+    weight = amp ** 2
+    dist = lambda a, b: np.abs(((a - b) + 0.5) % 1.0 - 0.5)  # noqa: E731  circular distance in beats
+    centre = max(frac, key=lambda c: float(weight[dist(frac, c) < 0.06].sum()))
+    near = dist(frac, centre) < 0.06
+    offsets = ((frac[near] - centre) + 0.5) % 1.0 - 0.5
+    phase = (centre + float(np.sum(weight[near] * offsets) / np.sum(weight[near]))) % 1.0
+    pos = pos - phase
+    # downbeats: the beat (mod the meter) whose onsets are loudest
+    n_beats = int(np.floor(pos.max())) + 1
+    first = int(np.floor(pos.min()))
+    accents = []
+    for b in range(first, n_beats):
+        close = np.abs(pos - b) < 0.1
+        accents.append(float(amp[close].max()) if close.any() else 0.0)
+    meter, _ = analysis.estimate_meter([float(i) for i in range(len(accents))], accents)
+    down = first + int(np.argmax([np.mean(accents[p::meter]) for p in range(meter)]))
+    start = down - meter * int(np.ceil((down - float(pos.min()) + 0.25) / meter))
+    return {"tempo": round(60.0 / period, 2), "meter": int(meter), "beats": [round(float(p - start), 4) for p in pos],
+            "strength": [round(float(a), 4) for a in amp]}
