@@ -19,6 +19,10 @@ if ! .venv/bin/python -c 'import torch, sys; sys.exit(tuple(map(int, torch.__ver
   .venv/bin/python -m pip install --quiet "torch==2.13.0"
 fi
 .venv/bin/python -m pip install --quiet -e ".[test]"
+# basic-pitch's wheel carries the transcription network's weights (0.76 MB). Installed without its
+# dependencies: they would pull TensorFlow and numpy<2; liveloom runs the network in PyTorch and only
+# reads the weights (the ONNX reference used by the tests and bench runs on onnxruntime).
+.venv/bin/python -m pip install --quiet --no-deps "basic-pitch==0.4.0"
 
 # FluidSynth + a GM soundfont (render_audio, the demo's WAV). Optional: without them every
 # other tool works and render_audio says what to install.

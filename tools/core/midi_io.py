@@ -97,7 +97,20 @@ def song_to_midi(song: Song) -> MidiExport:
         ]
         if not track.is_drum and track.instrument is not None:
             events.append((0, 1, mido.Message("program_change", channel=channel, program=track.instrument)))
-        for note in track.notes_on_timeline():
+        timeline = track.notes_on_timeline()
+        for note in timeline:
+            if note.pitch_bend and not note.mute:
+                if any(o is not note and not o.mute and o.start < note.end and note.start < o.end for o in timeline):
+                    dropped["pitch bends on overlapping notes (one channel bends all its notes)"] += 1
+                    continue
+                for offset, semis in note.pitch_bend:
+                    if 0 <= offset < note.duration:
+                        value = int(max(-8192, min(8191, round(semis / 2.0 * 8192))))
+                        events.append((tick(note.start + offset), 1, mido.Message("pitchwheel", channel=channel,
+                                                                                   pitch=value)))
+                events.append((max(tick(note.end), tick(note.start) + 1), 1,
+                               mido.Message("pitchwheel", channel=channel, pitch=0)))
+        for note in timeline:
             if note.mute:
                 dropped["muted notes"] += 1
                 continue

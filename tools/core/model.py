@@ -33,6 +33,11 @@ class Note(BaseModel):
     probability: float = Field(default=1.0, ge=0.0, le=1.0, description="Live 11+ chance that the note plays.")
     velocity_deviation: int = Field(default=0, ge=-127, le=127, description="Live 11+ random velocity range.")
     release_velocity: int = Field(default=64, ge=0, le=127)
+    pitch_bend: list[tuple[float, float]] | None = Field(
+        default=None, max_length=4096,
+        description="Where the pitch moves: (beats after the note's start, semitones) points, e.g. from "
+                    "transcribe. MIDI export writes them as pitch-wheel events (±2 semitones); Live's API has "
+                    "no per-note pitch bend, so write_clip leaves them out.")
 
     @property
     def end(self) -> float:

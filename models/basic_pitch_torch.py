@@ -1,0 +1,192 @@
+"""Basic Pitch (Spotify, ICASSP 2022, Apache-2.0) in PyTorch, with the weights that ship in its wheel.
+
+The network as basic_pitch/models.py defines it: a constant-Q transform (nnAudio's CQT2010v2: a
+top-octave kernel applied to the signal halved octave by octave), log-normalised, batch-normalised,
+harmonically stacked (harmonics 0.5, 1..7), then three small convolutional heads — contours
+(264 bins, 3 per semitone), notes and onsets (88 keys). Weights are read from the ONNX file inside
+the installed `basic-pitch` wheel (`onnx` parses it; TensorFlow is never needed): the learned
+convolutions with their batch norms folded in, and the CQT's kernels, low-pass filter and length
+normalisation exactly as exported. A user's own ONNX export of the same architecture, or a
+state_dict saved from this module (.pt), loads the same way.
+
+Input: windows of 43,844 samples at 22,050 Hz (2 s less one hop), batched. Output per window:
+172 frames of note, onset (88) and contour (264) probabilities.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+SAMPLE_RATE = 22050
+HOP = 256
+WINDOW = 2 * SAMPLE_RATE - HOP  # 43,844 samples
+FRAMES = 172
+N_BINS = 309  # CQT bins: 103 semitones x 3
+OCTAVES = 9
+HARMONIC_SHIFTS = (-36, 0, 36, 57, 72, 84, 93, 101)  # round(36 * log2(h)) for h = 0.5, 1, ..., 7
+CONTOUR_BINS = 264
+
+
+class WeightsError(ValueError):
+    """Weights that cannot be found or do not fit, said in words."""
+
+
+def wheel_onnx_path() -> Path:
+    """The ONNX model inside the installed basic-pitch wheel (found without importing the package,
+    whose __init__ probes for TensorFlow, CoreML and TFLite)."""
+    spec = importlib.util.find_spec("basic_pitch")
+    if spec is None or not spec.submodule_search_locations:
+        raise WeightsError("basic-pitch is not installed; its wheel carries the transcription weights: "
+                           "pip install --no-deps basic-pitch==0.4.0 (scripts/install.sh does this)")
+    path = Path(list(spec.submodule_search_locations)[0]) / "saved_models" / "icassp_2022" / "nmp.onnx"
+    if not path.exists():
+        raise WeightsError(f"the basic-pitch package has no {path.name} at {path.parent}; reinstall basic-pitch==0.4.0")
+    return path
+
+
+def weights_from_onnx(path: Path) -> dict:
+    """The tensors the network needs, found in the ONNX graph by the operations that use them."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    try:
+        graph = onnx.load(str(path)).graph
+    except Exception as exc:
+        raise WeightsError(f"{path} is not a readable ONNX model ({exc})") from None
+    init = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    convs = {}
+    cqt_kernels = []
+    lowpass = None
+    for node in graph.node:
+        if node.op_type != "Conv" or node.input[1] not in init:
+            continue
+        w = init[node.input[1]]
+        b = init[node.input[2]] if len(node.input) > 2 and node.input[2] in init else None
+        if w.shape == (36, 1, 1, 256):
+            if not any(np.array_equal(w, k) for k in cqt_kernels):
+                cqt_kernels.append(w)
+        elif w.shape == (1, 1, 1, 256):
+            lowpass = w
+        else:
+            convs[w.shape] = (w, b)
+    names = {"onset_conv": (32, 8, 5, 5), "contour_conv": (8, 8, 3, 39), "contour_out": (1, 8, 5, 5),
+             "note_conv": (32, 1, 7, 7), "note_out": (1, 32, 7, 3), "onset_out": (1, 33, 3, 3)}
+    missing = [n for n, s in names.items() if s not in convs]
+    if missing or len(cqt_kernels) != 2 or lowpass is None:
+        raise WeightsError(f"{path} does not hold basic-pitch's architecture (missing {missing or 'CQT kernels'})")
+    lengths = [v for v in init.values() if v.shape == (N_BINS, 1, 1)]
+    # the batch norm after the log-CQT: the only scalar Mul and Add on the (batch, time, bins, 1) tensor
+    bn = {}
+    for node in graph.node:
+        if node.op_type in ("Mul", "Add") and len(node.input) == 2 and node.input[1] in init and \
+                init[node.input[1]].shape == (1,) and "batch_normalization/" in node.input[0] + node.output[0]:
+            bn[node.op_type] = float(init[node.input[1]][0])
+        elif node.op_type == "Mul" and node.input[1] in init and init[node.input[1]].shape == (1,) and \
+                "expand_dims" in node.input[0]:
+            bn["Mul"] = float(init[node.input[1]][0])
+    if len(lengths) != 1 or set(bn) != {"Mul", "Add"}:
+        raise WeightsError(f"{path}: could not find the CQT normalisation or the batch norm after it")
+    out = {"cqt_a": cqt_kernels[0][:, :, 0, :], "cqt_b": cqt_kernels[1][:, :, 0, :], "lowpass": lowpass[:, :, 0, :],
+           "cqt_scale": lengths[0][:, 0, 0], "bn": np.array([bn["Mul"], bn["Add"]], dtype=np.float32)}
+    for name, shape in names.items():
+        w, b = convs[shape]
+        out[f"{name}.weight"] = w
+        out[f"{name}.bias"] = b if b is not None else np.zeros(shape[0], dtype=np.float32)
+    return out
+
+
+def _module():
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    class BasicPitch(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("cqt_a", torch.zeros(36, 1, 256))
+            self.register_buffer("cqt_b", torch.zeros(36, 1, 256))
+            self.register_buffer("lowpass", torch.zeros(1, 1, 256))
+            self.register_buffer("cqt_scale", torch.zeros(N_BINS))
+            self.register_buffer("bn", torch.zeros(2))
+            self.onset_conv = nn.Conv2d(8, 32, (5, 5), stride=(1, 3))
+            self.contour_conv = nn.Conv2d(8, 8, (3, 39))
+            self.contour_out = nn.Conv2d(8, 1, (5, 5))
+            self.note_conv = nn.Conv2d(1, 32, (7, 7), stride=(1, 3))
+            self.note_out = nn.Conv2d(32, 1, (7, 3))
+            self.onset_out = nn.Conv2d(33, 1, (3, 3))
+
+        def cqt(self, audio):
+            """(batch, samples) -> CQT magnitude (batch, frames, 309)."""
+            x = audio[:, None, :]
+            kernels = torch.cat([self.cqt_a, self.cqt_b], dim=0)  # real and imaginary parts, 72 filters
+            hop = HOP
+            octaves = []
+            down = x
+            for o in range(OCTAVES):
+                if o:
+                    hop //= 2
+                    down = F.conv1d(F.pad(down, (127, 127)), self.lowpass, stride=2)
+                padded = F.pad(down, (128, 128), mode="reflect")
+                z = F.conv1d(padded, kernels, stride=hop)
+                octaves.insert(0, z.view(z.shape[0], 2, 36, z.shape[-1]))
+            c = torch.cat(octaves, dim=2)[:, :, -N_BINS:, :]
+            c = c * self.cqt_scale[None, None, :, None]
+            mag = torch.sqrt((c ** 2).sum(dim=1))
+            return mag.transpose(1, 2)
+
+        def forward(self, audio):
+            mag = self.cqt(audio)
+            log_power = 10 * torch.log10(mag ** 2 + 1e-10)
+            lo = log_power.amin(dim=(1, 2), keepdim=True)
+            off = log_power - lo
+            hi = off.amax(dim=(1, 2), keepdim=True)
+            norm = torch.where(hi == 0, torch.zeros_like(off), off / torch.where(hi == 0, torch.ones_like(hi), hi))
+            x = norm * self.bn[0] + self.bn[1]  # (batch, frames, bins)
+            stacked = []
+            for s in HARMONIC_SHIFTS:
+                if s == 0:
+                    h = x
+                elif s > 0:
+                    h = F.pad(x[:, :, s:], (0, s))
+                else:
+                    h = F.pad(x[:, :, :s], (-s, 0))
+                stacked.append(h[:, :, :CONTOUR_BINS])
+            x = torch.stack(stacked, dim=1)  # (batch, 8, frames, 264)
+            c = F.relu(self.contour_conv(F.pad(x, (19, 19, 1, 1))))
+            contour = torch.sigmoid(self.contour_out(F.pad(c, (2, 2, 2, 2))))
+            n = F.relu(self.note_conv(F.pad(contour, (2, 2, 3, 3))))
+            note_pre = torch.sigmoid(self.note_out(F.pad(n, (1, 1, 3, 3))))
+            o = F.relu(self.onset_conv(F.pad(x, (1, 1, 2, 2))))
+            onset = torch.sigmoid(self.onset_out(F.pad(torch.cat([note_pre, o], dim=1), (1, 1, 1, 1))))
+            return {"note": note_pre[:, 0], "onset": onset[:, 0], "contour": contour[:, 0]}
+
+    return BasicPitch
+
+
+def load(path: str | Path | None = None, device: str | None = None):
+    """The network with basic-pitch's weights (from the installed wheel by default), or from a local
+    .onnx export of the same architecture, or a .pt state_dict of this module."""
+    import torch
+
+    from .generate import pick_device
+
+    model = _module()()
+    src = Path(path).expanduser() if path is not None else wheel_onnx_path()
+    if not src.exists():
+        raise WeightsError(f"no transcription weights at {src}")
+    if src.suffix == ".pt":
+        try:
+            state = torch.load(src, map_location="cpu", weights_only=True)
+            model.load_state_dict(state)
+        except Exception as exc:
+            raise WeightsError(f"{src} is not a state_dict of this network ({exc})") from None
+    else:
+        w = weights_from_onnx(src)
+        state = {k: torch.from_numpy(v.copy()).float() for k, v in w.items()}
+        model.load_state_dict(state)
+    dev = pick_device(device)
+    if dev == "mps":  # reflect padding of long 1-D signals is not on every MPS build: the CPU is safe
+        dev = "cpu"
+    return model.to(dev).eval(), dev

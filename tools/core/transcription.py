@@ -1,0 +1,221 @@
+"""Polyphonic transcription: audio -> note events, with basic-pitch's network running in PyTorch.
+
+Windowing, unwrapping and note decoding follow basic-pitch 0.4.0 (Spotify, Apache-2.0;
+basic_pitch/inference.py and note_creation.py) step for step — windows of 43,844 samples overlapping
+by 30 frames, onsets from the onset head and from jumps in the note head, notes followed until their
+energy stays under the frame threshold for 11 frames, the "melodia trick" for notes without onsets,
+pitch bends from the contour head — so that results can be compared with the reference. What is
+ours: windows run in batches, long files in bounded chunks with progress and cancellation, and the
+options a producer needs (pitch range, one note at a time, minimum length, tempo-grid quantising,
+splitting by register).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .errors import LiveloomError
+
+SR = 22050
+HOP = 256
+WINDOW = 2 * SR - HOP
+N_OVERLAP = 30
+OVERLAP = N_OVERLAP * HOP
+WINDOW_HOP = WINDOW - OVERLAP
+FRAMES = 172
+MIDI_OFFSET = 21
+MAX_FREQ_IDX = 87
+ENERGY_TOL = 11
+BASE_HZ = 27.5
+CONTOUR_BINS = 264
+
+
+class Cancelled(Exception):
+    pass
+
+
+@dataclass
+class NoteEvent:
+    start: float  # seconds
+    end: float
+    pitch: int
+    amplitude: float  # 0..1
+    bends: list[int] | None  # per frame, in thirds of a semitone
+
+
+def infer(y, model, device: str, batch: int = 16, progress: Callable[[int, int], None] = lambda d, t: None,
+          cancel: threading.Event | None = None) -> dict:
+    """Model outputs for mono audio at 22,050 Hz: {'note', 'onset', 'contour'} as (frames, bins) arrays.
+    Windows are made and run `batch` at a time, so memory stays bounded however long the file."""
+    import numpy as np
+    import torch
+
+    original = len(y)
+    padded = np.concatenate([np.zeros(OVERLAP // 2, dtype=np.float32), y.astype(np.float32)])
+    starts = list(range(0, len(padded), WINDOW_HOP))
+    out: dict[str, list] = {"note": [], "onset": [], "contour": []}
+    n_olap = N_OVERLAP // 2
+    for i in range(0, len(starts), batch):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+        chunk = np.zeros((len(starts[i:i + batch]), WINDOW), dtype=np.float32)
+        for j, s in enumerate(starts[i:i + batch]):
+            w = padded[s:s + WINDOW]
+            chunk[j, :len(w)] = w
+        with torch.inference_mode():
+            res = model(torch.from_numpy(chunk).to(device))
+        for k in out:
+            out[k].append(res[k][:, n_olap:-n_olap, :].float().cpu().numpy().reshape(-1, res[k].shape[-1]))
+        progress(min(i + batch, len(starts)), len(starts))
+    n_frames = int(np.floor(original * (SR / HOP) / SR))
+    return {k: np.concatenate(v)[:n_frames] for k, v in out.items()}
+
+
+def frames_to_time(n: int):
+    """Frame times in seconds, with basic-pitch's per-window correction."""
+    import numpy as np
+
+    annot_frames = (SR // HOP) * 2
+    original = np.arange(n) * HOP / SR
+    window_numbers = np.floor(np.arange(n) / annot_frames)
+    window_offset = (HOP / SR) * (annot_frames - (WINDOW / HOP)) + 0.0018
+    return original - window_offset * window_numbers
+
+
+def _inferred_onsets(onsets, frames, n_diff: int = 2):
+    import numpy as np
+
+    diffs = []
+    for n in range(1, n_diff + 1):
+        appended = np.concatenate([np.zeros((n, frames.shape[1])), frames])
+        diffs.append(appended[n:, :] - appended[:-n, :])
+    diff = np.min(diffs, axis=0)
+    diff[diff < 0] = 0
+    diff[:n_diff, :] = 0
+    peak = np.max(diff)
+    diff = np.max(onsets) * diff / peak if peak > 0 else diff
+    return np.max([onsets, diff], axis=0)
+
+
+def decode(output: dict, onset_threshold: float = 0.5, frame_threshold: float = 0.3, min_note_frames: int = 11,
+           min_pitch: int | None = None, max_pitch: int | None = None, melodia_trick: bool = True,
+           pitch_bends: bool = True) -> list[NoteEvent]:
+    """Note events from the model's outputs (basic-pitch's output_to_notes_polyphonic and get_pitch_bends)."""
+    import numpy as np
+    import scipy.signal
+
+    frames = output["note"].astype(np.float64).copy()
+    onsets = output["onset"].astype(np.float64).copy()
+    n_frames = frames.shape[0]
+    if n_frames == 0:
+        return []
+    if max_pitch is not None:
+        onsets[:, max(0, max_pitch + 1 - MIDI_OFFSET):] = 0
+        frames[:, max(0, max_pitch + 1 - MIDI_OFFSET):] = 0
+    if min_pitch is not None:
+        onsets[:, :max(0, min_pitch - MIDI_OFFSET)] = 0
+        frames[:, :max(0, min_pitch - MIDI_OFFSET)] = 0
+    onsets = _inferred_onsets(onsets, frames)
+    peaks = np.zeros(onsets.shape)
+    arg = scipy.signal.argrelmax(onsets, axis=0)
+    peaks[arg] = onsets[arg]
+    t_idx, f_idx = np.where(peaks >= onset_threshold)
+    remaining = frames.copy()
+    events: list[tuple[int, int, int, float]] = []
+    for start, f in zip(t_idx[::-1], f_idx[::-1]):
+        if start >= n_frames - 1:
+            continue
+        i, k = start + 1, 0
+        col = remaining[:, f]
+        while i < n_frames - 1 and k < ENERGY_TOL:
+            k = k + 1 if col[i] < frame_threshold else 0
+            i += 1
+        i -= k
+        if i - start <= min_note_frames:
+            continue
+        remaining[start:i, f] = 0
+        if f < MAX_FREQ_IDX:
+            remaining[start:i, f + 1] = 0
+        if f > 0:
+            remaining[start:i, f - 1] = 0
+        events.append((int(start), int(i), int(f) + MIDI_OFFSET, float(np.mean(frames[start:i, f]))))
+    if melodia_trick:
+        shape = remaining.shape
+        while np.max(remaining) > frame_threshold:
+            i_mid, f = np.unravel_index(np.argmax(remaining), shape)
+            remaining[i_mid, f] = 0
+            i, k = i_mid + 1, 0
+            while i < n_frames - 1 and k < ENERGY_TOL:
+                k = k + 1 if remaining[i, f] < frame_threshold else 0
+                remaining[i, f] = 0
+                if f < MAX_FREQ_IDX:
+                    remaining[i, f + 1] = 0
+                if f > 0:
+                    remaining[i, f - 1] = 0
+                i += 1
+            i_end = i - 1 - k
+            i, k = i_mid - 1, 0
+            while i > 0 and k < ENERGY_TOL:
+                k = k + 1 if remaining[i, f] < frame_threshold else 0
+                remaining[i, f] = 0
+                if f < MAX_FREQ_IDX:
+                    remaining[i, f + 1] = 0
+                if f > 0:
+                    remaining[i, f - 1] = 0
+                i -= 1
+            i_start = i + 1 + k
+            if i_start < 0 or i_end >= n_frames:
+                raise AssertionError("note limits out of range")  # basic-pitch asserts the same
+            if i_end - i_start <= min_note_frames:
+                continue
+            events.append((int(i_start), int(i_end), int(f) + MIDI_OFFSET, float(np.mean(frames[i_start:i_end, f]))))
+    times = frames_to_time(n_frames)
+    contours = output.get("contour")
+    out = []
+    for s, e, p, a in events:
+        bends = _bends(contours, s, e, p) if pitch_bends and contours is not None else None
+        out.append(NoteEvent(float(times[s]), float(times[e]), p, a, bends))
+    return out
+
+
+def _bends(contours, s: int, e: int, pitch: int, tol: int = 25) -> list[int]:
+    import numpy as np
+    import scipy.signal
+
+    window = tol * 2 + 1
+    gauss = scipy.signal.windows.gaussian(window, std=5)
+    hz = 440.0 * 2 ** ((pitch - 69) / 12)
+    f = int(np.round(36.0 * np.log2(hz / BASE_HZ)))
+    lo, hi = max(f - tol, 0), min(CONTOUR_BINS, f + tol + 1)
+    sub = contours[s:e, lo:hi] * gauss[max(0, tol - f): window - max(0, f - (CONTOUR_BINS - tol - 1))]
+    shift = tol - max(0, tol - f)
+    return [int(x) for x in np.argmax(sub, axis=1) - shift]
+
+
+def one_at_a_time(events: list[NoteEvent]) -> list[NoteEvent]:
+    """Melody mode: where notes overlap, the stronger one (amplitude x length) is kept and the others are
+    cut or dropped, so that one note sounds at a time."""
+    kept: list[NoteEvent] = []
+    for ev in sorted(events, key=lambda e: -(e.amplitude * (e.end - e.start))):
+        free = True
+        for k in kept:
+            if ev.start < k.end and k.start < ev.end:
+                free = False
+                break
+        if free:
+            kept.append(ev)
+    kept.sort(key=lambda e: e.start)
+    return kept
+
+
+def check_audio_not_silent(y) -> bool:
+    import numpy as np
+
+    return len(y) > 0 and float(np.max(np.abs(y))) >= 1e-4
+
+
+def require(y) -> None:
+    if len(y) == 0:
+        raise LiveloomError("the audio has no samples")

@@ -1,0 +1,190 @@
+"""Transcribe family: audio -> an editable clip, with basic-pitch's network running in PyTorch."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Annotated, Literal
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from pydantic import Field
+
+from liveloom.server.toolkit import Services, register_tool
+from liveloom.server.workspace import Provenance
+from liveloom.tools.core.errors import LiveloomError
+from liveloom.tools.core.limits import LIMITS
+from liveloom.tools.core.model import Clip, Note, PlacedClip, Song, TimeSignature, Track
+from liveloom.tools.core.theory import parse_pitch
+from liveloom.tools.schemas import ArtifactSummary, artifact_summary, store_clip, store_song
+
+GRIDS = {"1/4": 1.0, "1/8": 0.5, "1/8T": 1 / 3, "1/16": 0.25, "1/16T": 1 / 6, "1/32": 0.125}
+REGISTERS = (("low", 0, 47), ("mid", 48, 71), ("high", 72, 127))
+
+
+class TranscribeResult(ArtifactSummary):
+    source: str
+    duration_seconds: float
+    engine: str = Field(description="What transcribed it, and on which device.")
+    tempo_used: float = Field(description="BPM that seconds were turned into beats with.")
+    tempo_source: Literal["given", "detected", "default"]
+    notes_with_pitch_bend: int
+    silent: bool = Field(description="True when the audio held no sound above -80 dBFS (the clip is empty).")
+    seconds_taken: float
+    clips: list[str] = Field(description="With split_by_register: the register of each track (low, mid, high).")
+
+
+class Transcriber:
+    """The network, loaded once per server on first use."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._model = None
+
+    def get(self):
+        with self._lock:
+            if self._model is None:
+                from liveloom.models.basic_pitch_torch import WeightsError, load
+
+                try:
+                    self._model = load()
+                except WeightsError as exc:
+                    raise LiveloomError(str(exc)) from None
+            return self._model
+
+
+def register(server: MCPServer, services: Services) -> None:
+    files, ws = services.files, services.workspace
+    transcriber = Transcriber()
+
+    @register_tool(server, title="Transcribe audio", read_only=False, idempotent=True, family="transcribe")
+    async def transcribe(
+        ctx: Context,
+        path: Annotated[str, Field(min_length=1, max_length=4096, description="wav, flac, mp3, ogg or aiff in an "
+                                   "allowed folder; any sample rate, mono or stereo.", examples=["riff.wav"])],
+        onset_threshold: Annotated[float, Field(ge=0.05, le=0.95, description="How sure an onset must be; higher "
+                                                "gives fewer notes.")] = 0.5,
+        frame_threshold: Annotated[float, Field(ge=0.05, le=0.95, description="How strong a note must stay to "
+                                                "go on sounding.")] = 0.3,
+        min_note_ms: Annotated[float, Field(ge=10, le=2000, description="Drop notes shorter than this.")] = 127.7,
+        lowest: Annotated[str | None, Field(max_length=8, description="Lowest pitch kept (note name or MIDI "
+                                            "number), e.g. E1 for a bass.")] = None,
+        highest: Annotated[str | None, Field(max_length=8, description="Highest pitch kept.")] = None,
+        melody: Annotated[bool, Field(description="One note at a time (a voice, a lead line).")] = False,
+        pitch_bends: Annotated[bool, Field(description="Keep pitch bends where the pitch moves.")] = True,
+        tempo: Annotated[float | None, Field(ge=30, le=300, description="BPM of the recording (default: "
+                                             "detected).")] = None,
+        quantize: Annotated[str | None, Field(description="Pull onsets to this grid of the tempo: "
+                                              + ", ".join(GRIDS))] = None,
+        quantize_strength: Annotated[float, Field(ge=0, le=1)] = 1.0,
+        split_by_register: Annotated[bool, Field(description="A song with low (< C3), mid and high (>= C5) "
+                                                 "tracks instead of one clip.")] = False,
+        name: Annotated[str | None, Field(max_length=200)] = None,
+    ) -> TranscribeResult:
+        """Audio to an editable clip: notes with onsets, lengths, velocities and pitch bends, from a polyphonic
+        recording (Spotify's basic-pitch network, run here in PyTorch; any instrument, best on one or a few).
+        Times are turned into beats at the detected (or given) tempo. Then write_clip puts it in Live, or
+        render_audio lets you hear the round trip. Reports progress; can be cancelled. Silence gives an empty
+        clip, not an error.
+
+        Example: {"path": "riff.wav", "melody": true, "quantize": "1/16", "quantize_strength": 0.6}."""
+        from liveloom.tools.core import audio_analysis as aa
+        from liveloom.tools.core import transcription as tr
+        from liveloom.tools.core.transform import quantize as quantize_notes
+
+        if quantize is not None and quantize not in GRIDS:
+            raise LiveloomError(f"unknown grid {quantize!r}; use one of: {', '.join(GRIDS)}")
+        try:
+            lo = parse_pitch(lowest) if lowest else None
+            hi = parse_pitch(highest) if highest else None
+        except ValueError as exc:
+            raise LiveloomError(str(exc)) from None
+        if lo is not None and hi is not None and lo > hi:
+            raise LiveloomError(f"lowest ({lowest}) is above highest ({highest})")
+        real = files.readable(path, max_bytes=LIMITS.max_audio_bytes, suffixes=aa.SUPPORTED)
+        t0 = time.perf_counter()
+        await ctx.report_progress(0, 100, "decoding")
+        y, info = await anyio.to_thread.run_sync(lambda: aa.load(real, LIMITS.max_audio_seconds),
+                                                abandon_on_cancel=True)
+        silent = not tr.check_audio_not_silent(y)
+        cancel = threading.Event()
+
+        def report(done: int, total: int) -> None:
+            anyio.from_thread.run(ctx.report_progress, 5 + 80 * done / total, 100, f"window {done} of {total}")
+
+        def work():
+            model, device = transcriber.get()
+            if silent:
+                return [], device, None
+            out = tr.infer(y, model, device, progress=report, cancel=cancel)
+            frames = max(1, int(round(min_note_ms / 1000 * tr.SR / tr.HOP)))
+            events = tr.decode(out, onset_threshold, frame_threshold, frames, lo, hi, pitch_bends=pitch_bends)
+            if melody:
+                events = tr.one_at_a_time(events)
+            found = None
+            if tempo is None and len(y) > tr.SR * 3:
+                import librosa
+                import numpy as np
+
+                bpm, _ = librosa.beat.beat_track(y=y, sr=tr.SR, hop_length=512)
+                found = float(np.atleast_1d(bpm)[0]) or None
+            return events, device, found
+
+        try:
+            events, device, detected = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+        except tr.Cancelled:
+            raise LiveloomError("transcription was cancelled") from None
+        except BaseException:
+            cancel.set()
+            raise
+        bpm = tempo or detected or 120.0
+        source = "given" if tempo else ("detected" if detected else "default")
+        beat = 60.0 / bpm
+        notes = []
+        for ev in events:
+            start = ev.start / beat
+            dur = max(1e-3, (ev.end - ev.start) / beat)
+            bend = None
+            if ev.bends and any(ev.bends):
+                # one point per change, in beats after the note's start (contour frames are 256 samples apart)
+                pts, last = [], None
+                for i, b in enumerate(ev.bends):
+                    if b != last:
+                        pts.append((round(i * tr.HOP / tr.SR / beat, 4), round(b / 3.0, 3)))
+                        last = b
+                bend = pts[:4096]
+            notes.append(Note(pitch=ev.pitch, start=round(max(0.0, start), 6), duration=round(dur, 6),
+                              velocity=max(1, min(127, int(round(127 * ev.amplitude)))), pitch_bend=bend))
+        if quantize is not None and notes:
+            notes = quantize_notes(notes, GRIDS[quantize], quantize_strength)
+        length = max(4.0, math.ceil(max([n.end for n in notes] + [info["seconds"] / beat]) / 4 - 1e-9) * 4)
+        title = name or real.stem
+        params = {"path": str(real), "onset_threshold": onset_threshold, "frame_threshold": frame_threshold,
+                  "min_note_ms": min_note_ms, "lowest": lowest, "highest": highest, "melody": melody,
+                  "pitch_bends": pitch_bends, "tempo": bpm, "quantize": quantize,
+                  "quantize_strength": quantize_strength, "split_by_register": split_by_register}
+        engine = f"basic-pitch ICASSP 2022 network (weights from the basic-pitch 0.4.0 wheel) in PyTorch on {device}"
+        prov = Provenance(tool="transcribe", model=engine, params=params)
+        registers: list[str] = []
+        if split_by_register:
+            tracks = []
+            for label, a, b in REGISTERS:
+                part = [n for n in notes if a <= n.pitch <= b]
+                if part:
+                    registers.append(label)
+                    tracks.append(Track(name=f"{title} {label}", role=label, instrument=0, clips=[PlacedClip(
+                        clip=Clip(name=f"{title} {label}", notes=part, length=length, tempo=bpm,
+                                  time_signature=TimeSignature()))]))
+            if not tracks:
+                tracks = [Track(name=title, clips=[PlacedClip(clip=Clip(name=title, notes=[], length=length,
+                                                                         tempo=bpm))])]
+            record = store_song(ws, Song(name=title, tempo=bpm, tracks=tracks), prov)
+        else:
+            record = store_clip(ws, Clip(name=title, notes=notes, length=length, tempo=bpm,
+                                         time_signature=TimeSignature(), instrument=0), prov)
+        await ctx.report_progress(100, 100, "done")
+        return TranscribeResult(**artifact_summary(record).model_dump(), source=str(real),
+                                duration_seconds=info["seconds"], engine=engine, tempo_used=round(bpm, 2),
+                                tempo_source=source, notes_with_pitch_bend=sum(1 for n in notes if n.pitch_bend),
+                                silent=silent, seconds_taken=round(time.perf_counter() - t0, 3), clips=registers)
