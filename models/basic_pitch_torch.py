@@ -118,23 +118,21 @@ def _module():
             self.onset_out = nn.Conv2d(33, 1, (3, 3))
 
         def cqt(self, audio):
-            """(batch, samples) -> CQT magnitude (batch, frames, 309)."""
-            x = audio[:, None, :]
-            kernels = torch.cat([self.cqt_a, self.cqt_b], dim=0)  # real and imaginary parts, 72 filters
+            """(batch, samples) -> CQT magnitude (batch, frames, 309): the top-octave kernels (real and
+            imaginary rows, 72 filters) as one strided convolution per octave, the signal low-passed and
+            halved between octaves — basic-pitch's arithmetic, in the same order."""
+            kernels = torch.cat([self.cqt_a, self.cqt_b], dim=0)
             hop = HOP
             octaves = []
-            down = x
+            down = audio[:, None, :]
             for o in range(OCTAVES):
                 if o:
                     hop //= 2
                     down = F.conv1d(F.pad(down, (127, 127)), self.lowpass, stride=2)
-                padded = F.pad(down, (128, 128), mode="reflect")
-                z = F.conv1d(padded, kernels, stride=hop)
+                z = F.conv1d(F.pad(down, (128, 128), mode="reflect"), kernels, stride=hop)
                 octaves.insert(0, z.view(z.shape[0], 2, 36, z.shape[-1]))
-            c = torch.cat(octaves, dim=2)[:, :, -N_BINS:, :]
-            c = c * self.cqt_scale[None, None, :, None]
-            mag = torch.sqrt((c ** 2).sum(dim=1))
-            return mag.transpose(1, 2)
+            c = torch.cat(octaves, dim=2)[:, :, -N_BINS:, :] * self.cqt_scale[None, None, :, None]
+            return torch.sqrt((c ** 2).sum(dim=1)).transpose(1, 2)
 
         def forward(self, audio):
             mag = self.cqt(audio)
@@ -144,22 +142,24 @@ def _module():
             hi = off.amax(dim=(1, 2), keepdim=True)
             norm = torch.where(hi == 0, torch.zeros_like(off), off / torch.where(hi == 0, torch.ones_like(hi), hi))
             x = norm * self.bn[0] + self.bn[1]  # (batch, frames, bins)
-            stacked = []
-            for s in HARMONIC_SHIFTS:
-                if s == 0:
-                    h = x
-                elif s > 0:
-                    h = F.pad(x[:, :, s:], (0, s))
+            b, t, f = x.shape
+            stacked = x.new_zeros(b, len(HARMONIC_SHIFTS), t, CONTOUR_BINS)
+            for i, s in enumerate(HARMONIC_SHIFTS):
+                if s >= 0:
+                    src = x[:, :, s:s + CONTOUR_BINS]
+                    stacked[:, i, :, :src.shape[-1]] = src
                 else:
-                    h = F.pad(x[:, :, :s], (-s, 0))
-                stacked.append(h[:, :, :CONTOUR_BINS])
-            x = torch.stack(stacked, dim=1)  # (batch, 8, frames, 264)
-            c = F.relu(self.contour_conv(F.pad(x, (19, 19, 1, 1))))
-            contour = torch.sigmoid(self.contour_out(F.pad(c, (2, 2, 2, 2))))
-            n = F.relu(self.note_conv(F.pad(contour, (2, 2, 3, 3))))
-            note_pre = torch.sigmoid(self.note_out(F.pad(n, (1, 1, 3, 3))))
-            o = F.relu(self.onset_conv(F.pad(x, (1, 1, 2, 2))))
-            onset = torch.sigmoid(self.onset_out(F.pad(torch.cat([note_pre, o], dim=1), (1, 1, 1, 1))))
+                    stacked[:, i, :, -s:] = x[:, :, :CONTOUR_BINS + s]
+            # channels-last: oneDNN's fast path for these small-channel convolutions (2-5x on CPU)
+            x = stacked.contiguous(memory_format=torch.channels_last)  # (batch, 8, frames, 264)
+            c = F.relu(F.conv2d(x, self.contour_conv.weight, self.contour_conv.bias, padding=(1, 19)))
+            contour = torch.sigmoid(F.conv2d(c, self.contour_out.weight, self.contour_out.bias, padding=(2, 2)))
+            n = F.relu(F.conv2d(contour, self.note_conv.weight, self.note_conv.bias, stride=(1, 3), padding=(3, 2)))
+            note_pre = torch.sigmoid(F.conv2d(n, self.note_out.weight, self.note_out.bias, padding=(3, 1)))
+            o = F.relu(F.conv2d(x, self.onset_conv.weight, self.onset_conv.bias, stride=(1, 3), padding=(2, 1)))
+            both = torch.cat([note_pre, o], dim=1).contiguous(memory_format=torch.channels_last)
+            onset = torch.sigmoid(F.conv2d(both, self.onset_out.weight,
+                                           self.onset_out.bias, padding=(1, 1)))
             return {"note": note_pre[:, 0], "onset": onset[:, 0], "contour": contour[:, 0]}
 
     return BasicPitch
@@ -186,6 +186,9 @@ def load(path: str | Path | None = None, device: str | None = None):
         w = weights_from_onnx(src)
         state = {k: torch.from_numpy(v.copy()).float() for k, v in w.items()}
         model.load_state_dict(state)
+    for conv in (model.onset_conv, model.contour_conv, model.contour_out, model.note_conv, model.note_out,
+                 model.onset_out):
+        conv.weight.data = conv.weight.data.contiguous(memory_format=torch.channels_last)
     dev = pick_device(device)
     if dev == "mps":  # reflect padding of long 1-D signals is not on every MPS build: the CPU is safe
         dev = "cpu"

@@ -53,7 +53,7 @@ def test_torch_network_matches_the_onnx_reference(network):
     pairs = {"note": by_name["StatefulPartitionedCall:1"], "onset": by_name["StatefulPartitionedCall:2"],
              "contour": by_name["StatefulPartitionedCall:0"]}
     worst = max(float(np.abs(ours[k].numpy() - v).max()) for k, v in pairs.items())
-    assert worst < 1e-5, f"largest difference {worst}"
+    assert worst < 1e-5, f"largest difference {worst}"  # seen here: 1.0e-06
 
 
 def test_notes_match_the_reference_pipeline(network, tmp_path):

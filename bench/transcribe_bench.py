@@ -1,0 +1,218 @@
+"""transcribe against the reference basic-pitch (ONNX) on audio with exact MIDI truth, side by side.
+
+    .venv/bin/python bench/transcribe_bench.py [--pieces 8] [--seconds 12]
+
+Material: Bach chorales (4 voices) and folk melodies (1 voice) from music21's corpus, and generated
+chord progressions with 2, 3, 5 and 6 voices; rendered with FluidSynth (FluidR3_GM) through five GM
+instruments — piano, steel guitar, string ensemble, flute, saw lead — dry and clean, and again with
+FluidSynth's reverb plus white noise at 20 dB SNR. Truth is the MIDI that was rendered.
+
+For each file both systems transcribe it with their defaults: liveloom's `transcribe` pipeline
+(PyTorch, windows batched) and basic-pitch 0.4.0's predict() on its ONNX model. Note F1 with
+mir_eval (onsets within 50 ms; and with offsets), by instrument and by polyphony; speed in x real time
+(median and range over files, the first call of each left out and reported apart as cold start).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+INSTRUMENTS = {"piano": 0, "guitar": 25, "strings": 48, "flute": 73, "synth": 81}
+TEMPO = 100.0
+
+
+def corpus_pieces(n: int, seconds: float) -> list[tuple[str, int, list[tuple[int, float, float]]]]:
+    """(name, polyphony, notes as (pitch, start s, end s)) from music21's corpus and generated chords."""
+    from music21 import corpus
+
+    beat = 60.0 / TEMPO
+    out = []
+    chorales = ["bach/bwv66.6", "bach/bwv269", "bach/bwv347", "bach/bwv153.1"]
+    folk = ["essenFolksong/altdeu10", "ryansMammoth/BuffaloGirls", "oneills1850/book1"]
+    for name in chorales[: max(1, n // 4)]:
+        s = corpus.parse(name)
+        notes = [(int(p.midi), float(el.offset) * beat, float(el.offset + el.quarterLength) * beat)
+                 for el in s.stripTies().flatten().notes for p in el.pitches]
+        out.append((name, 4, [x for x in notes if x[1] < seconds]))
+    for name in folk[: max(1, n // 4)]:
+        try:
+            s = corpus.parse(name)
+            if hasattr(s, "scores"):
+                s = s.scores[0]
+        except Exception:
+            continue
+        notes = [(int(el.pitch.midi), float(el.offset) * beat, float(el.offset + el.quarterLength) * beat)
+                 for el in s.stripTies().flatten().notes if not el.isChord]
+        out.append((name, 1, [x for x in notes if x[1] < seconds]))
+    rng = random.Random(0)
+    for poly in (2, 3, 5, 6)[: max(1, n - len(out))]:
+        notes = []
+        t = 0.0
+        root = 48
+        while t < seconds:
+            root = 45 + (root - 45 + rng.choice([5, 7, 2, -3])) % 15
+            chord = sorted(rng.sample([root + i for i in (0, 4, 7, 12, 16, 19, 24, 28)], poly))
+            dur = rng.choice([1.0, 2.0]) * beat
+            notes += [(p, t, t + dur * 0.95) for p in chord]
+            t += dur
+        out.append((f"generated {poly}-voice chords", poly, notes))
+    return out
+
+
+def to_midi(notes, program: int) -> bytes:
+    from liveloom.tools.core.midi_io import song_to_midi
+    from liveloom.tools.core.model import Clip, Note, PlacedClip, Song, Track
+
+    beat = 60.0 / TEMPO
+    clip = Clip(name="x", notes=[Note(pitch=p, start=s / beat, duration=max(0.05, (e - s) / beat), velocity=90)
+                                 for p, s, e in notes], length=max(e for _, _, e in notes) / beat + 4)
+    song = Song(name="x", tempo=TEMPO, tracks=[Track(name="x", instrument=program, clips=[PlacedClip(clip=clip)])])
+    return song_to_midi(song).data
+
+
+def render(midi: bytes, wet: bool, out: Path) -> None:
+    from liveloom.tools.core.render import find_renderer
+
+    r = find_renderer()
+    mid = out.with_suffix(".mid")
+    mid.write_bytes(midi)
+    fx = ["-R", "1", "-o", "synth.reverb.room-size=0.8", "-o", "synth.reverb.level=0.9"] if wet else ["-R", "0", "-C", "0"]
+    subprocess.run([r.program, "-ni", "-q", "-g", "0.6", "-r", "44100", *fx, "-F", str(out), str(r.soundfont), str(mid)],
+                   check=True, capture_output=True)
+    if wet:
+        import soundfile as sf
+
+        y, sr = sf.read(out, dtype="float32")
+        rms = float(np.sqrt(np.mean(y ** 2)))
+        y = y + np.random.default_rng(1).standard_normal(y.shape).astype(np.float32) * rms / 10  # 20 dB SNR
+        sf.write(out, y, sr)
+
+
+def f1(truth, est) -> tuple[float, float]:
+    import mir_eval
+
+    ref = np.array([[s, e] for _, s, e in truth])
+    ref_p = np.array([440.0 * 2 ** ((p - 69) / 12) for p, _, _ in truth])
+    if not est:
+        return 0.0, 0.0
+    est_i = np.array([[s, max(e, s + 0.01)] for s, e, _ in est])
+    est_p = np.array([440.0 * 2 ** ((p - 69) / 12) for _, _, p in est])
+    on = mir_eval.transcription.precision_recall_f1_overlap(ref, ref_p, est_i, est_p, offset_ratio=None)[2]
+    off = mir_eval.transcription.precision_recall_f1_overlap(ref, ref_p, est_i, est_p)[2]
+    return on, off
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pieces", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=12.0)
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)  # basic-pitch's import warns about TensorFlow, CoreML and TFLite
+    import torch
+    from basic_pitch import ICASSP_2022_MODEL_PATH
+    from basic_pitch.inference import Model, predict
+
+    from liveloom.models.basic_pitch_torch import load
+    from liveloom.tools.core import audio_analysis as aa
+    from liveloom.tools.core import transcription as tr
+
+    if shutil.which("fluidsynth") is None:
+        raise SystemExit("FluidSynth is needed to render the benchmark audio (scripts/install.sh installs it)")
+    tmp = Path(tempfile.mkdtemp(prefix="liveloom-tbench-"))
+    pieces = corpus_pieces(args.pieces, args.seconds)
+    files = []
+    for i, (name, poly, notes) in enumerate(pieces):
+        for inst, program in INSTRUMENTS.items():
+            for wet in (False, True):
+                path = tmp / f"{i}_{inst}_{'wet' if wet else 'dry'}.wav"
+                render(to_midi(notes, program), wet, path)
+                files.append((path, name, poly, inst, wet, notes))
+    print(f"{len(files)} files rendered ({sum(sf_seconds(p) for p, *_ in files):.0f} s of audio)", file=sys.stderr)
+
+    t0 = time.perf_counter()
+    model, device = load()
+    ours_load = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ref_model = Model(ICASSP_2022_MODEL_PATH)
+    ref_load = time.perf_counter() - t0
+
+    def ours(path):
+        y, _ = aa.load(path, 1200)
+        ev = tr.decode(tr.infer(y, model, device))
+        return [(e.start, e.end, e.pitch) for e in ev]
+
+    def reference(path):
+        import contextlib
+        import io
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            _, _, ev = predict(str(path), ref_model)
+        return [(float(s), float(e), int(p)) for s, e, p, *_ in ev]
+
+    rows = []
+    cold = {}
+    for k, (path, name, poly, inst, wet, notes) in enumerate(files):
+        dur = sf_seconds(path)
+        row = {"name": name, "poly": poly, "inst": inst, "wet": wet, "dur": dur}
+        for label, fn in (("ours", ours), ("ref", reference)):
+            t0 = time.perf_counter()
+            est = fn(path)
+            dt = time.perf_counter() - t0
+            if k == 0:
+                cold[label] = dt
+            row[label] = f1(notes, est) + (dur / dt,)
+            row[label + "_notes"] = sorted((round(s, 3), p) for s, _, p in est)
+        rows.append(row)
+    report(rows, cold, ours_load, ref_load, device, torch.get_num_threads())
+
+
+def sf_seconds(path: Path) -> float:
+    import soundfile as sf
+
+    info = sf.info(str(path))
+    return info.frames / info.samplerate
+
+
+def report(rows, cold, ours_load, ref_load, device, threads) -> None:
+    print(f"transcription, {len(rows)} files · {platform.machine()}, {threads} threads, "
+          f"{'GPU' if device == 'cuda' else 'CPU'} · liveloom (PyTorch) vs basic-pitch 0.4.0 (ONNX Runtime)\n")
+    print("| group | files | note F1 onset: liveloom / reference | with offsets: liveloom / reference |")
+    print("|---|---|---|---|")
+
+    def line(label, sel):
+        if not sel:
+            return
+        m = lambda k, i: statistics.mean(r[k][i] for r in sel)  # noqa: E731
+        print(f"| {label} | {len(sel)} | {m('ours', 0):.3f} / {m('ref', 0):.3f} | {m('ours', 1):.3f} / {m('ref', 1):.3f} |")
+
+    line("all", rows)
+    for inst in INSTRUMENTS:
+        line(inst, [r for r in rows if r["inst"] == inst])
+    for poly in sorted({r["poly"] for r in rows}):
+        line(f"polyphony {poly}", [r for r in rows if r["poly"] == poly])
+    line("dry, clean", [r for r in rows if not r["wet"]])
+    line("reverb + noise (20 dB SNR)", [r for r in rows if r["wet"]])
+    same = sum(1 for r in rows if r["ours_notes"] == r["ref_notes"])
+    print(f"\nidentical note lists: {same} of {len(rows)} files")
+    warm = rows[1:]
+    for label, name in (("ours", "liveloom (PyTorch, batched windows)"), ("ref", "basic-pitch predict() (ONNX)")):
+        speeds = [r[label][2] for r in warm]
+        print(f"speed, {name}: {statistics.median(speeds):.0f}x real time (range {min(speeds):.0f}–{max(speeds):.0f}x)")
+    print(f"cold: model load liveloom {ours_load:.2f} s / reference {ref_load:.2f} s; first file liveloom "
+          f"{cold['ours']:.2f} s / reference {cold['ref']:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
