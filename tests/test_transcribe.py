@@ -181,3 +181,26 @@ async def test_transcribe_bad_input(client, server, home):
                          ({"path": "silence.wav", "onset_threshold": 2}, "less than or equal")]:
         assert needle in await call_err(client, "transcribe", args), args
     assert (await call_ok(client, "list_artifacts", {}))["total"] == before
+
+
+@pytest.mark.skipif(not HAS_FLUIDSYNTH, reason="FluidSynth is not installed")
+@pytest.mark.anyio
+async def test_reorchestrate_audio_keeps_the_notes_and_changes_the_players(client, server, home):
+    import mido
+
+    (home / "files").mkdir(parents=True, exist_ok=True)
+    sf.write(home / "files" / "tones.wav", tones(), SR)
+    out = await call_ok(client, "reorchestrate_audio", {"path": "tones.wav", "ensemble": "brass", "tempo": 120,
+                                                        "out_path": "tones_brass.wav"})
+    assert "not kept" in out["what_this_is"] and out["instruments"] == ["french horn", "trumpet"]
+    y, sr = sf.read(home / "files" / "tones_brass.wav")
+    assert len(y) / sr >= 4.0 and np.abs(y).max() > 0.01
+    _, song = server.services.workspace.load_song(out["id"])
+    assert [t.instrument for t in song.tracks] == [60, 56]
+    notes = [n for t in song.tracks for n in t.clips[0].clip.notes]
+    assert _prf(notes)[1] == 1.0  # every note of the recording is played by the new ensemble
+    assert "tones_brass.wav" in await call_err(client, "reorchestrate_audio", {
+        "path": "tones.wav", "out_path": "tones_brass.wav"})  # never overwritten unless asked
+    sf.write(home / "files" / "silence.wav", np.zeros(SR, dtype=np.float32), SR)
+    assert "no notes" in await call_err(client, "reorchestrate_audio", {"path": "silence.wav"})
+    assert "ensemble" in await call_err(client, "reorchestrate_audio", {"path": "tones.wav", "ensemble": "kazoo"})

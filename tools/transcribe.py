@@ -21,6 +21,16 @@ from liveloom.tools.schemas import ArtifactSummary, artifact_summary, store_clip
 
 GRIDS = {"1/4": 1.0, "1/8": 0.5, "1/8T": 1 / 3, "1/16": 0.25, "1/16T": 1 / 6, "1/32": 0.125}
 REGISTERS = (("low", 0, 47), ("mid", 48, 71), ("high", 72, 127))
+# ensemble -> (instrument, GM program) for the low, mid and high registers
+ENSEMBLES: dict[str, tuple[tuple[str, int], ...]] = {
+    "strings": (("cello", 42), ("viola", 41), ("violin", 40)),
+    "brass": (("tuba", 58), ("french horn", 60), ("trumpet", 56)),
+    "woodwinds": (("bassoon", 70), ("clarinet", 71), ("flute", 73)),
+    "piano": (("piano left hand", 0), ("piano", 0), ("piano right hand", 0)),
+    "choir": (("choir bass", 52), ("choir", 52), ("choir soprano", 52)),
+    "synth": (("synth bass", 38), ("saw pad", 90), ("saw lead", 81)),
+    "guitar_band": (("bass guitar", 33), ("nylon guitar", 24), ("steel guitar", 25)),
+}
 
 
 class TranscribeResult(ArtifactSummary):
@@ -33,6 +43,17 @@ class TranscribeResult(ArtifactSummary):
     silent: bool = Field(description="True when the audio held no sound above -80 dBFS (the clip is empty).")
     seconds_taken: float
     clips: list[str] = Field(description="With split_by_register: the register of each track (low, mid, high).")
+
+
+class ReorchestrateResult(ArtifactSummary):
+    source: str
+    ensemble: str
+    instruments: list[str] = Field(description="The tracks made, low to high.")
+    wav: str = Field(description="The rendered WAV's path.")
+    wav_seconds: float
+    original_seconds: float
+    tempo_used: float
+    what_this_is: str
 
 
 class Transcriber:
@@ -58,37 +79,10 @@ def register(server: MCPServer, services: Services) -> None:
     files, ws = services.files, services.workspace
     transcriber = Transcriber()
 
-    @register_tool(server, title="Transcribe audio", read_only=False, idempotent=True, family="transcribe")
-    async def transcribe(
-        ctx: Context,
-        path: Annotated[str, Field(min_length=1, max_length=4096, description="wav, flac, mp3, ogg or aiff in an "
-                                   "allowed folder; any sample rate, mono or stereo.", examples=["riff.wav"])],
-        onset_threshold: Annotated[float, Field(ge=0.05, le=0.95, description="How sure an onset must be; higher "
-                                                "gives fewer notes.")] = 0.5,
-        frame_threshold: Annotated[float, Field(ge=0.05, le=0.95, description="How strong a note must stay to "
-                                                "go on sounding.")] = 0.3,
-        min_note_ms: Annotated[float, Field(ge=10, le=2000, description="Drop notes shorter than this.")] = 127.7,
-        lowest: Annotated[str | None, Field(max_length=8, description="Lowest pitch kept (note name or MIDI "
-                                            "number), e.g. E1 for a bass.")] = None,
-        highest: Annotated[str | None, Field(max_length=8, description="Highest pitch kept.")] = None,
-        melody: Annotated[bool, Field(description="One note at a time (a voice, a lead line).")] = False,
-        pitch_bends: Annotated[bool, Field(description="Keep pitch bends where the pitch moves.")] = True,
-        tempo: Annotated[float | None, Field(ge=30, le=300, description="BPM of the recording (default: "
-                                             "detected).")] = None,
-        quantize: Annotated[str | None, Field(description="Pull onsets to this grid of the tempo: "
-                                              + ", ".join(GRIDS))] = None,
-        quantize_strength: Annotated[float, Field(ge=0, le=1)] = 1.0,
-        split_by_register: Annotated[bool, Field(description="A song with low (< C3), mid and high (>= C5) "
-                                                 "tracks instead of one clip.")] = False,
-        name: Annotated[str | None, Field(max_length=200)] = None,
-    ) -> TranscribeResult:
-        """Audio to an editable clip: notes with onsets, lengths, velocities and pitch bends, from a polyphonic
-        recording (Spotify's basic-pitch network, run here in PyTorch; any instrument, best on one or a few).
-        Times are turned into beats at the detected (or given) tempo. Then write_clip puts it in Live, or
-        render_audio lets you hear the round trip. Reports progress; can be cancelled. Silence gives an empty
-        clip, not an error.
-
-        Example: {"path": "riff.wav", "melody": true, "quantize": "1/16", "quantize_strength": 0.6}."""
+    async def run(ctx: Context, path: str, onset_threshold: float, frame_threshold: float, min_note_ms: float,
+                  lowest: str | None, highest: str | None, melody: bool, pitch_bends: bool, tempo: float | None,
+                  quantize: str | None, quantize_strength: float):
+        """Transcribe a file: (notes in beats, tempo used, where it came from, file info, silent, device, path)."""
         from liveloom.tools.core import audio_analysis as aa
         from liveloom.tools.core import transcription as tr
         from liveloom.tools.core.transform import quantize as quantize_notes
@@ -103,7 +97,6 @@ def register(server: MCPServer, services: Services) -> None:
         if lo is not None and hi is not None and lo > hi:
             raise LiveloomError(f"lowest ({lowest}) is above highest ({highest})")
         real = files.readable(path, max_bytes=LIMITS.max_audio_bytes, suffixes=aa.SUPPORTED)
-        t0 = time.perf_counter()
         await ctx.report_progress(0, 100, "decoding")
         y, info = await anyio.to_thread.run_sync(lambda: aa.load(real, LIMITS.max_audio_seconds),
                                                 abandon_on_cancel=True)
@@ -158,6 +151,44 @@ def register(server: MCPServer, services: Services) -> None:
                               velocity=max(1, min(127, int(round(127 * ev.amplitude)))), pitch_bend=bend))
         if quantize is not None and notes:
             notes = quantize_notes(notes, GRIDS[quantize], quantize_strength)
+        return notes, bpm, source, info, silent, device, real
+
+    @register_tool(server, title="Transcribe audio", read_only=False, idempotent=True, family="transcribe")
+    async def transcribe(
+        ctx: Context,
+        path: Annotated[str, Field(min_length=1, max_length=4096, description="wav, flac, mp3, ogg or aiff in an "
+                                   "allowed folder; any sample rate, mono or stereo.", examples=["riff.wav"])],
+        onset_threshold: Annotated[float, Field(ge=0.05, le=0.95, description="How sure an onset must be; higher "
+                                                "gives fewer notes.")] = 0.5,
+        frame_threshold: Annotated[float, Field(ge=0.05, le=0.95, description="How strong a note must stay to "
+                                                "go on sounding.")] = 0.3,
+        min_note_ms: Annotated[float, Field(ge=10, le=2000, description="Drop notes shorter than this.")] = 127.7,
+        lowest: Annotated[str | None, Field(max_length=8, description="Lowest pitch kept (note name or MIDI "
+                                            "number), e.g. E1 for a bass.")] = None,
+        highest: Annotated[str | None, Field(max_length=8, description="Highest pitch kept.")] = None,
+        melody: Annotated[bool, Field(description="One note at a time (a voice, a lead line).")] = False,
+        pitch_bends: Annotated[bool, Field(description="Keep pitch bends where the pitch moves.")] = True,
+        tempo: Annotated[float | None, Field(ge=30, le=300, description="BPM of the recording (default: "
+                                             "detected).")] = None,
+        quantize: Annotated[str | None, Field(description="Pull onsets to this grid of the tempo: "
+                                              + ", ".join(GRIDS))] = None,
+        quantize_strength: Annotated[float, Field(ge=0, le=1)] = 1.0,
+        split_by_register: Annotated[bool, Field(description="A song with low (< C3), mid and high (>= C5) "
+                                                 "tracks instead of one clip.")] = False,
+        name: Annotated[str | None, Field(max_length=200)] = None,
+    ) -> TranscribeResult:
+        """Audio to an editable clip: notes with onsets, lengths, velocities and pitch bends, from a polyphonic
+        recording (Spotify's basic-pitch network, run here in PyTorch; any instrument, best on one or a few).
+        Times are turned into beats at the detected (or given) tempo. Then write_clip puts it in Live, or
+        render_audio lets you hear the round trip. Reports progress; can be cancelled. Silence gives an empty
+        clip, not an error.
+
+        Example: {"path": "riff.wav", "melody": true, "quantize": "1/16", "quantize_strength": 0.6}."""
+        t0 = time.perf_counter()
+        notes, bpm, source, info, silent, device, real = await run(
+            ctx, path, onset_threshold, frame_threshold, min_note_ms, lowest, highest, melody, pitch_bends, tempo,
+            quantize, quantize_strength)
+        beat = 60.0 / bpm
         length = max(4.0, math.ceil(max([n.end for n in notes] + [info["seconds"] / beat]) / 4 - 1e-9) * 4)
         title = name or real.stem
         params = {"path": str(real), "onset_threshold": onset_threshold, "frame_threshold": frame_threshold,
@@ -188,3 +219,61 @@ def register(server: MCPServer, services: Services) -> None:
                                 duration_seconds=info["seconds"], engine=engine, tempo_used=round(bpm, 2),
                                 tempo_source=source, notes_with_pitch_bend=sum(1 for n in notes if n.pitch_bend),
                                 silent=silent, seconds_taken=round(time.perf_counter() - t0, 3), clips=registers)
+
+    @register_tool(server, title="Re-orchestrate a recording (transcribe + re-render)", read_only=False,
+                   idempotent=True, family="transcribe")
+    async def reorchestrate_audio(
+        ctx: Context,
+        path: Annotated[str, Field(min_length=1, max_length=4096, description="The recording (wav, flac, mp3, ogg, "
+                                   "aiff) in an allowed folder.", examples=["piano_sketch.wav"])],
+        ensemble: Annotated[Literal[tuple(ENSEMBLES)], Field(  # type: ignore[valid-type]
+            description="Who plays it: each register (low < C3, mid, high >= C5) goes to one instrument.")] = "strings",
+        out_path: Annotated[str | None, Field(max_length=4096, description="Write the WAV here (a .wav in an "
+                                              "allowed folder; default: the workspace).")] = None,
+        tempo: Annotated[float | None, Field(ge=30, le=300)] = None,
+        melody: Annotated[bool, Field(description="Transcribe one note at a time first.")] = False,
+        overwrite: bool = False,
+    ) -> ReorchestrateResult:
+        """Play a recording with other instruments: this is transcription to notes (as `transcribe`), the notes
+        split by register and given to an ensemble's instruments, and a new rendering through FluidSynth and
+        a General MIDI soundfont. It is not audio style transfer: timbre, mix and expression of the original are
+        not kept, only its notes. Returns the song (editable, writable to Live) and the WAV.
+
+        Example: {"path": "piano_sketch.wav", "ensemble": "brass", "out_path": "sketch_brass.wav"}."""
+        from liveloom.tools.core.midi_io import song_to_midi
+        from liveloom.tools.core.render import find_renderer, render_midi, wav_info
+        from liveloom.server.files import write_file_atomically
+
+        find_renderer()  # says what to install before any work is done
+        out = files.writable(out_path, suffixes=(".wav",), overwrite=overwrite) if out_path else None
+        notes, bpm, _, info, silent, device, real = await run(ctx, path, 0.5, 0.3, 127.7, None, None, melody, False,
+                                                               tempo, None, 1.0)
+        if silent or not notes:
+            raise LiveloomError(f"{real.name} holds no notes to re-orchestrate (silent, or nothing pitched found)")
+        beat = 60.0 / bpm
+        length = max(4.0, math.ceil(max(n.end for n in notes) / 4 - 1e-9) * 4)
+        tracks = []
+        for (label, a, b), (inst, program) in zip(REGISTERS, ENSEMBLES[ensemble]):
+            part = [n for n in notes if a <= n.pitch <= b]
+            if part:
+                tracks.append(Track(name=inst, role=label, instrument=program, clips=[PlacedClip(
+                    clip=Clip(name=inst, notes=part, length=length, tempo=bpm, instrument=program))]))
+        song = Song(name=f"{real.stem} for {ensemble}", tempo=bpm, tracks=tracks)
+        engine = f"basic-pitch network in PyTorch on {device}, then FluidSynth"
+        record = store_song(ws, song, Provenance(tool="reorchestrate_audio", model=engine, params={
+            "path": str(real), "ensemble": ensemble, "tempo": bpm, "melody": melody}))
+        await ctx.report_progress(90, 100, "rendering")
+        midi = (await anyio.to_thread.run_sync(song_to_midi, song)).data
+        wav = await render_midi(midi)
+        winfo = wav_info(wav)
+        audio = ws.put("audio", song.name, wav, Provenance(tool="reorchestrate_audio", model="FluidSynth",
+                                                           params={"ensemble": ensemble}, parents=[record.id]),
+                       {"seconds": winfo.seconds, "sample_rate": winfo.sample_rate, "source": record.id})
+        if out is not None:
+            write_file_atomically(out, wav, overwrite=overwrite)
+        await ctx.report_progress(100, 100, "done")
+        return ReorchestrateResult(**artifact_summary(record).model_dump(), source=str(real), ensemble=ensemble,
+                                   instruments=[t.name for t in tracks], wav=str(out or ws.path_of(audio)),
+                                   wav_seconds=round(winfo.seconds, 3), original_seconds=info["seconds"],
+                                   tempo_used=round(bpm, 2), what_this_is="transcription + re-rendering with General "
+                                   "MIDI instruments; the original's timbre and mix are not kept")
