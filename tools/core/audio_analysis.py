@@ -249,14 +249,21 @@ def groove_onsets(y) -> dict:
     beats = librosa.frames_to_time(beat_frames, sr=SR, hop_length=hop)
     times = librosa.frames_to_time(frames, sr=SR, hop_length=hop)
     period = float(np.median(np.diff(beats)))
-    win = int(0.03 * SR)
-    amp = np.array([float(np.max(np.abs(y[int(t * SR): int(t * SR) + win]))) for t in times])
+    # accent: the peak level around the onset (detected onsets can land a few ms either side of the attack)
+    before, after = int(0.02 * SR), int(0.03 * SR)
+    amp = np.array([float(np.max(np.abs(y[max(0, int(t * SR) - before): int(t * SR) + after]))) for t in times])
     amp = amp / max(1e-9, float(amp.max()))
-    # beat position of each onset along the tracked beats (extrapolated at the period outside them)
-    idx = np.arange(len(beats), dtype=float)
-    pos = np.interp(times, beats, idx)
-    pos = np.where(times < beats[0], (times - beats[0]) / period, pos)
-    pos = np.where(times > beats[-1], idx[-1] + (times - beats[-1]) / period, pos)
+    # a steady grid: the tracker's median period, refined by a least-squares fit of the accented onsets
+    # to whole beats (the tracker's own beats can slide from one pulse to another within a file)
+    strong = amp >= max(0.5, float(np.quantile(amp, 0.75)) - 1e-9)
+    ts = times[strong] if strong.sum() >= 4 else times
+    t0 = float(ts[0])
+    for _ in range(3):
+        n = np.round((ts - t0) / period)
+        if len(np.unique(n)) < 2:
+            break
+        period, t0 = (float(v) for v in np.polyfit(n, ts, 1))
+    pos = (times - t0) / period
     # re-phase the grid onto the accents: the most accented cluster of phases becomes the beat
     frac = pos % 1.0
     weight = amp ** 2
