@@ -272,6 +272,63 @@ class SymbolicModel:
         """A new piece of exactly `bars` bars from the controls in `header`."""
         return self._run(header.tokens(), header, bars, constraints, {}, seed, temperature, top_p)
 
+    def generate_many(self, headers: list[Header], bars: int, constraints: Constraints | None = None,
+                      seeds: list[int] | None = None, temperature: float = 1.0, top_p: float = 0.95) -> list[Generated]:
+        """Several pieces at once (one batch through the network): the same rules and constraints per piece
+        as `generate`, and for each seed the same result as `generate` with that header and seed would
+        give up to floating-point differences between batched and single matrix products."""
+        import time
+
+        import torch
+
+        if not headers:
+            return []
+        if bars < 1:
+            raise ModelError("bars must be at least 1")
+        if not 0.05 <= temperature <= 2.0:
+            raise ModelError(f"temperature {temperature} is outside 0.05-2.0")
+        c = constraints or Constraints()
+        c.check()
+        seeds = seeds if seeds is not None else list(range(len(headers)))
+        states = [_State(h, bars, c, {}, frozenset(), bar_len=h.meter_ticks) for h in headers]
+        gens = [torch.Generator().manual_seed(int(sd)) for sd in seeds]
+        outs: list[list[int]] = [[] for _ in headers]
+        t0 = time.perf_counter()
+        ids = torch.tensor([h.tokens() for h in headers], dtype=torch.long, device=self.device)
+        mask = torch.ones_like(ids)
+        past = None
+        budget = bars * (T.N_POS * 2 + 40 * max(h.voices for h in headers))
+        with torch.no_grad():
+            for _ in range(budget):
+                if all(st.phase == "done" for st in states):
+                    break
+                res = self.model(input_ids=ids, attention_mask=mask, past_key_values=past, use_cache=True)
+                past = res.past_key_values
+                logits = res.logits[:, -1].float().cpu()
+                nxt = []
+                for i, st in enumerate(states):
+                    if st.phase == "done":
+                        nxt.append(T.PAD)
+                        continue
+                    allowed = _allowed(st)
+                    if not allowed:
+                        raise ModelError("the constraints leave no way to go on")
+                    tok = allowed[0] if len(allowed) == 1 else _sample(logits[i], allowed, temperature, top_p, gens[i])
+                    _advance(st, tok)
+                    outs[i].append(tok)
+                    nxt.append(tok)
+                ids = torch.tensor(nxt, dtype=torch.long, device=self.device)[:, None]
+                mask = torch.cat([mask, torch.tensor([[0 if t == T.PAD else 1] for t in nxt], device=self.device)], dim=1)
+                if mask.shape[1] > MAX_CONTEXT:
+                    raise ModelError(f"{bars} bars do not fit the model's context in one batch; ask for fewer bars")
+        seconds = time.perf_counter() - t0
+        results = []
+        for h, out in zip(headers, outs):
+            piece = T.decode_bars(out, h.meter_ticks)
+            piece.bar_ticks = piece.bar_ticks[:bars] + [h.meter_ticks] * (bars - len(piece.bar_ticks))
+            results.append(Generated(piece, out, len(out), seconds / len(headers)))
+        return results
+
     def continue_piece(self, piece: Piece, header: Header, bars: int, constraints: Constraints | None = None,
                        seed: int = 0, temperature: float = 1.0, top_p: float = 0.95) -> Generated:
         """`bars` new bars after `piece` (the result holds only the new bars, numbered from 0)."""
