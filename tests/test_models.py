@@ -163,8 +163,9 @@ def test_harmonize_keeps_the_melody_note_for_note(model):
                                 T.TNote(0, 72, 1, 0, 24), T.TNote(0, 71, 1, 24, 24)])
     head = T.Header(style="chorale", key_tonic=7, meter_ticks=48, voices=4, density=1)
     g = model.harmonize(melody, head, seed=0, constraints=Constraints(max_polyphony=4))
-    top = sorted(n for n in g.piece.notes if n.voice == 0)
-    assert top == sorted(melody.notes)
+    key = lambda n: (n.bar, n.pos, n.pitch, n.dur)  # noqa: E731
+    top = sorted((n for n in g.piece.notes if n.voice == 0), key=key)
+    assert top == sorted(melody.notes, key=key)
     assert {n.voice for n in g.piece.notes} - {0}, "no voices were written"
     assert max_polyphony(g.piece) <= 4
     bad, moves = parallels(g.piece)
