@@ -152,11 +152,11 @@ def _module():
                     stacked[:, i, :, -s:] = x[:, :, :CONTOUR_BINS + s]
             # channels-last: oneDNN's fast path for these small-channel convolutions (2-5x on CPU)
             x = stacked.contiguous(memory_format=torch.channels_last)  # (batch, 8, frames, 264)
-            c = F.relu(F.conv2d(x, self.contour_conv.weight, self.contour_conv.bias, padding=(1, 19)))
+            c = F.relu_(F.conv2d(x, self.contour_conv.weight, self.contour_conv.bias, padding=(1, 19)))
             contour = torch.sigmoid(F.conv2d(c, self.contour_out.weight, self.contour_out.bias, padding=(2, 2)))
-            n = F.relu(F.conv2d(contour, self.note_conv.weight, self.note_conv.bias, stride=(1, 3), padding=(3, 2)))
+            n = F.relu_(F.conv2d(contour, self.note_conv.weight, self.note_conv.bias, stride=(1, 3), padding=(3, 2)))
             note_pre = torch.sigmoid(F.conv2d(n, self.note_out.weight, self.note_out.bias, padding=(3, 1)))
-            o = F.relu(F.conv2d(x, self.onset_conv.weight, self.onset_conv.bias, stride=(1, 3), padding=(2, 1)))
+            o = F.relu_(F.conv2d(x, self.onset_conv.weight, self.onset_conv.bias, stride=(1, 3), padding=(2, 1)))
             both = torch.cat([note_pre, o], dim=1).contiguous(memory_format=torch.channels_last)
             onset = torch.sigmoid(F.conv2d(both, self.onset_out.weight,
                                            self.onset_out.bias, padding=(1, 1)))
