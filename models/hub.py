@@ -1,7 +1,7 @@
 """The models a server uses, loaded once on first use (never at start-up) and shared by its tools.
 
 One hub per server (held in Services, not a global). The symbolic model comes from the path given
-(`LIVELOOM_MODEL` or `liveloom serve --model`), else the shipped checkpoint.
+(`LIVELOOM_MODEL` or `liveloom serve --checkpoint`), else the shipped checkpoint.
 """
 
 from __future__ import annotations

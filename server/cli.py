@@ -25,7 +25,7 @@ def _config(args: argparse.Namespace):
         raise SystemExit(f"liveloom: {exc}") from None
     home = Path(args.home).expanduser() if getattr(args, "home", None) else default_home()
     allow = allowed_from_env() + [Path(p).expanduser() for p in (getattr(args, "allow", None) or [])]
-    model = Path(args.model).expanduser() if getattr(args, "model", None) else None
+    model = Path(args.checkpoint).expanduser() if getattr(args, "checkpoint", None) else None
     return Config(home=home, allow=allow, live=live, model_path=model)
 
 
@@ -191,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="another folder tools may read and write (repeatable; also LIVELOOM_ALLOW)")
         p.add_argument("--live", metavar="HOST:PORT", help="Ableton Live (AbletonOSC) address, or 'sim' "
                        "(default: LIVELOOM_LIVE or 127.0.0.1:11000)")
-        p.add_argument("--model", metavar="PATH", help="a local symbolic-model checkpoint folder "
+        p.add_argument("--checkpoint", metavar="PATH", help="a local symbolic-model checkpoint folder "
                        "(default: LIVELOOM_MODEL, else the one shipped with liveloom)")
 
     p = sub.add_parser("serve", help="run the MCP server (stdio by default)")
