@@ -213,3 +213,27 @@ async def test_groove_from_a_recordings_onsets(client, server, home):
     assert "silent" in await call_err(client, "groove_transfer", {"id": target["id"], "reference_audio": "silent.wav"})
     assert "exactly one of" in await call_err(client, "groove_transfer", {
         "id": target["id"], "reference_audio": "swung.wav", "template": "shuffle"})
+
+
+@pytest.mark.anyio
+async def test_each_style_tool_on_a_live_clip_and_back(client, server):
+    """read_clip -> tool -> write_clip / write_song, on the simulated Live set; the Live clip is unchanged."""
+    made = await call_ok(client, "notation_to_clip", {"text": "C4:1 E4 G4 E4 | F4 A4 G4:2", "key": "C major"})
+    await call_ok(client, "write_clip", {"id": made["id"], "track": 0, "slot": 0})
+    live = await call_ok(client, "read_clip", {"track": 0, "slot": 0})
+    source_notes = notes_of(server, live["id"])
+    slot = 1
+    for tool, args in [("transpose", {"semitones": 3}), ("quantize", {"grid": "1/8", "swing": 0.6}),
+                       ("humanize", {"timing_ms": 8, "velocity": 5, "seed": 1}),
+                       ("groove_transfer", {"template": "shuffle"}), ("drumify", {}),
+                       ("reharmonize", {"style": "jazz"})]:
+        out = await call_ok(client, tool, {"id": live["id"], **args})
+        if out["kind"] == "song":
+            wrote = await call_ok(client, "write_song", {"id": out["id"]})
+        else:
+            wrote = await call_ok(client, "write_clip", {"id": out["id"], "track": 0, "slot": slot})
+            slot += 1
+        assert wrote["notes_verified"] == out["notes"], tool
+        assert notes_of(server, live["id"]) == source_notes  # the source artifact is never modified
+    back = await call_ok(client, "read_clip", {"track": 0, "slot": 0})
+    assert notes_of(server, back["id"]) == source_notes  # nor the clip in Live
