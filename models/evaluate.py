@@ -198,7 +198,7 @@ def descriptor_table(model, encoded, per_style: int, bars: int, seed: int, batch
 
 def harmonization_table(model, encoded, bars: int, limit: int, seed: int) -> dict:
     works = [e for e in encoded if e.style == "chorale" and e.split in ("test", "valid") and e.header.voices == 4]
-    rows = {"bach": [], "model": []}
+    rows = {"bach": [], "model": [], "model, avoid_parallels": []}
     for i, e in enumerate(works[:limit]):
         nb = min(bars, len(e.bar_at) - 1)
         meter = int(e.bar_ticks[0])
@@ -209,9 +209,10 @@ def harmonization_table(model, encoded, bars: int, limit: int, seed: int) -> dic
         head = T.Header(style="chorale", key_tonic=e.header.key_tonic, key_minor=e.header.key_minor,
                         meter_ticks=meter, voices=4, density=e.header.density)
         g = model.harmonize(melody, head, seed=seed + i, constraints=Constraints(max_polyphony=4))
-        kept = sorted((n.pitch, n.bar, n.pos, n.dur) for n in g.piece.notes if n.voice == 0) == \
-            sorted((n.pitch, n.bar, n.pos, n.dur) for n in melody.notes)
-        for name, piece in (("bach", bach), ("model", g.piece)):
+        g2 = model.harmonize(melody, head, seed=seed + i, constraints=Constraints(max_polyphony=4, avoid_parallels=True))
+        kept = all(sorted((n.pitch, n.bar, n.pos, n.dur) for n in x.piece.notes if n.voice == 0) ==
+                   sorted((n.pitch, n.bar, n.pos, n.dur) for n in melody.notes) for x in (g, g2))
+        for name, piece in (("bach", bach), ("model", g.piece), ("model, avoid_parallels", g2.piece)):
             bad, moves = parallels(piece)
             rows[name].append({"range": voice_range_share(piece), "parallels": bad, "moves": moves,
                                "chord_tones": chord_tone_share(piece), "kept": kept if name == "model" else True})
@@ -368,7 +369,7 @@ def render(r: dict) -> str:
         lines += ["Harmonizing held-out chorale melodies (first 8 bars, 4 voices)", "",
                   "| | pieces | notes in SATB range | parallel 5ths/8ves per moving pair | chord tones on strong beats | melody kept |",
                   "|---|---|---|---|---|---|"]
-        for name in ("model", "bach"):
+        for name in ("model", "model, avoid_parallels", "bach"):
             v = h[name]
             lines.append(f"| {name} | {v['pieces']} | {v['in_range']:.3f} | {v['parallel_rate']:.4f} | "
                          f"{v['chord_tones']:.3f} | {v['melody_kept']:.3f} |")

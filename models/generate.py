@@ -41,6 +41,7 @@ class Constraints:
     pitch_range: tuple[int, int] = (T.PITCH_LO, T.PITCH_HI)
     voice_ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
     max_polyphony: int | None = None
+    avoid_parallels: bool = False  # mask pitches that would make parallel fifths/octaves with a written voice
 
     def check(self) -> None:
         lo, hi = self.pitch_range
@@ -158,6 +159,43 @@ class _State:
         mp = self.constraints.max_polyphony
         return mp is None or self.sounding_at(tick) < mp
 
+    def voice_pitch_at(self, voice: int, tick: int) -> int | None:
+        """The (highest) pitch voice `voice` sounds at `tick`, among the notes written so far."""
+        best = None
+        for n in self.notes:
+            if n.voice == voice:
+                start = self.starts[n.bar] + n.pos
+                if start <= tick < start + n.dur and (best is None or n.pitch > best):
+                    best = n.pitch
+        return best
+
+    def without_parallels(self, pitches: list[int]) -> list[int]:
+        """Pitches for the current voice that make no parallel fifth or octave (or unison) with any voice
+        already written at this onset, between the previous onset and this one: both voices moving the same
+        way into the same perfect interval they left. If every pitch would, all are returned (the rule
+        yields rather than leaving the music nowhere to go)."""
+        t = self.tick()
+        earlier = [self.starts[n.bar] + n.pos for n in self.notes if self.starts[n.bar] + n.pos < t]
+        if not earlier:
+            return pitches
+        t_prev = max(earlier)
+        a1 = self.voice_pitch_at(self.voice, t_prev)
+        if a1 is None:
+            return pitches
+        def ic(mine: int, other: int, other_voice: int) -> int:  # the interval, upper voice minus lower, mod 12
+            return (mine - other) % 12 if self.voice < other_voice else (other - mine) % 12
+
+        pairs = []
+        for u in {n.voice for n in self.notes if n.voice != self.voice}:
+            b1, b2 = self.voice_pitch_at(u, t_prev), self.voice_pitch_at(u, t)
+            if b1 is not None and b2 is not None and b1 != b2 and ic(a1, b1, u) in (0, 7):
+                pairs.append((b1, b2, u))
+        if not pairs:
+            return pitches
+        ok = [p for p in pitches if not any(
+            p != a1 and (p - a1) * (b2 - b1) > 0 and ic(p, b2, u) == ic(a1, b1, u) for b1, b2, u in pairs)]
+        return ok or pitches
+
 
 def _allowed(s: _State) -> list[int]:
     """The tokens that keep every rule and constraint, given the state."""
@@ -169,6 +207,8 @@ def _allowed(s: _State) -> list[int]:
         return [T.BAR] if s.bars_target > 0 else [T.EOS]
     if s.phase == "voice":
         pitches = c.allowed_pitches(s.voice) if s.room(s.tick()) else []
+        if c.avoid_parallels and pitches:
+            pitches = s.without_parallels(pitches)
         return [T.P0 + p - T.PITCH_LO for p in pitches]
     if s.phase == "pitch":
         return [T.D0 + i for i in range(T.N_DUR)]

@@ -194,3 +194,13 @@ def test_batched_generation_keeps_the_constraints_and_matches_single_requests(mo
     # the same seed alone gives the same piece (batched and single matrix products agree on these tokens)
     single = model.generate(heads[0], bars=2, constraints=c, seed=1)
     assert single.tokens == many[0].tokens
+
+
+def test_avoid_parallels_removes_parallel_fifths_and_octaves(model):
+    melody = T.Piece([48] * 4, [T.TNote(0, p, b, pos, 12) for b, bar in enumerate(
+        [(67, 69, 71, 72), (74, 72, 71, 69), (67, 69, 71, 67), (72, 71, 69, 67)]) for pos, p in zip((0, 12, 24, 36), bar)])
+    head = T.Header(style="chorale", key_tonic=0, meter_ticks=48, voices=4, density=2)
+    for seed in range(3):
+        g = model.harmonize(melody, head, seed=seed, constraints=Constraints(max_polyphony=4, avoid_parallels=True))
+        bad, moves = parallels(g.piece)
+        assert bad == 0 and moves > 0

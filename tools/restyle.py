@@ -80,6 +80,8 @@ def register(server: MCPServer, services: Services) -> None:
                                          "else estimated).")] = None,
         seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0,
         temperature: Annotated[float, Field(ge=0.1, le=1.5, description="Lower is safer, higher more adventurous.")] = 0.8,
+        avoid_parallels: Annotated[bool, Field(description="Keep the voices from moving in parallel fifths and "
+                                               "octaves (masked while writing).")] = True,
     ) -> RestyleResult:
         """Keep a melody note for note and write new accompanying voices (and their rhythm) in a style with
         liveloom's trained symbolic model — Bach chorale, Palestrina, Renaissance, medieval, Essen folk, Irish,
@@ -124,7 +126,7 @@ def register(server: MCPServer, services: Services) -> None:
         ranges = {i + 1: (lo, hi) for i, (_, _, lo, hi) in enumerate(ensemble)}
         constraints = Constraints(scale=scale, pitch_range=(min(lo for lo, _ in ranges.values()),
                                                             max(hi for _, hi in ranges.values())),
-                                  voice_ranges=ranges, max_polyphony=voices + 1)
+                                  voice_ranges=ranges, max_polyphony=voices + 1, avoid_parallels=avoid_parallels)
         header = T.Header(style=target, key_tonic=k.tonic, key_minor=k.is_minor, meter_ticks=meter,
                           voices=voices + 1, density=T.density_bin(len(melody) / bars), style_mix=weights)
 
@@ -160,7 +162,8 @@ def register(server: MCPServer, services: Services) -> None:
         engine = (f"liveloom symbolic transformer ({model.parameters / 1e6:.1f}M parameters, "
                   f"{model.folder.name}) on {model.device}")
         record = store_song(ws, song, Provenance(tool="restyle", model=engine, params={
-            "style": style_label, "voices": voices, "key": str(k), "seed": seed, "temperature": temperature},
+            "style": style_label, "voices": voices, "key": str(k), "seed": seed, "temperature": temperature,
+            "avoid_parallels": avoid_parallels},
             parents=[id]))
         checks = {"chord_tones_on_strong_beats": round(chord_tone_share(new), 3),
                   "parallel_fifths_octaves": bad, "voice_pair_motions": moves,
