@@ -110,8 +110,6 @@ def scale_pcs(tonic: int, minor: bool) -> frozenset[int]:
 
 
 def nll_table(model, encoded, length: int = 512) -> dict:
-    import torch
-
     from .data import eval_windows
     from .ngram import NGram
     from .train import validation_loss
@@ -137,7 +135,6 @@ def nll_table(model, encoded, length: int = 512) -> dict:
         t2, c2 = ngram.nll(w)
         per_style[style] = {"windows": len(w), "tokens": c2, "model": round(validation_loss(model.model, w, model.device), 4),
                             "ngram": round(t2 / c2, 4)}
-    del torch
     return {"ngram_order": best_n, "tokens": cnt, "windows": len(test), "model_nll": round(model_nll, 4),
             "ngram_nll": round(tot / cnt, 4), "per_style": per_style}
 

@@ -323,12 +323,7 @@ class SymbolicModel:
 
         if not headers:
             return []
-        if bars < 1:
-            raise ModelError("bars must be at least 1")
-        if not 0.05 <= temperature <= 2.0:
-            raise ModelError(f"temperature {temperature} is outside 0.05-2.0")
-        c = constraints or Constraints()
-        c.check()
+        c = _checked_request(headers, bars, temperature, constraints)
         seeds = seeds if seeds is not None else list(range(len(headers)))
         states = [_State(h, bars, c, {}, frozenset(), bar_len=h.meter_ticks) for h in headers]
         gens = [torch.Generator().manual_seed(int(sd)) for sd in seeds]
@@ -442,15 +437,7 @@ class SymbolicModel:
 
         import torch
 
-        if bars < 1:
-            raise ModelError("bars must be at least 1")
-        if not 0.05 <= temperature <= 2.0:
-            raise ModelError(f"temperature {temperature} is outside 0.05-2.0")
-        c = constraints or Constraints()
-        c.check()
-        if header.meter_ticks not in T.METERS:
-            raise ModelError(f"a bar of {header.meter_ticks} ticks is not a meter the model knows "
-                             f"(1 to 8 quarter notes in eighth-note steps)")
+        c = _checked_request([header], bars, temperature, constraints)
         state = _State(header, bars, c, fixed, frozenset(n.voice for ns in fixed.values() for n in ns),
                        bar_len=header.meter_ticks)
         for (b, _), ns in fixed.items():
@@ -510,6 +497,22 @@ class SymbolicModel:
         keep = MAX_CONTEXT - T.HEADER_LEN - 128
         tail = (prompt[T.HEADER_LEN:] + out)[-keep:]
         return prompt[:T.HEADER_LEN] + tail
+
+
+def _checked_request(headers: list[Header], bars: int, temperature: float,
+                     constraints: Constraints | None) -> Constraints:
+    """What every request must satisfy before decoding starts; returns the constraints to use."""
+    if bars < 1:
+        raise ModelError("bars must be at least 1")
+    if not 0.05 <= temperature <= 2.0:
+        raise ModelError(f"temperature {temperature} is outside 0.05-2.0")
+    for h in headers:
+        if h.meter_ticks not in T.METERS:
+            raise ModelError(f"a bar of {h.meter_ticks} ticks is not a meter the model knows "
+                             f"(1 to 8 quarter notes in eighth-note steps)")
+    c = constraints or Constraints()
+    c.check()
+    return c
 
 
 def torch_tensor(*args, **kwargs):

@@ -146,25 +146,9 @@ def decode(output: dict, onset_threshold: float = 0.5, frame_threshold: float = 
         while np.max(remaining) > frame_threshold:
             i_mid, f = np.unravel_index(np.argmax(remaining), shape)
             remaining[i_mid, f] = 0
-            i, k = i_mid + 1, 0
-            while i < n_frames - 1 and k < ENERGY_TOL:
-                k = k + 1 if remaining[i, f] < frame_threshold else 0
-                remaining[i, f] = 0
-                if f < MAX_FREQ_IDX:
-                    remaining[i, f + 1] = 0
-                if f > 0:
-                    remaining[i, f - 1] = 0
-                i += 1
+            i, k = _clear_while_sounding(remaining, i_mid + 1, +1, f, frame_threshold)
             i_end = i - 1 - k
-            i, k = i_mid - 1, 0
-            while i > 0 and k < ENERGY_TOL:
-                k = k + 1 if remaining[i, f] < frame_threshold else 0
-                remaining[i, f] = 0
-                if f < MAX_FREQ_IDX:
-                    remaining[i, f + 1] = 0
-                if f > 0:
-                    remaining[i, f - 1] = 0
-                i -= 1
+            i, k = _clear_while_sounding(remaining, i_mid - 1, -1, f, frame_threshold)
             i_start = i + 1 + k
             if i_start < 0 or i_end >= n_frames:
                 raise AssertionError("note limits out of range")  # basic-pitch asserts the same
@@ -178,6 +162,22 @@ def decode(output: dict, onset_threshold: float = 0.5, frame_threshold: float = 
         bends = _bends(contours, s, e, p) if pitch_bends and contours is not None else None
         out.append(NoteEvent(float(times[s]), float(times[e]), p, a, bends))
     return out
+
+
+def _clear_while_sounding(remaining, i: int, step: int, f: int, frame_threshold: float) -> tuple[int, int]:
+    """From frame i, walk in `step` direction clearing bin f (and its neighbours) until the energy has stayed
+    under the threshold for ENERGY_TOL frames or the edge is reached; -> (frame stopped at, frames under)."""
+    n_frames = remaining.shape[0]
+    k = 0
+    while (i < n_frames - 1 if step > 0 else i > 0) and k < ENERGY_TOL:
+        k = k + 1 if remaining[i, f] < frame_threshold else 0
+        remaining[i, f] = 0
+        if f < MAX_FREQ_IDX:
+            remaining[i, f + 1] = 0
+        if f > 0:
+            remaining[i, f - 1] = 0
+        i += step
+    return i, k
 
 
 def _bends(contours, s: int, e: int, pitch: int, tol: int = 25) -> list[int]:
@@ -214,8 +214,3 @@ def check_audio_not_silent(y) -> bool:
     import numpy as np
 
     return len(y) > 0 and float(np.max(np.abs(y))) >= 1e-4
-
-
-def require(y) -> None:
-    if len(y) == 0:
-        raise LiveloomError("the audio has no samples")
