@@ -80,7 +80,6 @@ def load(path: str | os.PathLike | None = None, device: str | None = None) -> Sy
     """The shipped checkpoint, or a local one: a folder with config.json, model.safetensors and
     vocab.json as train.py exports them (or the .safetensors file inside such a folder). Never touches
     the network."""
-    import torch
     from safetensors.torch import load_file
     from transformers import LlamaConfig, LlamaForCausalLM
 

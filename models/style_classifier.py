@@ -34,7 +34,6 @@ def features(piece: T.Piece) -> np.ndarray:
     starts = [0]
     for b in piece.bar_ticks:
         starts.append(starts[-1] + b)
-    total = max(1, starts[-1])
     f: list[float] = []
     # top voice: the highest note at each onset
     by_onset: dict[int, list[T.TNote]] = {}

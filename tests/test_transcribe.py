@@ -186,8 +186,6 @@ async def test_transcribe_bad_input(client, server, home):
 @pytest.mark.skipif(not HAS_FLUIDSYNTH, reason="FluidSynth is not installed")
 @pytest.mark.anyio
 async def test_reorchestrate_audio_keeps_the_notes_and_changes_the_players(client, server, home):
-    import mido
-
     (home / "files").mkdir(parents=True, exist_ok=True)
     sf.write(home / "files" / "tones.wav", tones(), SR)
     out = await call_ok(client, "reorchestrate_audio", {"path": "tones.wav", "ensemble": "brass", "tempo": 120,

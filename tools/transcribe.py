@@ -250,7 +250,6 @@ def register(server: MCPServer, services: Services) -> None:
                                                                tempo, None, 1.0)
         if silent or not notes:
             raise LiveloomError(f"{real.name} holds no notes to re-orchestrate (silent, or nothing pitched found)")
-        beat = 60.0 / bpm
         length = max(4.0, math.ceil(max(n.end for n in notes) / 4 - 1e-9) * 4)
         tracks = []
         for (label, a, b), (inst, program) in zip(REGISTERS, ENSEMBLES[ensemble]):

@@ -16,7 +16,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .errors import LiveloomError
 
 SR = 22050
 HOP = 256
