@@ -1,0 +1,556 @@
+"""Theory-driven generation of one role (melody, counter, chords, pad, bass, arpeggio, drums) over a
+chord progression, from the style library.
+
+What each role does:
+* chords / pad / arpeggio: the progression voiced with voice leading (`voicing`), struck in one of
+  the style's comping rhythms, held, or broken into the style's arpeggio pattern;
+* bass: the style's bass patterns over each chord (root or slash bass, fifths, octaves, walking
+  lines, approach notes into the next chord), in one octave chosen for the smallest leaps;
+* drums: the style's grooves by energy, a variation every fourth bar and a fill to end each phrase;
+* melody: phrases of four bars (motif, answer, the motif sequenced onto the new chord, cadence) with
+  the style's rhythms; chord tones on strong beats, steps and occasional leaps between them;
+* counter: guide tones (thirds and sevenths) moving by the smallest step, in a slower rhythm.
+
+Every function is deterministic for a seed. Nothing here is a learned model; `compose` says so in
+its result, and uses the trained model instead where it knows the style.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from .errors import LiveloomError
+from .model import Clip, Note, TimeSignature
+from .notation import GM_DRUMS, apply_swing, parse_progression, realize
+from .theory import ChordSpec, Key, chord_name, looks_like_roman, parse_roman
+from .voicing import voice_progression
+from .styles import Patterns, Style
+
+# Default registers per role (MIDI pitches, inclusive) and the narrowest each role can work in.
+REGISTERS: dict[str, tuple[int, int]] = {
+    "melody": (62, 81), "counter": (55, 74), "chords": (53, 79), "pad": (55, 84), "arpeggio": (60, 88),
+    "bass": (28, 52), "drums": (35, 81),
+}
+MIN_SPAN = {"melody": 9, "counter": 9, "chords": 14, "pad": 14, "arpeggio": 12, "bass": 12, "drums": 0}
+REGISTER_NAMES = {"low": -12, "middle": 0, "mid": 0, "high": 12}
+
+
+@dataclass(frozen=True)
+class ChordEvent:
+    spec: ChordSpec
+    start: float
+    duration: float
+    symbol: str
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration
+
+    @property
+    def pcs(self) -> set[int]:
+        return {(self.spec.root + i) % 12 for i in self.spec.intervals} | {self.spec.bass}
+
+
+@dataclass
+class Request:
+    role: str
+    key: Key
+    ts: TimeSignature
+    bars: int
+    style: Style
+    chords: list[ChordEvent]
+    register: tuple[int, int]
+    density: float = 0.5
+    energy: float = 0.6
+    seed: int = 0
+    temperature: float = 0.8
+    fill_every: int = 8
+    fill_last_bar: bool = True
+    velocity: int = 96
+
+    @property
+    def bar_len(self) -> float:
+        return self.ts.beats_per_bar
+
+    @property
+    def length(self) -> float:
+        return self.bars * self.bar_len
+
+
+@dataclass
+class Outcome:
+    notes: list[Note]
+    details: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------ progressions
+
+
+def progression_events(text: str, key: Key, ts: TimeSignature, bars: int) -> list[ChordEvent]:
+    """Parse a progression (chord symbols or roman numerals; one chord per bar unless durations say) and
+    repeat it to fill `bars` bars. Longer than `bars`: an error that says what to change."""
+    tokens = text.replace("|", " ").split()
+    kind = "roman" if tokens and all(t == "%" or _is_roman(t.split(":")[0], key) for t in tokens) else "chords"
+    parsed = parse_progression(text, kind, key, ts)
+    total = bars * ts.beats_per_bar
+    span = parsed[-1][1] + parsed[-1][2]
+    if span > total + 1e-6:
+        raise LiveloomError(f"the progression {text!r} lasts {span / ts.beats_per_bar:g} bars but bars={bars}; "
+                            f"ask for at least {span / ts.beats_per_bar:g} bars or give a shorter progression")
+    events: list[ChordEvent] = []
+    offset = 0.0
+    while offset < total - 1e-9:
+        for spec, start, dur, tok in parsed:
+            s = offset + start
+            if s >= total - 1e-9:
+                break
+            events.append(ChordEvent(spec, s, min(dur, total - s), tok.text.split(":")[0]))
+        offset += span
+    return events
+
+
+def _is_roman(token: str, key: Key) -> bool:
+    if not looks_like_roman(token) and not token[:1] in "IViv":
+        return False
+    try:
+        parse_roman(token, key)
+        return True
+    except ValueError:
+        return False
+
+
+def chord_at(chords: list[ChordEvent], t: float) -> ChordEvent:
+    for c in chords:
+        if c.start - 1e-9 <= t < c.end - 1e-9:
+            return c
+    return chords[-1]
+
+
+def describe_progression(chords: list[ChordEvent]) -> list[dict]:
+    return [{"symbol": c.symbol, "chord": chord_name(c.spec), "start": round(c.start, 6),
+             "duration": round(c.duration, 6)} for c in chords]
+
+
+# ------------------------------------------------------------------ rhythms from step strings
+
+
+def step_events(pattern: str, step: float, bar_len: float) -> list[tuple[float, float]]:
+    """'x' strikes, '-' holds, '.' rests -> (start, duration) in one bar. A pattern longer than the bar
+    is cut at the bar line; a shorter one repeats."""
+    n = max(1, round(bar_len / step))
+    cells = (pattern * (n // max(1, len(pattern)) + 1))[:n] if len(pattern) < n else pattern[:n]
+    out: list[tuple[float, float]] = []
+    for i, ch in enumerate(cells):
+        if ch in "xX":
+            j = i + 1
+            while j < n and cells[j] == "-":
+                j += 1
+            out.append((i * step, (j - i) * step))
+    return out
+
+
+def _by_density(options: tuple[str, ...], density: float, rng: random.Random) -> str:
+    """The options sorted by how many notes they strike; density 0 picks the sparsest, 1 the busiest."""
+    ranked = sorted(options, key=lambda p: (sum(c in "xX" for c in p), p))
+    centre = density * (len(ranked) - 1)
+    weights = [1.0 / (1.0 + 3.0 * abs(i - centre)) for i in range(len(ranked))]
+    return rng.choices(ranked, weights=weights)[0]
+
+
+def _patterns_for_energy(p: Patterns, energy: float) -> tuple[str, ...]:
+    if energy < 0.35 and p.sparse:
+        return p.sparse
+    if energy > 0.8 and p.full:
+        return p.full
+    return p.main
+
+
+def _strong(t: float, ts: TimeSignature) -> bool:
+    """Downbeats and, in 4/4-like bars, the middle of the bar; in compound metres each dotted beat."""
+    bar = ts.beats_per_bar
+    pos = t % bar
+    if abs(pos) < 1e-6 or abs(pos - bar) < 1e-6:
+        return True
+    if ts.denominator == 8 and ts.numerator % 3 == 0:
+        return abs(pos % 1.5) < 1e-6
+    return ts.numerator == 4 and abs(pos - bar / 2) < 1e-6
+
+
+# ------------------------------------------------------------------ chords, pad, arpeggio
+
+
+def _voicings(req: Request, with_bass: bool = False):
+    lo, hi = req.register
+    return voice_progression([c.spec for c in req.chords], low=lo, high=hi, max_voices=4, with_bass=with_bass,
+                             bass_low=max(0, lo - 17), bass_high=max(1, lo - 1))
+
+
+def compose_chords(req: Request, rng: random.Random) -> Outcome:
+    voicings = _voicings(req)
+    pattern = _by_density(_patterns_for_energy(req.style.comp, req.energy), req.density, rng)
+    hits = step_events(pattern, req.style.comp.step, req.bar_len)
+    notes: list[Note] = []
+    for chord, v in zip(req.chords, voicings):
+        starts: list[tuple[float, float, bool]] = []
+        first_bar = int(chord.start // req.bar_len)
+        last_bar = int((chord.end - 1e-9) // req.bar_len)
+        for b in range(first_bar, last_bar + 1):
+            for s, d in hits:
+                t = b * req.bar_len + s
+                if chord.start - 1e-9 <= t < chord.end - 1e-9:
+                    starts.append((t, min(d, chord.end - t), _strong(t, req.ts)))
+        if not starts or starts[0][0] > chord.start + 1e-9:  # a chord always sounds from where it begins
+            first = starts[0][0] if starts else chord.end
+            starts.insert(0, (chord.start, first - chord.start, True))
+        for t, d, strong in starts:
+            vel = req.velocity - 10 + (8 if strong else 0)
+            notes += [Note(pitch=p, start=round(t, 6), duration=round(d * 0.95, 6), velocity=_vel(vel, rng))
+                      for p in v.upper]
+    return Outcome(notes, [f"comping rhythm {pattern!r} (step {req.style.comp.step:g} beats)",
+                           "voice leading: each chord voiced with the least movement from the last"])
+
+
+def compose_pad(req: Request, rng: random.Random) -> Outcome:
+    notes = []
+    for chord, v in zip(req.chords, _voicings(req)):
+        notes += [Note(pitch=p, start=round(chord.start, 6), duration=round(chord.duration * 0.99, 6),
+                       velocity=_vel(req.velocity - 24, rng)) for p in v.upper]
+    return Outcome(notes, ["sustained voicings, one per chord, voice-led"])
+
+
+def compose_arpeggio(req: Request, rng: random.Random) -> Outcome:
+    pattern = rng.choice(req.style.arpeggio.main)
+    step = req.style.arpeggio.step
+    lo, hi = req.register
+    voicings = voice_progression([c.spec for c in req.chords], low=lo, high=max(lo + 14, hi - 12), max_voices=4,
+                                 with_bass=False)
+    notes = []
+    for chord, v in zip(req.chords, voicings):
+        tones = list(v.upper) + [p + 12 for p in v.upper if p + 12 <= hi]
+        t, i = chord.start, 0
+        k = round((chord.start % req.bar_len) / step)
+        while t < chord.end - 1e-9:
+            idx = int(pattern[(k + i) % len(pattern)]) % len(tones)
+            d = min(step, chord.end - t)
+            notes.append(Note(pitch=tones[idx], start=round(t, 6), duration=round(d * 0.9, 6),
+                              velocity=_vel(req.velocity - 12 + (8 if _strong(t, req.ts) else 0), rng)))
+            t += step
+            i += 1
+    return Outcome(notes, [f"arpeggio pattern {pattern!r} every {step:g} beats over voice-led chord tones"])
+
+
+# ------------------------------------------------------------------ bass
+
+
+def _fold(p: int, lo: int, hi: int) -> int:
+    while p < lo:
+        p += 12
+    while p > hi:
+        p -= 12
+    return p if lo <= p <= hi else max(lo, min(hi, p))
+
+
+def _interval(spec: ChordSpec, options: tuple[int, ...], fallback: int) -> int:
+    ivs = [i % 12 for i in spec.intervals]
+    for o in options:
+        if o in ivs:
+            return o
+    return fallback
+
+
+def compose_bass(req: Request, rng: random.Random) -> Outcome:
+    lo, hi = req.register
+    pats = _patterns_for_energy(req.style.bass, req.energy)
+    pattern = _by_density(pats, req.density, rng)
+    step = req.style.bass.step
+    hits = step_events(pattern.replace("W", "x").replace("R", "x").replace("A", "x").replace("3", "x")
+                       .replace("5", "x").replace("7", "x").replace("8", "x"), step, req.bar_len)
+    letters = [pattern[round(s / step) % len(pattern)] for s, _ in hits]
+    scale = [(req.key.tonic + s) % 12 for s in req.key.scale]
+    chromatic = req.style.name in ("jazz", "funk", "bossa nova")
+    roots: list[int] = []
+    prev = None
+    centre = lo + min(10, (hi - lo) // 2)
+    for c in req.chords:  # one register for each chord's bass note: the nearest to the last
+        cands = [p for p in range(lo, hi + 1) if p % 12 == c.spec.bass]
+        target = prev if prev is not None else centre
+        best = min(cands, key=lambda p: (abs(p - target) + 0.3 * abs(p - centre), p)) if cands else _fold(
+            c.spec.bass + 36, lo, hi)
+        roots.append(best)
+        prev = best
+    notes: list[Note] = []
+    for ci, c in enumerate(req.chords):
+        root = roots[ci]
+        nxt = roots[ci + 1] if ci + 1 < len(roots) else roots[0]
+        events: list[tuple[float, float, str]] = []
+        for b in range(int(c.start // req.bar_len), int((c.end - 1e-9) // req.bar_len) + 1):
+            for (s, d), letter in zip(hits, letters):
+                t = b * req.bar_len + s
+                if c.start - 1e-9 <= t < c.end - 1e-9:
+                    events.append((t, min(d, c.end - t), letter))
+        if not events or events[0][0] > c.start + 1e-9:
+            events.insert(0, (c.start, (events[0][0] if events else c.end) - c.start, "R"))
+        if events and events[0][2] not in "R":
+            events[0] = (events[0][0], events[0][1], "R")  # the chord's own bass note on its first beat
+        walk = [p for p in range(lo, hi + 1) if p % 12 in c.pcs]
+        last = root
+        for k, (t, d, letter) in enumerate(events):
+            if letter == "R":
+                p = root
+            elif letter == "3":
+                p = _fold(root + _interval(c.spec, (3, 4), 7), lo, hi)
+            elif letter == "5":
+                p = _fold(root + _interval(c.spec, (7, 6, 8), 7), lo, hi)
+            elif letter == "7":
+                p = _fold(root + _interval(c.spec, (10, 11, 9), 12), lo, hi)
+            elif letter == "8":
+                p = root + 12 if root + 12 <= hi else root - 12 if root - 12 >= lo else root
+            elif letter == "A":  # into the next chord's bass note: a semitone (jazz, funk) or a scale step
+                below = nxt - 1 if chromatic else max((q for q in range(nxt - 3, nxt) if q % 12 in scale), default=nxt - 1)
+                above = nxt + 1 if chromatic else min((q for q in range(nxt + 1, nxt + 4) if q % 12 in scale), default=nxt + 1)
+                p = below if abs(below - last) <= abs(above - last) else above
+                if not lo <= p <= hi:
+                    p = above if lo <= above <= hi else below
+                if not lo <= p <= hi:
+                    p = root
+            else:  # W: walk toward the next chord's bass note through chord tones
+                remaining = sum(1 for e in events[k:]) + 1
+                goal = last + (nxt - last) / remaining
+                opts = [q for q in walk if q != last] or walk
+                p = min(opts, key=lambda q: (abs(q - goal) + rng.random() * 0.8 * req.temperature, q))
+            p = max(lo, min(hi, p))
+            vel = req.velocity + (6 if _strong(t, req.ts) else -6)
+            notes.append(Note(pitch=p, start=round(t, 6), duration=round(d * 0.92, 6), velocity=_vel(vel, rng)))
+            last = p
+    return Outcome(notes, [f"bass pattern {pattern!r} (step {step:g} beats): R root or slash bass, 3/5/7 chord tones, "
+                           f"8 octave, W walking chord tones, A {'chromatic' if chromatic else 'diatonic'} approach "
+                           "into the next chord"])
+
+
+# ------------------------------------------------------------------ drums
+
+
+def _drum_bar(grid: str, step: float, ts: TimeSignature) -> list[Note]:
+    """One bar of a drum grid from the library, cut or repeated to the bar (the realiser reads it)."""
+    lines = []
+    n = max(1, round(ts.beats_per_bar / step))
+    for line in grid.strip().splitlines():
+        name, _, cells = line.partition(":")
+        cells = cells.strip()
+        cells = (cells * (n // max(1, len(cells)) + 1))[:n]
+        lines.append(f"{name.strip()}: {cells}")
+    clip = realize("\n".join(lines), kind="drums", time_signature=ts, step=step).clip
+    return [n for n in clip.notes if n.start < ts.beats_per_bar - 1e-9]
+
+
+def compose_drums(req: Request, rng: random.Random) -> Outcome:
+    p = req.style.drums
+    options = _patterns_for_energy(p, req.energy)
+    main = _by_density(options, req.density, rng)
+    alternatives = [g for g in options if g != main]
+    variation = rng.choice(alternatives) if alternatives else main
+    fill = rng.choice(p.fill) if p.fill else main
+    notes: list[Note] = []
+    used = {"main": main}
+    for b in range(req.bars):
+        last_of_phrase = (b + 1) % req.fill_every == 0 or (req.fill_last_bar and b == req.bars - 1)
+        if last_of_phrase and req.bars > 1:
+            grid, what = fill, "fill"
+        elif b % 4 == 3:
+            grid, what = variation, "variation"
+        else:
+            grid, what = main, "main"
+        used[what] = grid
+        for n in _drum_bar(grid, p.step, req.ts):
+            jitter = int(rng.gauss(0, 4 * req.temperature))
+            notes.append(n.model_copy(update={"start": round(n.start + b * req.bar_len, 6),
+                                              "velocity": max(1, min(127, n.velocity - 100 + req.velocity + jitter))}))
+    details = [f"groove ({'sparse' if options is p.sparse else 'full' if options is p.full else 'main'} set) "
+               f"{main!r}"]
+    if "fill" in used:
+        details.append(f"fill at the end of every {req.fill_every} bars and the last bar")
+    return Outcome(notes, details)
+
+
+# ------------------------------------------------------------------ melody and counter-melody
+
+
+def _chord_tones_in(c: ChordEvent, lo: int, hi: int) -> list[int]:
+    return [p for p in range(lo, hi + 1) if p % 12 in c.pcs]
+
+
+def _rhythm_bar(cell: str, bar_len: float) -> list[tuple[float, float]]:
+    ev = step_events(cell, 0.25, bar_len)
+    return ev or [(0.0, bar_len)]
+
+
+def compose_melody(req: Request, rng: random.Random) -> Outcome:
+    lo, hi = req.register
+    scale_pcs = {(req.key.tonic + s) % 12 for s in req.key.scale}
+    scale = [p for p in range(lo, hi + 1) if p % 12 in scale_pcs]
+    cells = req.style.melody_rhythms
+    a = _by_density(cells, req.density, rng)
+    b_cell = _by_density(cells, min(1.0, req.density + 0.2), rng)
+    cadence = _rhythm_bar(a, req.bar_len)[: max(1, len(_rhythm_bar(a, req.bar_len)) // 2)]
+    cadence = cadence[:-1] + [(cadence[-1][0], req.bar_len - cadence[-1][0])]
+    temp = req.temperature
+    prev = scale[len(scale) // 3] if scale else (lo + hi) // 2
+    direction = 1
+    notes: list[Note] = []
+    motif: list[int] | None = None  # the first bar's pitches, sequenced in the third bar of each phrase
+    for bar in range(req.bars):
+        pos = bar % 4
+        final = bar == req.bars - 1
+        if final or pos == 3:
+            rhythm = cadence
+        else:
+            rhythm = _rhythm_bar(a if pos in (0, 2) else b_cell, req.bar_len)
+        pitches: list[int] = []
+        for k, (s, d) in enumerate(rhythm):
+            t = bar * req.bar_len + s
+            c = chord_at(req.chords, t)
+            tones = _chord_tones_in(c, lo, hi)
+            strong = _strong(t, req.ts) or d >= 1.0 or abs(c.start - t) < 1e-6
+            last_note = k == len(rhythm) - 1 and (final or pos == 3)
+            if pos == 2 and motif is not None and k < len(motif):  # the motif again, moved onto this chord
+                want = motif[k]
+                p = min(tones, key=lambda q: (abs(q - want), q)) if strong and tones else _nearest(scale, want)
+            elif last_note:
+                goal = {req.key.tonic} if final and req.key.tonic in c.pcs else {c.spec.root}
+                if not final and pos == 3:  # a half cadence ends on the third or fifth
+                    goal = {(c.spec.root + i) % 12 for i in c.spec.intervals if i % 12 in (3, 4, 7)} or goal
+                cands = [q for q in tones if q % 12 in goal] or tones
+                p = min(cands, key=lambda q: (abs(q - prev), q))
+            elif strong and tones:
+                want = prev + direction * rng.choice((1, 2, 3, 4))
+                p = min(tones, key=lambda q: (abs(q - want) + rng.random() * 2 * temp + (3 if q == prev else 0), q))
+            else:
+                if rng.random() < req.style.leap * temp and tones:
+                    leap = [q for q in tones if 3 <= abs(q - prev) <= 8]
+                    p = rng.choice(leap) if leap else _step(scale, prev, direction)
+                else:
+                    p = _step(scale, prev, direction)
+            if p >= hi - 1 or (p > (lo + hi) / 2 + 5 and rng.random() < 0.3):
+                direction = -1
+            elif p <= lo + 1 or (p < (lo + hi) / 2 - 5 and rng.random() < 0.3):
+                direction = 1
+            elif rng.random() < 0.2 * temp:
+                direction = -direction
+            p = max(lo, min(hi, p))
+            pitches.append(p)
+            notes.append(Note(pitch=p, start=round(t, 6), duration=round(d * 0.96, 6),
+                              velocity=_vel(req.velocity - 4 + (10 if strong else 0), rng)))
+            prev = p
+        if pos == 0:
+            motif = pitches
+    return Outcome(notes, [f"phrases of 4 bars: motif (rhythm {a!r}), answer ({b_cell!r}), the motif on the new chord, "
+                           "cadence; chord tones on strong beats, scale steps between"])
+
+
+def _nearest(scale: list[int], want: float) -> int:
+    return min(scale, key=lambda q: (abs(q - want), q))
+
+
+def _step(scale: list[int], prev: int, direction: int) -> int:
+    if not scale:
+        return prev
+    if direction > 0:
+        up = [q for q in scale if q > prev]
+        return up[0] if up else max(q for q in scale if q < prev) if any(q < prev for q in scale) else prev
+    down = [q for q in scale if q < prev]
+    return down[-1] if down else min(q for q in scale if q > prev) if any(q > prev for q in scale) else prev
+
+
+def compose_counter(req: Request, rng: random.Random, melody: list[Note] | None = None) -> Outcome:
+    """Guide tones (thirds, sevenths, else fifths) moving by the smallest step; against a given melody it
+    avoids unisons and octaves at shared onsets and prefers contrary motion."""
+    lo, hi = req.register
+    cell = _by_density(req.style.counter_rhythms, req.density, rng)
+    rhythm = _rhythm_bar(cell, req.bar_len)
+    prev = (lo + hi) // 2
+    notes: list[Note] = []
+    mel = sorted(melody or [], key=lambda n: n.start)
+
+    def melody_at(t: float) -> int | None:
+        sounding = [n.pitch for n in mel if n.start - 1e-9 <= t < n.end - 1e-9]
+        return max(sounding) if sounding else None
+
+    last_mel = None
+    for bar in range(req.bars):
+        for s, d in rhythm:
+            t = bar * req.bar_len + s
+            c = chord_at(req.chords, t)
+            d = min(d, c.end - t) if c.end > t else d
+            guide = {(c.spec.root + i) % 12 for i in c.spec.intervals if i % 12 in (3, 4, 10, 11)} or c.pcs
+            cands = [p for p in range(lo, hi + 1) if p % 12 in guide] or _chord_tones_in(c, lo, hi)
+            m = melody_at(t)
+
+            def cost(p: int) -> float:
+                x = abs(p - prev) + rng.random() * req.temperature
+                if m is not None:
+                    if p >= m or (m - p) % 12 == 0:
+                        x += 12
+                    if last_mel is not None and (p - prev) * (m - last_mel) > 0:
+                        x += 1.5  # similar motion
+                return x
+
+            p = min(cands, key=lambda q: (cost(q), q))
+            notes.append(Note(pitch=p, start=round(t, 6), duration=round(d * 0.95, 6),
+                              velocity=_vel(req.velocity - 16, rng)))
+            prev, last_mel = p, m
+    return Outcome(notes, [f"guide-tone line (thirds and sevenths) in rhythm {cell!r}"
+                           + (", below the given melody, contrary motion preferred" if mel else "")])
+
+
+# ------------------------------------------------------------------ shared
+
+
+def _vel(v: float, rng: random.Random) -> int:
+    return max(1, min(127, int(round(v + rng.gauss(0, 3)))))
+
+
+def no_overlaps(notes: list[Note]) -> list[Note]:
+    """Cut a note where the next note of the same pitch begins (Live and MIDI cannot hold both)."""
+    out: list[Note] = []
+    last: dict[int, int] = {}
+    for n in sorted(notes, key=lambda n: (n.start, n.pitch)):
+        i = last.get(n.pitch)
+        if i is not None:
+            prev = out[i]
+            if prev.start == n.start:
+                continue
+            if prev.end > n.start:
+                out[i] = prev.model_copy(update={"duration": round(n.start - prev.start, 6)})
+        last[n.pitch] = len(out)
+        out.append(n)
+    return out
+
+
+COMPOSERS = {"chords": compose_chords, "pad": compose_pad, "arpeggio": compose_arpeggio, "bass": compose_bass,
+             "drums": compose_drums, "melody": compose_melody}
+
+
+def compose_role(req: Request, melody: list[Note] | None = None) -> Outcome:
+    rng = random.Random(f"{req.seed}:{req.role}:{req.style.name}")
+    out = compose_counter(req, rng, melody) if req.role == "counter" else COMPOSERS[req.role](req, rng)
+    notes = out.notes
+    swing = req.style.swing
+    if swing > 0.51 and not (req.role == "drums" and abs(req.style.drums.step - 0.25) > 1e-9):
+        pair = 1.0 if req.role != "drums" and req.style.name == "jazz" else 0.5
+        notes = apply_swing(notes, pair=pair, ratio=min(0.75, swing))
+        out.details.append(f"swing {swing:.2f} on {'eighths' if pair == 1.0 else 'sixteenths'}")
+    notes = [n for n in notes if n.start < req.length - 1e-9]
+    notes = [n if n.end <= req.length else n.model_copy(update={"duration": round(req.length - n.start, 6)})
+             for n in notes]
+    out.notes = no_overlaps(notes)
+    return out
+
+
+def clip_for(req: Request, notes: list[Note], name: str, tempo: float, instrument: int | None) -> Clip:
+    return Clip(name=name, notes=notes, length=req.length, tempo=tempo, time_signature=req.ts,
+                key=None if req.role == "drums" else str(req.key), role=req.role,
+                instrument=None if req.role == "drums" else instrument, is_drum=req.role == "drums")
+
+
+DRUM_PITCHES = frozenset(GM_DRUMS.values())

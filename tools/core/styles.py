@@ -1,0 +1,118 @@
+"""The style library: what liveloom knows about each genre, authored as data.
+
+One TOML file per genre in `style_library/` holds progressions (roman numerals, per mode and per
+section), drum grooves (step grids), bass patterns, comping rhythms, arpeggio patterns, melody
+rhythms and range, tempo range, swing, and General MIDI instruments per role. This module reads
+and validates them; `composer` and `arranger` realise them. Nothing here is learned — where the
+trained model knows a style (`model_style`), compose uses the model for it.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import LiveloomError
+
+LIBRARY = Path(__file__).with_name("style_library")
+ROLES = ("melody", "counter", "chords", "pad", "bass", "arpeggio", "drums")
+
+
+@dataclass(frozen=True)
+class Patterns:
+    step: float
+    main: tuple[str, ...]
+    sparse: tuple[str, ...] = ()
+    full: tuple[str, ...] = ()
+    fill: tuple[str, ...] = ()
+    build: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Style:
+    name: str
+    file: str
+    aliases: tuple[str, ...]
+    description: str
+    tempo: tuple[float, float]
+    tempo_default: float
+    meter: str
+    mode: str
+    swing: float
+    model_style: str | None
+    progressions: dict[str, tuple[str, ...]]
+    drums: Patterns
+    bass: Patterns
+    comp: Patterns
+    arpeggio: Patterns
+    melody_range: tuple[int, int]
+    notes_per_bar: tuple[float, float]
+    melody_rhythms: tuple[str, ...]
+    leap: float
+    counter_rhythms: tuple[str, ...]
+    instruments: dict[str, int] = field(default_factory=dict)
+
+    def progressions_for(self, mode: str, section: str | None = None) -> tuple[str, ...]:
+        """Progressions for a mode (and a section such as 'chorus'), falling back to the mode's family:
+        dorian/phrygian/minor-ish modes use the minor list, lydian/mixolydian the major list."""
+        family = "minor" if mode in ("minor", "dorian", "phrygian", "locrian", "harmonic minor",
+                                     "melodic minor") else "major"
+        keys = []
+        if section:
+            keys += [f"{section}_{mode}", f"{section}_{family}"]
+        keys += [mode, family]
+        for k in keys:
+            if self.progressions.get(k):
+                return self.progressions[k]
+        raise LiveloomError(f"style {self.name} has no progression for {mode}")  # pragma: no cover - library checked
+
+
+def _patterns(raw: dict, what: str, file: str) -> Patterns:
+    try:
+        return Patterns(step=float(raw["step"]), main=tuple(raw.get("main") or raw["patterns"]),
+                        sparse=tuple(raw.get("sparse", ())), full=tuple(raw.get("full", ())),
+                        fill=tuple(raw.get("fill", ())), build=tuple(raw.get("build", ())))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{file}: [{what}] needs step and patterns (or main): {exc}") from None
+
+
+def _load(path: Path) -> Style:
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    mel = raw["melody"]
+    return Style(
+        name=raw["name"], file=path.name, aliases=tuple(a.lower() for a in raw.get("aliases", [raw["name"]])),
+        description=raw["description"], tempo=tuple(raw["tempo"]), tempo_default=float(raw["tempo_default"]),
+        meter=raw.get("meter", "4/4"), mode=raw["mode"], swing=float(raw.get("swing", 0.5)),
+        model_style=raw.get("model_style") or None,
+        progressions={k: tuple(v) for k, v in raw["progressions"].items()},
+        drums=_patterns(raw["drums"], "drums", path.name), bass=_patterns(raw["bass"], "bass", path.name),
+        comp=_patterns(raw["comp"], "comp", path.name), arpeggio=_patterns(raw["arpeggio"], "arpeggio", path.name),
+        melody_range=tuple(mel["range"]), notes_per_bar=tuple(mel["notes_per_bar"]),
+        melody_rhythms=tuple(mel["rhythms"]), leap=float(mel.get("leap", 0.2)),
+        counter_rhythms=tuple(raw.get("counter", {}).get("rhythms", ["x---------------"])),
+        instruments={k: int(v) for k, v in raw.get("instruments", {}).items()},
+    )
+
+
+@functools.cache
+def library() -> dict[str, Style]:
+    """Every style in the library, by its file's stem (pop, rock, house, lofi, ...)."""
+    return {p.stem: _load(p) for p in sorted(LIBRARY.glob("*.toml"))}
+
+
+def style_names() -> list[str]:
+    return sorted(library())
+
+
+def get_style(name: str | None) -> Style:
+    """A style by name or alias ('lo-fi', 'hip hop', 'bossa nova', 'techno' ...); None means pop."""
+    if name is None:
+        return library()["pop"]
+    wanted = " ".join(name.strip().lower().replace("_", " ").split())
+    for key, style in library().items():
+        if wanted == key or wanted in style.aliases or wanted == style.name:
+            return style
+    raise LiveloomError(f"unknown style {name!r}; the style library has: {', '.join(style_names())} "
+                        "(aliases such as 'lo-fi', 'hip-hop', 'techno', 'bossa nova', 'irish' work too)")
