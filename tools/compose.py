@@ -1,5 +1,5 @@
-"""Compose family. `notation_to_clip` realises exact musical text; the generative tools
-(`compose`, `continue_clip`, `harmonize`, `vary`, `interpolate`) join it as the models land."""
+"""Compose family. `notation_to_clip` realises exact musical text; the generative tools (`compose`,
+`continue_clip`, `harmonize`, `vary`, `interpolate`) live in `generative`."""
 
 from typing import Annotated
 
@@ -32,6 +32,9 @@ class NotationResult(ArtifactSummary):
 
 
 def register(server: MCPServer, services: Services) -> None:
+    from . import generative
+
+    generative.register(server, services)
     ws = services.workspace
 
     @register_tool(server, title="Notation to clip", read_only=False, idempotent=False)

@@ -68,6 +68,8 @@ class Request:
     fill_every: int = 8
     fill_last_bar: bool = True
     velocity: int = 96
+    voice_from: tuple[int, ...] | None = None  # the previous section's last chord voicing
+    drum_build: bool = False  # a build-up: the style's build patterns, getting denser and louder
 
     @property
     def bar_len(self) -> float:
@@ -82,6 +84,7 @@ class Request:
 class Outcome:
     notes: list[Note]
     details: list[str] = field(default_factory=list)
+    last_voicing: tuple[int, ...] | None = None
 
 
 # ------------------------------------------------------------------ progressions
@@ -183,7 +186,7 @@ def _strong(t: float, ts: TimeSignature) -> bool:
 def _voicings(req: Request, with_bass: bool = False):
     lo, hi = req.register
     return voice_progression([c.spec for c in req.chords], low=lo, high=hi, max_voices=4, with_bass=with_bass,
-                             bass_low=max(0, lo - 17), bass_high=max(1, lo - 1))
+                             bass_low=max(0, lo - 17), bass_high=max(1, lo - 1), start_from=req.voice_from)
 
 
 def compose_chords(req: Request, rng: random.Random) -> Outcome:
@@ -208,15 +211,18 @@ def compose_chords(req: Request, rng: random.Random) -> Outcome:
             notes += [Note(pitch=p, start=round(t, 6), duration=round(d * 0.95, 6), velocity=_vel(vel, rng))
                       for p in v.upper]
     return Outcome(notes, [f"comping rhythm {pattern!r} (step {req.style.comp.step:g} beats)",
-                           "voice leading: each chord voiced with the least movement from the last"])
+                           "voice leading: each chord voiced with the least movement from the last"],
+                   last_voicing=voicings[-1].upper if voicings else None)
 
 
 def compose_pad(req: Request, rng: random.Random) -> Outcome:
     notes = []
-    for chord, v in zip(req.chords, _voicings(req)):
+    voicings = _voicings(req)
+    for chord, v in zip(req.chords, voicings):
         notes += [Note(pitch=p, start=round(chord.start, 6), duration=round(chord.duration * 0.99, 6),
                        velocity=_vel(req.velocity - 24, rng)) for p in v.upper]
-    return Outcome(notes, ["sustained voicings, one per chord, voice-led"])
+    return Outcome(notes, ["sustained voicings, one per chord, voice-led"],
+                   last_voicing=voicings[-1].upper if voicings else None)
 
 
 def compose_arpeggio(req: Request, rng: random.Random) -> Outcome:
@@ -353,8 +359,18 @@ def compose_drums(req: Request, rng: random.Random) -> Outcome:
     fill = rng.choice(p.fill) if p.fill else main
     notes: list[Note] = []
     used = {"main": main}
+    build = p.build or tuple(f"snare: {x}" for x in ("x...x...x...x...", "x.x.x.x.x.x.x.x.", "xxxxxxxxxxxxxxxx"))
     for b in range(req.bars):
         last_of_phrase = (b + 1) % req.fill_every == 0 or (req.fill_last_bar and b == req.bars - 1)
+        if req.drum_build:  # denser and louder toward the end: the style's build patterns under the groove
+            stage = min(len(build) - 1, b * len(build) // req.bars)
+            grid, what = main + "\n" + build[stage], "build"
+            rise = int(30 * (b + 1) / req.bars) - 20
+            for n in _drum_bar(grid, p.step, req.ts):
+                notes.append(n.model_copy(update={"start": round(n.start + b * req.bar_len, 6),
+                                                  "velocity": max(1, min(127, n.velocity - 100 + req.velocity + rise))}))
+            used[what] = grid
+            continue
         if last_of_phrase and req.bars > 1:
             grid, what = fill, "fill"
         elif b % 4 == 3:
@@ -543,7 +559,37 @@ def compose_role(req: Request, melody: list[Note] | None = None) -> Outcome:
     notes = [n for n in notes if n.start < req.length - 1e-9]
     notes = [n if n.end <= req.length else n.model_copy(update={"duration": round(req.length - n.start, 6)})
              for n in notes]
+    if req.role in ("melody", "counter", "bass"):
+        notes = one_line(notes)
     out.notes = no_overlaps(notes)
+    return out
+
+
+def one_line(notes: list[Note]) -> list[Note]:
+    """A single line: each note ends by the next onset (swing and variation can make them overlap)."""
+    ordered = sorted(notes, key=lambda n: (n.start, -n.pitch))
+    out: list[Note] = []
+    for n in ordered:
+        if out and abs(out[-1].start - n.start) < 1e-9:
+            continue  # two notes at once in a line: keep the higher
+        if out and out[-1].end > n.start + 1e-9:
+            out[-1] = out[-1].model_copy(update={"duration": round(n.start - out[-1].start, 6)})
+        out.append(n)
+    return out
+
+
+def fit_to_chords(notes: list[Note], chords: list[ChordEvent], ts: TimeSignature, lo: int, hi: int) -> list[Note]:
+    """Move strong-beat notes that are not tones of their chord to the nearest chord tone in range (used after
+    varying a line that must still fit its chords)."""
+    out = []
+    for n in notes:
+        c = chord_at(chords, n.start)
+        strong = _strong(n.start, ts) or n.duration >= 1.0 or abs(c.start - n.start) < 1e-6
+        if strong and n.pitch % 12 not in c.pcs:
+            tones = _chord_tones_in(c, lo, hi)
+            if tones:
+                n = n.model_copy(update={"pitch": min(tones, key=lambda q: (abs(q - n.pitch), q))})
+        out.append(n)
     return out
 
 

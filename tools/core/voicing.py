@@ -82,10 +82,12 @@ def voice_progression(
     bass_high: int = 52,
     max_voices: int = 4,
     with_bass: bool = True,
+    start_from: tuple[int, ...] | None = None,
 ) -> list[Voicing]:
-    """Voice a progression: a bass note in [bass_low, bass_high] and upper voices in [low, high]."""
+    """Voice a progression: a bass note in [bass_low, bass_high] and upper voices in [low, high]. `start_from`
+    is the voicing that came before (the last chord of the previous section), for voice leading across it."""
     center = (low + high) / 2
-    prev_upper: tuple[int, ...] | None = None
+    prev_upper: tuple[int, ...] | None = start_from
     prev_bass: int | None = None
     out: list[Voicing] = []
     for chord in chords:

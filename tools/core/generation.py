@@ -1,0 +1,210 @@
+"""compose, as a function: read and validate a request, choose the engine, generate, check.
+
+The MCP tool, the arranger and the benchmark all call `compose`. The engine is the trained
+symbolic model (models/) where it knows the style and role — folk melodies (Essen, Irish tunes)
+and four-part chorale harmony — and the theory composer (`composer`) everywhere else; `auto`
+picks, and the result says which ran.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .checks import Check, check_role
+from .composer import MIN_SPAN, REGISTERS, REGISTER_NAMES, ChordEvent, Request, compose_role, describe_progression, \
+    no_overlaps, progression_events
+from .errors import LiveloomError
+from .model import Clip, Note, TimeSignature
+from .styles import ROLES, Style, get_style
+from .theory import Key, parse_key, parse_pitch
+
+Engine = Literal["auto", "model", "theory"]
+MAX_BARS = 256
+# What the trained model knows: (library style, role) -> the model's style token.
+MODEL_ROLES = {("folk", "melody"): "essen", ("chorale", "chords"): "chorale", ("chorale", "melody"): "chorale"}
+SATB = {0: (60, 81), 1: (53, 74), 2: (48, 69), 3: (40, 62)}
+MINOR_MODEL_SCALE = (0, 2, 3, 5, 7, 8, 9, 10, 11)  # natural minor with the raised 6th and 7th
+
+
+@dataclass
+class Composition:
+    clip: Clip
+    engine: str
+    style: Style
+    key: Key
+    chords: list[ChordEvent]
+    progression_text: str | None
+    checks: list[Check]
+    details: list[str] = field(default_factory=list)
+    register: tuple[int, int] = (0, 127)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+
+def parse_register(text: str | None, role: str) -> tuple[int, int]:
+    """'low' / 'middle' / 'high' (an octave either way of the role's default) or a range 'C4-G5' / '60-79'."""
+    lo, hi = REGISTERS[role]
+    if text is None or not text.strip():
+        return lo, hi
+    t = text.strip().lower()
+    if t in REGISTER_NAMES:
+        shift = REGISTER_NAMES[t]
+        return max(0, lo + shift), min(127, hi + shift)
+    m = re.fullmatch(r"\s*([A-Ga-g][#b]?-?\d{1,2}|\d{1,3})\s*(?:-|\.\.|to)\s*([A-Ga-g][#b]?-?\d{1,2}|\d{1,3})\s*",
+                     text)
+    if not m:
+        raise LiveloomError(f"register {text!r} is not 'low', 'middle', 'high' or a range like 'C4-G5' or '60-79'")
+    try:
+        a, b = parse_pitch(m.group(1)), parse_pitch(m.group(2))
+    except ValueError as exc:
+        raise LiveloomError(f"register {text!r}: {exc}") from None
+    if b < a:
+        raise LiveloomError(f"register {text!r} goes downward; write the low end first, e.g. 'C3-C5'")
+    if b - a < MIN_SPAN[role]:
+        raise LiveloomError(f"register {text!r} spans {b - a} semitones; {role} needs at least {MIN_SPAN[role]} "
+                            f"(its voices cannot fit). Widen it, e.g. {_name(a)}-{_name(a + MIN_SPAN[role] + 3)}")
+    return a, b
+
+
+def _name(p: int) -> str:
+    from .model import pitch_name
+
+    return pitch_name(max(0, min(127, p)))
+
+
+def resolve_key(key: str | None, style: Style) -> Key:
+    try:
+        return parse_key(key) if key else parse_key(f"C {style.mode}" if style.mode != "major" else "C major")
+    except ValueError as exc:
+        raise LiveloomError(f"{exc}") from None
+
+
+def check_bars(bars: int) -> None:
+    if not 1 <= bars <= MAX_BARS:
+        raise LiveloomError(f"bars={bars}: ask for 1 to {MAX_BARS} bars (longer pieces: arrange sections)")
+
+
+def choose_progression(style: Style, key: Key, seed: int, section: str | None = None) -> str:
+    return random.Random(f"{seed}:progression:{style.name}:{section}").choice(style.progressions_for(key.mode, section))
+
+
+def compose(role: str, *, key: str | None = None, bars: int = 8, tempo: float | None = None,
+            time_signature: str | None = None, style: str | None = None, progression: str | None = None,
+            density: float = 0.5, energy: float = 0.6, register: str | None = None, seed: int = 0,
+            temperature: float = 0.8, engine: Engine = "auto", melody: list[Note] | None = None,
+            models=None, name: str | None = None, chords: list[ChordEvent] | None = None,
+            section: str | None = None) -> Composition:
+    if role not in ROLES:
+        raise LiveloomError(f"unknown role {role!r}; use one of: {', '.join(ROLES)}")
+    check_bars(bars)
+    st = get_style(style)
+    k = resolve_key(key, st)
+    try:
+        ts = TimeSignature.parse(time_signature or st.meter)
+    except ValueError as exc:
+        raise LiveloomError(str(exc)) from None
+    lo_hi = parse_register(register, role)
+    bpm = float(tempo) if tempo is not None else st.tempo_default
+    model_style = MODEL_ROLES.get((_file_key(st), role))
+    if engine == "model" and model_style is None:
+        known = ", ".join(f"{r} in {s}" for s, r in MODEL_ROLES)
+        raise LiveloomError(f"the trained model has no knowledge of {role} in {st.name}; it knows: {known}. "
+                            "Use engine 'theory' or 'auto'")
+    if engine == "model" and progression:
+        raise LiveloomError("the trained model cannot follow a given progression; leave out progression or use "
+                            "engine 'theory' (or 'auto')")
+    # auto: the model where it knows the style and role and no progression is imposed
+    use_model = model_style is not None and engine != "theory" and not progression and chords is None
+    if chords is None:
+        text = progression or choose_progression(st, k, seed, section)
+        try:
+            chords = progression_events(text, k, ts, bars)
+        except ValueError as exc:
+            raise LiveloomError(f"progression {text!r}: {exc}") from None
+    else:
+        text = progression
+    if use_model:
+        return _compose_with_model(role, st, k, ts, bars, bpm, lo_hi, density, seed, temperature, model_style,
+                                   models, name)
+    req = Request(role=role, key=k, ts=ts, bars=bars, style=st, chords=chords, register=lo_hi, density=density,
+                  energy=energy, seed=seed, temperature=temperature)
+    out = compose_role(req, melody=melody)
+    clip = Clip(name=name or f"{st.name} {role}", notes=out.notes, length=req.length, tempo=bpm, time_signature=ts,
+                key=None if role == "drums" else str(k), role=role, is_drum=role == "drums",
+                instrument=None if role == "drums" else st.instruments.get(role))
+    checks = check_role(role, clip.notes, length=clip.length, bars=bars, ts=ts, key=k,
+                        chords=None if role == "drums" else chords, register=lo_hi)
+    return Composition(clip=clip, engine="theory: liveloom style library + rules (not a learned model)", style=st,
+                       key=k, chords=chords, progression_text=text, checks=checks, details=out.details,
+                       register=lo_hi)
+
+
+def _file_key(st: Style) -> str:
+    return st.file.removesuffix(".toml")
+
+
+def _compose_with_model(role: str, st: Style, k: Key, ts: TimeSignature, bars: int, bpm: float,
+                        register: tuple[int, int], density: float, seed: int, temperature: float, model_style: str,
+                        models, name: str | None) -> Composition:
+    from liveloom.models import tokenizer as T
+    from liveloom.models.convert import meter_ticks, piece_notes
+    from liveloom.models.generate import Constraints, ModelError
+
+    if models is None:  # pragma: no cover - the server always passes its hub
+        raise LiveloomError("no model hub available")
+    meter = meter_ticks(ts)
+    if meter not in T.METERS:
+        raise LiveloomError(f"the model writes bars of 1 to 8 quarter notes; {ts} is not one — use engine 'theory'")
+    if bars > 32:
+        raise LiveloomError(f"the model writes up to 32 bars at a time; ask for fewer bars or use engine 'theory'")
+    scale = frozenset((k.tonic + s) % 12 for s in (MINOR_MODEL_SCALE if k.is_minor else k.scale))
+    voices = 4 if role == "chords" else 1
+    if voices == 4:
+        ranges = dict(SATB)
+        register = (min(lo for lo, _ in ranges.values()), max(hi for _, hi in ranges.values()))
+    else:
+        ranges = {0: register}
+    constraints = Constraints(scale=scale, pitch_range=register, voice_ranges=ranges, max_polyphony=voices)
+    per_bar = 2 + density * 6
+    header = T.Header(style=model_style, key_tonic=k.tonic, key_minor=k.is_minor, meter_ticks=meter,
+                      tempo=T.tempo_band(bpm), voices=voices, density=T.density_bin(per_bar))
+    try:
+        model = models.symbolic()
+        gen = model.generate(header, bars, constraints=constraints, seed=seed, temperature=max(0.1, temperature))
+    except ModelError as exc:
+        raise LiveloomError(str(exc)) from None
+    notes = [n.model_copy(update={"velocity": 96 if v == 0 else 80}) for v, n in piece_notes(gen.piece)]
+    length = bars * ts.beats_per_bar
+    notes = [n if n.end <= length else n.model_copy(update={"duration": round(length - n.start, 6)})
+             for n in notes if n.start < length]
+    notes = no_overlaps(notes)
+    clip = Clip(name=name or f"{st.name} {role}", notes=notes, length=length, tempo=bpm, time_signature=ts,
+                key=str(k), role=role, instrument=st.instruments.get(role))
+    key_for_check = Key(k.tonic, "harmonic minor", k.tonic_name) if k.is_minor else k
+    checks = check_role(role if voices == 1 else "model chords", notes, length=length, bars=bars, ts=ts,
+                        key=key_for_check, chords=None, register=register)
+    if k.is_minor:  # the model writes minor with raised 6th and 7th; count those as in key
+        checks = [_minor_in_key(c, notes, k) if c.name == "in_key" else c for c in checks]
+    engine = (f"model: liveloom symbolic transformer ({model.parameters / 1e6:.1f}M parameters, "
+              f"{model.folder.name}) on {model.device}, style '{model_style}'")
+    details = [f"{gen.tokens} tokens in {gen.seconds:.2f} s", "constraints applied while sampling: scale, register"
+               + (", SATB ranges, 4 voices" if voices == 4 else ", one note at a time")]
+    return Composition(clip=clip, engine=engine, style=st, key=k, chords=[], progression_text=None, checks=checks,
+                       details=details, register=register)
+
+
+def _minor_in_key(check: Check, notes: list[Note], k: Key) -> Check:
+    allowed = {(k.tonic + s) % 12 for s in MINOR_MODEL_SCALE}
+    stray = [n for n in notes if n.pitch % 12 not in allowed]
+    return Check("in_key", not stray, f"{len(notes) - len(stray)} of {len(notes)} notes in {k} (natural minor with "
+                                      "its raised 6th and 7th)")
+
+
+def bars_of(clip: Clip) -> int:
+    return max(1, math.ceil(clip.length / clip.time_signature.beats_per_bar - 1e-9))
