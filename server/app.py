@@ -50,7 +50,7 @@ def build_server(config: Config | None = None) -> LiveloomServer:
     """A server over the workspace in `config.home`; nothing heavy is imported here."""
     from liveloom.ableton_bridge.service import LiveService
     from liveloom.models.hub import ModelHub
-    from liveloom.tools import analyze, artifacts, compose, live, style, transcribe
+    from liveloom.tools import analyze, arrange, artifacts, compose, live, style, transcribe
 
     config = config or Config()
     workspace = Workspace(config.home)
@@ -58,7 +58,7 @@ def build_server(config: Config | None = None) -> LiveloomServer:
     services = Services(workspace=workspace, files=files, live=LiveService(config.live),
                         models=ModelHub(config.model_path))
     server = LiveloomServer(services, config)
-    for family in (artifacts, compose, analyze, transcribe, style, live):
+    for family in (artifacts, compose, arrange, analyze, transcribe, style, live):
         family.register(server, services)
     _register_resources(server, workspace)
     return server

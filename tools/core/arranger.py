@@ -20,7 +20,7 @@ from .checks import Check, check_role
 from .composer import REGISTERS, Request, compose_role, describe_progression, fit_to_chords, no_overlaps, one_line, \
     progression_events
 from .errors import LiveloomError
-from .generation import check_bars, choose_progression, resolve_key
+from .generation import MAX_BARS, choose_progression, resolve_key
 from .model import Clip, Note, PlacedClip, Section, Song, TimeSignature, Track
 from .styles import Style, get_style
 from .variation import vary_notes
@@ -82,7 +82,9 @@ def arrange(*, style: str | None, key: str | None, tempo: float | None, time_sig
         raise LiveloomError(str(exc)) from None
     secs = form_sections(form, sections)
     total_bars = sum(s.bars for s in secs)
-    check_bars(total_bars)
+    if total_bars > MAX_BARS:
+        raise LiveloomError(f"the sections add up to {total_bars} bars; a song can have up to {MAX_BARS}. Shorten "
+                            "sections or arrange the song in two parts")
     unknown = [r for r in roles if r not in TRACKS]
     if unknown or not roles:
         raise LiveloomError(f"unknown track roles {unknown}; choose from {', '.join(TRACKS)}")
