@@ -118,7 +118,7 @@ def arrange(*, style: str | None, key: str | None, tempo: float | None, time_sig
             text = remembered["text"] if remembered else choose_progression(
                 st, k, seed + len(memory), "chorus" if kind in CHORUS_LIKE else None)
         try:
-            chords = progression_events(text, k, ts, s.bars)
+            chords = progression_events(text, k, ts, s.bars, cut=s.progression is None and progression is None)
         except ValueError as exc:
             raise LiveloomError(f"section {s.name!r}, progression {text!r}: {exc}") from None
         e = s.energy

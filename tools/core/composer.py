@@ -90,15 +90,16 @@ class Outcome:
 # ------------------------------------------------------------------ progressions
 
 
-def progression_events(text: str, key: Key, ts: TimeSignature, bars: int) -> list[ChordEvent]:
+def progression_events(text: str, key: Key, ts: TimeSignature, bars: int, cut: bool = False) -> list[ChordEvent]:
     """Parse a progression (chord symbols or roman numerals; one chord per bar unless durations say) and
-    repeat it to fill `bars` bars. Longer than `bars`: an error that says what to change."""
+    repeat it to fill `bars` bars. Longer than `bars`: cut when `cut` (the style chose it), else an error
+    that says what to change (the user gave it)."""
     tokens = text.replace("|", " ").split()
     kind = "roman" if tokens and all(t == "%" or _is_roman(t.split(":")[0], key) for t in tokens) else "chords"
     parsed = parse_progression(text, kind, key, ts)
     total = bars * ts.beats_per_bar
     span = parsed[-1][1] + parsed[-1][2]
-    if span > total + 1e-6:
+    if span > total + 1e-6 and not cut:
         raise LiveloomError(f"the progression {text!r} lasts {span / ts.beats_per_bar:g} bars but bars={bars}; "
                             f"ask for at least {span / ts.beats_per_bar:g} bars or give a shorter progression")
     events: list[ChordEvent] = []

@@ -124,7 +124,7 @@ def compose(role: str, *, key: str | None = None, bars: int = 8, tempo: float | 
     if chords is None:
         text = progression or choose_progression(st, k, seed, section)
         try:
-            chords = progression_events(text, k, ts, bars)
+            chords = progression_events(text, k, ts, bars, cut=progression is None)
         except ValueError as exc:
             raise LiveloomError(f"progression {text!r}: {exc}") from None
     else:

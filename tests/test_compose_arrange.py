@@ -1,0 +1,224 @@
+"""compose, continue_clip, harmonize, vary, interpolate, arrange, orchestrate — through a real MCP client."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from liveloom.tools.core.composer import chord_at, progression_events
+from liveloom.tools.core.styles import library
+from liveloom.tools.core.theory import parse_key, parse_roman
+from liveloom.tools.core.model import TimeSignature
+
+from conftest import call_err, call_ok
+
+pytestmark = pytest.mark.anyio
+
+
+def stored(server, artifact_id: str):
+    """The stored clip or song, as the data model (what get_clip and write_clip read)."""
+    ws = server.services.workspace
+    return ws.load_song(artifact_id)[1] if artifact_id.startswith("song_") else ws.load_clip(artifact_id)[1]
+
+
+def failed(result: dict) -> list:
+    return [c for c in result["checks"] if not c["passed"]]
+
+
+def test_every_library_progression_parses_in_its_modes():
+    for name, st in library().items():
+        for label, progs in st.progressions.items():
+            mode = label.split("_")[-1]
+            key = parse_key(f"D {mode}")
+            for text in progs:
+                for token in text.split():
+                    parse_roman(token.split(":")[0], key)  # raises on a bad numeral
+                events = progression_events(text, key, TimeSignature(), 8)
+                assert events[-1].end == 32.0, (name, text)
+
+
+async def test_lofi_parts_fit_the_same_progression(client, server):
+    chords = await call_ok(client, "compose", {"role": "chords", "key": "D minor", "bars": 8, "tempo": 82,
+                                               "style": "lofi", "seed": 3})
+    assert chords["engine"].startswith("theory") and chords["all_checks_passed"], failed(chords)
+    prog = chords["progression"]
+    assert prog and len(chords["chords"]) == 8
+    bass = await call_ok(client, "compose", {"role": "bass", "key": "D minor", "bars": 8, "style": "lofi",
+                                             "progression": prog, "seed": 3})
+    assert bass["all_checks_passed"], failed(bass)
+    clip = await call_ok(client, "get_clip", {"id": bass["id"], "notes": True})
+    key = parse_key("D minor")
+    events = progression_events(prog, key, TimeSignature(), 8)
+    for n in clip["notes"]:
+        if n["start"] % 4 == 0:  # every downbeat of the bass is its chord's bass note
+            assert n["pitch"] % 12 == chord_at(events, n["start"]).spec.bass
+        assert 28 <= n["pitch"] <= 52
+    assert clip["artifact"]["length_beats"] == 32.0 and clip["artifact"]["tempo"] == 82.0
+    drums = await call_ok(client, "compose", {"role": "drums", "bars": 8, "style": "lofi"})
+    dclip = stored(server, drums["id"])
+    assert dclip.is_drum and {36, 38} <= {n.pitch for n in dclip.notes}
+    melody = await call_ok(client, "compose", {"role": "melody", "key": "D minor", "bars": 8, "style": "lofi",
+                                               "progression": prog, "register": "D5-D6"})
+    assert melody["all_checks_passed"], failed(melody)
+    mclip = await call_ok(client, "get_clip", {"id": melody["id"], "notes": True})
+    assert all(74 <= n["pitch"] <= 86 for n in mclip["notes"])
+    counter = await call_ok(client, "compose", {"role": "counter", "key": "D minor", "progression": prog,
+                                                "style": "lofi", "melody_id": melody["id"]})
+    assert counter["all_checks_passed"], failed(counter)
+
+
+async def test_same_seed_same_result_and_other_seed_differs(client):
+    args = {"role": "melody", "key": "A minor", "style": "pop", "bars": 8, "seed": 11}
+    a = await call_ok(client, "get_clip", {"id": (await call_ok(client, "compose", args))["id"], "notes": True})
+    b = await call_ok(client, "get_clip", {"id": (await call_ok(client, "compose", args))["id"], "notes": True})
+    c = await call_ok(client, "get_clip", {"id": (await call_ok(client, "compose", {**args, "seed": 12}))["id"],
+                                           "notes": True})
+    assert a["notes"] == b["notes"] and a["notes"] != c["notes"]
+
+
+async def test_constraints_hold_over_varied_requests(client):
+    """A sample of the benchmark's varied requests (bench/compose_bench.py runs 220): every check passes."""
+    rng = random.Random(7)
+    styles = sorted(library())
+    roles = ["melody", "counter", "chords", "pad", "bass", "arpeggio", "drums"]
+    for i in range(30):
+        st = rng.choice(styles)
+        args = {"role": rng.choice(roles), "style": st, "key": f"{rng.choice(['C', 'Eb', 'F#', 'A'])} "
+                f"{rng.choice(['major', 'minor', 'dorian'])}", "bars": rng.choice([1, 4, 8, 12]),
+                "density": rng.random(), "energy": rng.random(), "seed": i, "engine": "theory",
+                "time_signature": rng.choice(["4/4", "4/4", "3/4", "6/8"])}
+        r = await call_ok(client, "compose", args)
+        assert r["all_checks_passed"], (args, failed(r))
+
+
+async def test_model_engine_where_it_knows_the_style(client):
+    folk = await call_ok(client, "compose", {"role": "melody", "style": "folk", "key": "G major", "bars": 4, "seed": 1})
+    assert folk["engine"].startswith("model:") and "essen" in folk["engine"]
+    assert folk["all_checks_passed"], failed(folk)
+    assert folk["progression"] is None
+    forced = await call_ok(client, "compose", {"role": "melody", "style": "folk", "key": "G major", "bars": 4,
+                                               "engine": "theory"})
+    assert forced["engine"].startswith("theory")
+    chorale = await call_ok(client, "compose", {"role": "chords", "style": "chorale", "key": "F major", "bars": 4})
+    assert chorale["engine"].startswith("model:") and chorale["all_checks_passed"], failed(chorale)
+    text = await call_err(client, "compose", {"role": "drums", "style": "jazz", "engine": "model"})
+    assert "knows" in text
+
+
+async def test_compose_bad_input_is_clear_and_stores_nothing(client):
+    before = (await call_ok(client, "list_artifacts", {}))["total"]
+    assert "dubstep" in await call_err(client, "compose", {"role": "melody", "style": "dubstep"})
+    assert "lofi" in await call_err(client, "compose", {"role": "melody", "style": "dubstep"})
+    assert "H major" in await call_err(client, "compose", {"role": "bass", "key": "H major"})
+    assert "at least 14" in await call_err(client, "compose", {"role": "chords", "register": "C4-D4"})
+    assert "bars=2" in await call_err(client, "compose", {"role": "chords", "bars": 2, "progression": "I IV V I"})
+    await call_err(client, "compose", {"role": "melody", "bars": 0})
+    await call_err(client, "compose", {"role": "melody", "bars": 10000})
+    await call_err(client, "compose", {"role": "kazoo"})
+    assert "progression" in await call_err(client, "compose", {"role": "melody", "style": "folk", "engine": "model",
+                                                               "progression": "I IV V I"})
+    assert (await call_ok(client, "list_artifacts", {}))["total"] == before
+    ok = await call_ok(client, "compose", {"role": "melody"})  # and the server still serves
+    assert ok["all_checks_passed"]
+
+
+async def test_harmonize_chorale_and_jazz(client, server):
+    melody = await call_ok(client, "notation_to_clip", {"text": "C5:1 D5:1 E5:1 C5:1 | F5:2 E5:2 | D5:1 C5:1 B4:1 D5:1 "
+                                                                "| C5:4", "key": "C major"})
+    jazz = await call_ok(client, "harmonize", {"id": melody["id"], "style": "jazz"})
+    assert jazz["all_checks_passed"], failed(jazz)
+    assert jazz["engine"].startswith("theory") and len(jazz["chords"]) == 4
+    assert [t.name for t in stored(server, jazz["id"]).tracks][1:] == ["jazz chords", "jazz bass"]
+    chorale = await call_ok(client, "harmonize", {"id": melody["id"], "style": "chorale"})
+    assert chorale["engine"].startswith("model:")
+    names = {c["name"]: c for c in chorale["checks"]}
+    assert names["in_range"]["passed"] and names["in_key"]["passed"] and names["no_parallel_fifths_octaves"]["passed"]
+    assert "unknown style" in await call_err(client, "harmonize", {"id": melody["id"], "style": "polka"})
+
+
+async def test_vary_similarity_tracks_the_request(client):
+    melody = await call_ok(client, "compose", {"role": "melody", "key": "D minor", "style": "pop", "bars": 8})
+    close = await call_ok(client, "vary", {"id": melody["id"], "n": 3, "similarity": 0.9, "seed": 1})
+    far = await call_ok(client, "vary", {"id": melody["id"], "n": 3, "similarity": 0.3, "seed": 1})
+    mean = lambda r: sum(v["similarity"] for v in r["variations"]) / len(r["variations"])  # noqa: E731
+    assert mean(close) > mean(far)
+    assert all(v["similarity"] < 1.0 for v in far["variations"])
+    ids = {v["id"] for v in close["variations"]}
+    assert len(ids) == 3 and all(all(c["passed"] for c in v["checks"]) for v in close["variations"])
+    same = await call_ok(client, "vary", {"id": melody["id"], "n": 1, "similarity": 1.0})
+    assert same["variations"][0]["similarity"] == 1.0
+    model = await call_ok(client, "vary", {"id": melody["id"], "n": 1, "similarity": 0.5, "engine": "model"})
+    assert model["engine"].startswith("model:")
+    drums = await call_ok(client, "compose", {"role": "drums", "bars": 2})
+    assert "drums" in await call_err(client, "vary", {"id": drums["id"], "engine": "model"})
+
+
+async def test_interpolate_moves_from_a_to_b(client):
+    a = await call_ok(client, "compose", {"role": "melody", "key": "C major", "progression": "I vi IV V", "seed": 1})
+    b = await call_ok(client, "compose", {"role": "melody", "key": "C major", "progression": "I vi IV V", "seed": 2})
+    r = await call_ok(client, "interpolate", {"a": a["id"], "b": b["id"], "steps": 3})
+    to_a = [s["similarity_to_a"] for s in r["steps"]]
+    to_b = [s["similarity_to_b"] for s in r["steps"]]
+    assert to_a == sorted(to_a, reverse=True) and to_b == sorted(to_b)
+    assert to_a[0] > to_b[0] and to_b[-1] > to_a[-1]
+    drums = await call_ok(client, "compose", {"role": "drums"})
+    assert "drum" in await call_err(client, "interpolate", {"a": a["id"], "b": drums["id"]})
+
+
+async def test_continue_clip_pitched_and_drums(client, server):
+    tune = await call_ok(client, "compose", {"role": "melody", "style": "folk", "key": "D major", "bars": 4,
+                                             "engine": "theory"})
+    cont = await call_ok(client, "continue_clip", {"id": tune["id"], "bars": 2})
+    assert cont["engine"].startswith("model:") and cont["all_checks_passed"]
+    clip, orig = stored(server, cont["id"]), stored(server, tune["id"])
+    assert clip.length == 24.0 and clip.notes[:len(orig.notes)] == orig.notes
+    assert any(n.start >= 16 for n in clip.notes)
+    drums = await call_ok(client, "compose", {"role": "drums", "bars": 2, "style": "house"})
+    more = await call_ok(client, "continue_clip", {"id": drums["id"], "bars": 4, "include_original": False})
+    assert more["engine"].startswith("pattern") and more["all_checks_passed"]
+
+
+async def test_arrange_form_roles_energy_and_write_song(client, server):
+    r = await call_ok(client, "arrange", {"style": "house", "key": "A minor", "form": "edm", "seed": 2})
+    assert r["all_checks_passed"], r["failed_checks"]
+    assert sum(s["bars"] for s in r["form"]) == 72
+    by_name = {s["name"]: s for s in r["form"]}
+    assert "drums" not in by_name["breakdown"]["tracks"]
+    assert set(by_name["drop 1"]["tracks"]) == {"drums", "bass", "chords", "lead", "counter"}
+    song = stored(server, r["id"])
+    assert [t.name for t in song.tracks] == ["drums", "bass", "chords", "lead", "counter"]
+    assert [s.name for s in song.sections][:3] == ["intro", "build 1", "drop 1"]
+    drums = song.tracks[0]
+    crash_starts = {pc.start for pc in drums.clips for n in pc.clip.notes if n.pitch == 49 and n.start == 0}
+    assert song.sections[2].start in crash_starts  # a crash on the drop
+    build = drums.clips[1].clip
+    first = [n.velocity for n in build.notes if n.start < 4 and n.pitch != 49]
+    last = [n.velocity for n in build.notes if n.start >= build.length - 4 and n.pitch != 49]
+    assert len(last) > len(first) and sum(last) / len(last) > sum(first) / len(first)  # denser and louder
+    written = await call_ok(client, "write_song", {"id": r["id"]})
+    assert len(written["tracks"]) == 5
+    lofi = await call_ok(client, "arrange", {"style": "lofi", "key": "D minor", "tempo": 82,
+                                             "sections": [{"name": "verse", "bars": 4, "energy": 0.5},
+                                                          {"name": "chorus", "bars": 4, "energy": 0.9},
+                                                          {"name": "verse", "bars": 4, "energy": 0.5}],
+                                             "tracks": ["drums", "bass", "chords"]})
+    assert lofi["form"][0]["progression"] == lofi["form"][2]["progression"]
+    assert lofi["tempo_used"] == 82.0
+
+
+async def test_arrange_and_orchestrate_bad_input(client):
+    before = (await call_ok(client, "list_artifacts", {}))["total"]
+    assert "256" in await call_err(client, "arrange", {"sections": [{"name": "v", "bars": 128, "energy": 0.5}] * 3})
+    await call_err(client, "arrange", {"sections": [{"name": "v", "bars": 0, "energy": 0.5}]})
+    assert "lofi" in await call_err(client, "arrange", {"style": "nope"})
+    await call_err(client, "orchestrate", {"id": "clip_0000000000"})
+    assert (await call_ok(client, "list_artifacts", {}))["total"] == before
+
+
+async def test_orchestrate_keeps_harmony_within_ranges(client, server):
+    chords = await call_ok(client, "notation_to_clip", {"text": "Cmaj7 Am7 Dm7 G7", "key": "C major"})
+    for ensemble, n in (("string quartet", 4), ("brass", 5), ("big band", 7), ("synth stack", 4)):
+        r = await call_ok(client, "orchestrate", {"id": chords["id"], "ensemble": ensemble})
+        assert r["all_checks_passed"], [c for c in r["checks"] if not c["passed"]]
+        assert len(stored(server, r["id"]).tracks) == n
