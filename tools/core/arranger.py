@@ -146,7 +146,7 @@ def arrange(*, style: str | None, key: str | None, tempo: float | None, time_sig
             if role == "lead" and remembered and "lead" in remembered:
                 notes = vary_notes(remembered["lead"], key=k, length=length, amount=0.15, seed=seed + idx, is_drum=False,
                                    lo=register[0], hi=register[1]) if count[kind] > 1 else remembered["lead"]
-                notes = one_line(fit_to_chords([n for n in notes if n.start < length], chords, ts, *register))
+                notes = one_line(fit_to_chords([n for n in notes if n.start < length], chords, ts, *register, key=k))
             else:
                 req = Request(role=compose_as, key=k, ts=ts, bars=s.bars, style=st, chords=chords, register=register,
                               density=min(1.0, density * (0.6 + 0.8 * e)), energy=e, seed=seed + idx * 7,

@@ -579,9 +579,12 @@ def one_line(notes: list[Note]) -> list[Note]:
     return out
 
 
-def fit_to_chords(notes: list[Note], chords: list[ChordEvent], ts: TimeSignature, lo: int, hi: int) -> list[Note]:
-    """Move strong-beat notes that are not tones of their chord to the nearest chord tone in range (used after
-    varying a line that must still fit its chords)."""
+def fit_to_chords(notes: list[Note], chords: list[ChordEvent], ts: TimeSignature, lo: int, hi: int,
+                  key: Key) -> list[Note]:
+    """Move strong-beat notes that are not tones of their chord to the nearest chord tone in range, and other
+    notes that are neither in the key nor tones of their chord to the nearest scale tone (used after varying
+    a line that must still fit its chords)."""
+    scale = key.pitch_classes()
     out = []
     for n in notes:
         c = chord_at(chords, n.start)
@@ -590,6 +593,10 @@ def fit_to_chords(notes: list[Note], chords: list[ChordEvent], ts: TimeSignature
             tones = _chord_tones_in(c, lo, hi)
             if tones:
                 n = n.model_copy(update={"pitch": min(tones, key=lambda q: (abs(q - n.pitch), q))})
+        elif n.pitch % 12 not in scale and n.pitch % 12 not in c.pcs:
+            near = [q for q in range(lo, hi + 1) if q % 12 in scale]
+            if near:
+                n = n.model_copy(update={"pitch": min(near, key=lambda q: (abs(q - n.pitch), q))})
         out.append(n)
     return out
 

@@ -59,6 +59,10 @@ def vary_notes(notes: list[Note], *, key: Key | None, length: float, amount: flo
                lo: int = 0, hi: int = 127) -> list[Note]:
     """One variation; `amount` (0-1) is the chance each note is changed."""
     rng = random.Random(seed)
+
+    def inside(p: int, original: int) -> int:  # a changed pitch outside the range: keep the original
+        return p if lo <= p <= hi else original
+
     out: list[Note] = []
     ordered = sorted(notes, key=lambda n: (n.start, n.pitch))
     skip = set()
@@ -86,13 +90,13 @@ def vary_notes(notes: list[Note], *, key: Key | None, length: float, amount: flo
             continue
         if op < 0.45 and key is not None:  # a neighbour in the key
             p = _scale_neighbour(n.pitch, key, rng.choice((-1, 1)))
-            out.append(n.model_copy(update={"pitch": min(hi, max(lo, p))}))
+            out.append(n.model_copy(update={"pitch": inside(p, n.pitch)}))
         elif op < 0.7 and n.duration >= 0.5:  # split: the note, then a neighbour or the same pitch
             half = round(n.duration / 2 * 4) / 4 or n.duration / 2
             second = n.pitch if key is None or rng.random() < 0.5 else _scale_neighbour(n.pitch, key, rng.choice((-1, 1)))
             out.append(n.model_copy(update={"duration": half}))
             out.append(n.model_copy(update={"start": n.start + half, "duration": n.duration - half,
-                                            "pitch": min(hi, max(lo, second))}))
+                                            "pitch": inside(second, n.pitch)}))
         elif op < 0.85 and i + 1 < len(ordered) and ordered[i + 1].start >= n.end - 1e-6:  # merge with the next
             nxt = ordered[i + 1]
             out.append(n.model_copy(update={"duration": min(length - n.start, nxt.end - n.start)}))
