@@ -142,6 +142,12 @@ def arrange(*, style: str | None, key: str | None, tempo: float | None, time_sig
                 notes = _tile(seed_clips[role], length)
                 made[role] = notes
                 parts[role].append(_placed(notes, length, label, role, st, ts, k, bpm, pos))
+                seeded = seed_clips[role]
+                for c in check_role("drums" if role == "drums" else "seed", notes, length=length, bars=s.bars, ts=ts,
+                                    key=k, chords=None if role == "drums" else chords,
+                                    register=(min((n.pitch for n in seeded.notes), default=0),
+                                              max((n.pitch for n in seeded.notes), default=127))):
+                    checks.append(Check(f"{label} {role} (given clip): {c.name}", c.passed, c.detail))
                 continue
             if role == "lead" and remembered and "lead" in remembered:
                 notes = vary_notes(remembered["lead"], key=k, length=length, amount=0.15, seed=seed + idx, is_drum=False,
