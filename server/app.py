@@ -21,7 +21,9 @@ INSTRUCTIONS = """\
 liveloom is a musician's toolbox. Results are stored as artifacts with ids: pass ids between
 tools (notation_to_clip -> piano_roll -> export_midi / render_audio) instead of copying notes.
 Say exactly what you mean with notation_to_clip: chord symbols or roman numerals with a key,
-note lists (C4:1 E4:0.5), drum grids (kick: x...x...), or ABC. Check a result (get_clip,
+note lists (C4:1 E4:0.5), drum grids (kick: x...x...), or ABC. compose writes one part in a style
+(pass its "progression" to the next compose call so the parts fit); arrange makes a whole song
+from a form; each result names its engine and carries its checks. Check a result (get_clip,
 piano_roll) before writing it anywhere. Times are in beats (quarter notes).
 Live: live_status first (which script answers, what it can do); write_clip / write_song write and
 verify by reading back; read_clip brings a Live clip back as an artifact."""

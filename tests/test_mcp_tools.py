@@ -13,7 +13,8 @@ from conftest import HAS_FLUIDSYNTH, call_err, call_ok
 pytestmark = pytest.mark.anyio
 
 EXPECTED_TOOLS = {"list_artifacts", "get_clip", "import_midi", "export_midi", "piano_roll", "render_audio",
-                  "notation_to_clip"}
+                  "notation_to_clip", "compose", "continue_clip", "harmonize", "vary", "interpolate", "arrange",
+                  "orchestrate"}
 
 
 async def _chords(client, **extra) -> dict:
