@@ -13,16 +13,15 @@ Arranging rules (theory, from the style library — not a learned model):
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 
 from .checks import Check, check_role
 from .composer import REGISTERS, Request, compose_role, describe_progression, fit_to_chords, no_overlaps, one_line, \
     progression_events
 from .errors import LiveloomError
-from .generation import MAX_BARS, choose_progression, resolve_key
+from .generation import MAX_BARS, choose_progression, style_key_meter
 from .model import Clip, Note, PlacedClip, Section, Song, TimeSignature, Track
-from .styles import Style, get_style
+from .styles import Style
 from .variation import vary_notes
 
 FORMS: dict[str, list[tuple[str, int, float]]] = {
@@ -74,12 +73,7 @@ def arrange(*, style: str | None, key: str | None, tempo: float | None, time_sig
             form: str | None, sections: list[SectionSpec] | None, seed: int = 0, density: float = 0.5,
             seed_clips: dict[str, Clip] | None = None, progression: str | None = None,
             roles: tuple[str, ...] = TRACKS) -> Arrangement:
-    st = get_style(style)
-    k = resolve_key(key, st)
-    try:
-        ts = TimeSignature.parse(time_signature or st.meter)
-    except ValueError as exc:
-        raise LiveloomError(str(exc)) from None
+    st, k, ts = style_key_meter(style, key, time_signature)
     secs = form_sections(form, sections)
     total_bars = sum(s.bars for s in secs)
     if total_bars > MAX_BARS:
@@ -111,7 +105,6 @@ def arrange(*, style: str | None, key: str | None, tempo: float | None, time_sig
         count[kind] = count.get(kind, 0) + 1
         label = f"{s.name} {count[kind]}" if sum(x.kind == kind for x in secs) > 1 else s.name
         length = s.bars * bar
-        rng = random.Random(f"{seed}:{idx}")
         remembered = memory.get(kind)
         text = s.progression or progression
         if text is None:

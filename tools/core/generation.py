@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .checks import Check, check_role
-from .composer import MIN_SPAN, REGISTERS, REGISTER_NAMES, ChordEvent, Request, compose_role, describe_progression, \
+from .composer import MIN_SPAN, REGISTERS, REGISTER_NAMES, ChordEvent, Request, compose_role, \
     no_overlaps, progression_events
 from .errors import LiveloomError
 from .model import Clip, Note, TimeSignature
@@ -85,6 +85,18 @@ def resolve_key(key: str | None, style: Style) -> Key:
         raise LiveloomError(f"{exc}") from None
 
 
+def style_key_meter(style: str | None, key: str | None, time_signature: str | None) -> tuple[Style, Key,
+                                                                                           TimeSignature]:
+    """The style, key and metre of a request (defaults from the style), or a clear error."""
+    st = get_style(style)
+    k = resolve_key(key, st)
+    try:
+        ts = TimeSignature.parse(time_signature or st.meter)
+    except ValueError as exc:
+        raise LiveloomError(str(exc)) from None
+    return st, k, ts
+
+
 def check_bars(bars: int) -> None:
     if not 1 <= bars <= MAX_BARS:
         raise LiveloomError(f"bars={bars}: ask for 1 to {MAX_BARS} bars (longer pieces: arrange sections)")
@@ -103,12 +115,7 @@ def compose(role: str, *, key: str | None = None, bars: int = 8, tempo: float | 
     if role not in ROLES:
         raise LiveloomError(f"unknown role {role!r}; use one of: {', '.join(ROLES)}")
     check_bars(bars)
-    st = get_style(style)
-    k = resolve_key(key, st)
-    try:
-        ts = TimeSignature.parse(time_signature or st.meter)
-    except ValueError as exc:
-        raise LiveloomError(str(exc)) from None
+    st, k, ts = style_key_meter(style, key, time_signature)
     lo_hi = parse_register(register, role)
     bpm = float(tempo) if tempo is not None else st.tempo_default
     model_style = MODEL_ROLES.get((_file_key(st), role))
@@ -162,7 +169,7 @@ def _compose_with_model(role: str, st: Style, k: Key, ts: TimeSignature, bars: i
     if meter not in T.METERS:
         raise LiveloomError(f"the model writes bars of 1 to 8 quarter notes; {ts} is not one — use engine 'theory'")
     if bars > 32:
-        raise LiveloomError(f"the model writes up to 32 bars at a time; ask for fewer bars or use engine 'theory'")
+        raise LiveloomError("the model writes up to 32 bars at a time; ask for fewer bars or use engine 'theory'")
     scale = frozenset((k.tonic + s) % 12 for s in (MINOR_MODEL_SCALE if k.is_minor else k.scale))
     voices = 4 if role == "chords" else 1
     if voices == 4:
