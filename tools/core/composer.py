@@ -403,6 +403,10 @@ def _rhythm_bar(cell: str, bar_len: float) -> list[tuple[float, float]]:
 
 
 def compose_melody(req: Request, rng: random.Random) -> Outcome:
+    """Four-bar phrases (motif, answer, the motif sequenced onto the new chord, cadence). In each bar the
+    strong-beat notes are planned first as a skeleton of chord tones that moves by small steps (now and then
+    a leap, recovered by step the other way); the notes between are passing and neighbour tones of the scale
+    walking from one skeleton note to the next."""
     lo, hi = req.register
     scale_pcs = {(req.key.tonic + s) % 12 for s in req.key.scale}
     scale = [p for p in range(lo, hi + 1) if p % 12 in scale_pcs]
@@ -412,57 +416,83 @@ def compose_melody(req: Request, rng: random.Random) -> Outcome:
     cadence = _rhythm_bar(a, req.bar_len)[: max(1, len(_rhythm_bar(a, req.bar_len)) // 2)]
     cadence = cadence[:-1] + [(cadence[-1][0], req.bar_len - cadence[-1][0])]
     temp = req.temperature
-    prev = scale[len(scale) // 3] if scale else (lo + hi) // 2
+    centre = (lo + hi) / 2
+    prev = _nearest(scale, lo + (hi - lo) * 0.4) if scale else int(centre)
     direction = 1
     notes: list[Note] = []
     motif: list[int] | None = None  # the first bar's pitches, sequenced in the third bar of each phrase
+    leaps = 0
     for bar in range(req.bars):
         pos = bar % 4
         final = bar == req.bars - 1
-        if final or pos == 3:
-            rhythm = cadence
+        rhythm = cadence if final or pos == 3 else _rhythm_bar(a if pos in (0, 2) else b_cell, req.bar_len)
+        times = [bar * req.bar_len + s for s, _ in rhythm]
+        chords = [chord_at(req.chords, t) for t in times]
+        strong = [_strong(t, req.ts) or d >= 1.0 or abs(c.start - t) < 1e-6
+                  for t, (_, d), c in zip(times, rhythm, chords)]
+        strong[0] = strong[0] or True  # each bar's first note is an anchor
+        pitches: list[int | None] = [None] * len(rhythm)
+        if pos == 2 and motif is not None:  # the motif again, moved so that it starts on a chord tone near here
+            tones0 = _chord_tones_in(chords[0], lo, hi) or scale
+            first = min(tones0, key=lambda q: (abs(q - motif[0]) + 0.5 * abs(q - prev), q))
+            shift = first - motif[0]
+            for k in range(len(rhythm)):
+                want = (motif[k] if k < len(motif) else motif[-1]) + shift
+                tones = _chord_tones_in(chords[k], lo, hi)
+                pitches[k] = min(tones, key=lambda q: (abs(q - want), q)) if strong[k] and tones else \
+                    _nearest(scale, want)
         else:
-            rhythm = _rhythm_bar(a if pos in (0, 2) else b_cell, req.bar_len)
-        pitches: list[int] = []
-        for k, (s, d) in enumerate(rhythm):
-            t = bar * req.bar_len + s
-            c = chord_at(req.chords, t)
-            tones = _chord_tones_in(c, lo, hi)
-            strong = _strong(t, req.ts) or d >= 1.0 or abs(c.start - t) < 1e-6
-            last_note = k == len(rhythm) - 1 and (final or pos == 3)
-            if pos == 2 and motif is not None and k < len(motif):  # the motif again, moved onto this chord
-                want = motif[k]
-                p = min(tones, key=lambda q: (abs(q - want), q)) if strong and tones else _nearest(scale, want)
-            elif last_note:
-                goal = {req.key.tonic} if final and req.key.tonic in c.pcs else {c.spec.root}
-                if not final and pos == 3:  # a half cadence ends on the third or fifth
-                    goal = {(c.spec.root + i) % 12 for i in c.spec.intervals if i % 12 in (3, 4, 7)} or goal
-                cands = [q for q in tones if q % 12 in goal] or tones
-                p = min(cands, key=lambda q: (abs(q - prev), q))
-            elif strong and tones:
-                want = prev + direction * rng.choice((1, 2, 3, 4))
-                p = min(tones, key=lambda q: (abs(q - want) + rng.random() * 2 * temp + (3 if q == prev else 0), q))
-            else:
-                if rng.random() < req.style.leap * temp and tones:
-                    leap = [q for q in tones if 3 <= abs(q - prev) <= 8]
-                    p = rng.choice(leap) if leap else _step(scale, prev, direction)
+            last_anchor = prev
+            for k in range(len(rhythm)):
+                if not strong[k] and not (k == len(rhythm) - 1 and (final or pos == 3)):
+                    continue
+                tones = _chord_tones_in(chords[k], lo, hi) or scale
+                if k == len(rhythm) - 1 and (final or pos == 3):  # the cadence
+                    c = chords[k]
+                    goal = {req.key.tonic} if final and req.key.tonic in c.pcs else {c.spec.root}
+                    if not final:  # a half cadence rests on the third or fifth
+                        goal = {(c.spec.root + i) % 12 for i in c.spec.intervals if i % 12 in (3, 4, 7)} or goal
+                    cands = [q for q in tones if q % 12 in goal] or tones
+                    p = min(cands, key=lambda q: (abs(q - last_anchor), q))
+                elif rng.random() < req.style.leap * temp * 0.6 and leaps == 0:
+                    far = [q for q in tones if 5 <= (q - last_anchor) * direction <= 9]
+                    p = rng.choice(far) if far else min(tones, key=lambda q: (abs(q - last_anchor), q))
+                    leaps = 2  # the next two anchors step back the other way
+                    direction = -direction
                 else:
-                    p = _step(scale, prev, direction)
-            if p >= hi - 1 or (p > (lo + hi) / 2 + 5 and rng.random() < 0.3):
-                direction = -1
-            elif p <= lo + 1 or (p < (lo + hi) / 2 - 5 and rng.random() < 0.3):
-                direction = 1
-            elif rng.random() < 0.2 * temp:
-                direction = -direction
-            p = max(lo, min(hi, p))
-            pitches.append(p)
-            notes.append(Note(pitch=p, start=round(t, 6), duration=round(d * 0.96, 6),
-                              velocity=_vel(req.velocity - 4 + (10 if strong else 0), rng)))
-            prev = p
+                    want = last_anchor + direction * rng.choice((0, 1, 2, 3, 3, 4))
+                    p = min(tones, key=lambda q: (abs(q - want) + rng.random() * 1.5 * temp, q))
+                    leaps = max(0, leaps - 1)
+                pitches[k] = p
+                last_anchor = p
+                if p >= hi - 2 or (p > centre + 5 and rng.random() < 0.35):
+                    direction = -1
+                elif p <= lo + 2 or (p < centre - 5 and rng.random() < 0.35):
+                    direction = 1
+                elif rng.random() < 0.15 * temp:
+                    direction = -direction
+            # passing and neighbour tones between the anchors
+            for k in range(len(rhythm)):
+                if pitches[k] is not None:
+                    continue
+                before = pitches[k - 1] if k > 0 else prev
+                nxt = next((pitches[j] for j in range(k + 1, len(rhythm)) if pitches[j] is not None), None)
+                target = nxt if nxt is not None else before
+                if target == before:  # a neighbour: step away, to come back
+                    p = _step(scale, before, 1 if rng.random() < 0.5 else -1) if rng.random() < 0.85 else before
+                else:
+                    p = _step(scale, before, 1 if target > before else -1)
+                pitches[k] = p
+        line = [max(lo, min(hi, p if p is not None else prev)) for p in pitches]
+        for k, ((s, d), p) in enumerate(zip(rhythm, line)):
+            notes.append(Note(pitch=p, start=round(times[k], 6), duration=round(d * 0.96, 6),
+                              velocity=_vel(req.velocity - 4 + (10 if strong[k] else 0), rng)))
+        prev = line[-1]
         if pos == 0:
-            motif = pitches
-    return Outcome(notes, [f"phrases of 4 bars: motif (rhythm {a!r}), answer ({b_cell!r}), the motif on the new chord, "
-                           "cadence; chord tones on strong beats, scale steps between"])
+            motif = line
+    return Outcome(notes, [f"phrases of 4 bars: motif (rhythm {a!r}), answer ({b_cell!r}), the motif sequenced onto "
+                           "the new chord, cadence; a skeleton of chord tones on strong beats moving by small steps, "
+                           "passing and neighbour tones between"])
 
 
 def _nearest(scale: list[int], want: float) -> int:
