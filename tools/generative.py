@@ -275,7 +275,7 @@ def register(server: MCPServer, services: Services) -> None:
         bars around them (fill-in-the-middle).
 
         Example: {"id": "clip_3f9a2b1c0d", "n": 4, "similarity": 0.6}."""
-        from liveloom.tools.core.checks import exact_bars, in_key, no_overlaps
+        from liveloom.tools.core.checks import changed_in_key, exact_bars, no_overlaps
         from liveloom.tools.core.variation import similarity as sim, vary_notes
 
         from .style import key_of
@@ -306,7 +306,7 @@ def register(server: MCPServer, services: Services) -> None:
             out = Clip.model_validate(out.model_dump())
             checks = [exact_bars(out.notes, out.length, bars, clip.time_signature), no_overlaps(out.notes)]
             if k is not None:
-                checks.append(in_key(out.notes, k, None))
+                checks.append(changed_in_key(clip.notes, out.notes, k))
             record = store_clip(ws, out, Provenance(tool="vary", model=engine_name, params={
                 "n": n, "index": i, "similarity": similarity, "engine": engine, "seed": seed,
                 "temperature": temperature}, parents=[id]))

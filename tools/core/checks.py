@@ -80,6 +80,20 @@ def in_key(notes: list[Note], key: Key, chords: list[ChordEvent] | None) -> Chec
     return Check("in_key", not stray, detail)
 
 
+def changed_in_key(source: list[Note], result: list[Note], key: Key) -> Check:
+    """For variations: the notes that are not in the source (same pitch and onset) are in the key (or a
+    semitone approach); the source's own chromatic notes are left as they were."""
+    kept = {(n.pitch, round(n.start, 6)) for n in source}
+    changed = [n for n in result if (n.pitch, round(n.start, 6)) not in kept]
+    source_pcs = {n.pitch % 12 for n in source}
+    scale = key.pitch_classes()
+    stray = [n for n in changed if n.pitch % 12 not in scale and n.pitch % 12 not in source_pcs]
+    return Check("changed_notes_in_key", not stray,
+                 f"{len(changed) - len(stray)} of {len(changed)} changed notes in {key} or in the source's own "
+                 "pitch classes" + (f"; stray: {', '.join(f'{n.pitch}@{n.start:g}' for n in stray[:5])}"
+                                    if stray else ""))
+
+
 def chord_tones(notes: list[Note], chords: list[ChordEvent], ts: TimeSignature, strong_only: bool) -> Check:
     """Strong-beat notes (downbeats, the middle of 4/4 bars, chord changes) are tones of the chord sounding;
     with strong_only=False every note must be."""
