@@ -351,8 +351,50 @@ def _drum_bar(grid: str, step: float, ts: TimeSignature) -> list[Note]:
     return [n for n in clip.notes if n.start < ts.beats_per_bar - 1e-9]
 
 
+def meter_grooves(ts: TimeSignature, density: float) -> Patterns:
+    """Grooves for a bar that is not the library's 4/4, derived from the metre on a sixteenth grid: the kick on
+    the first pulse (and the middle one in long bars), the snare on the last strong pulse (every even pulse in
+    compound time), hats on eighths (sixteenths when busy), a fill of snare sixteenths over the last pulse."""
+    steps = max(1, round(ts.beats_per_bar / 0.25))
+    compound = ts.denominator == 8 and ts.numerator % 3 == 0 and ts.numerator > 3
+    pulse = 6 if compound else (2 if ts.denominator == 8 else 4)  # sixteenths per pulse
+    pulses = max(1, steps // pulse)
+    if not compound and ts.denominator == 8:  # 5/8, 7/8: a group of 3 eighths, then groups of 2
+        starts, t, groups = [], 0, []
+        while t < steps:
+            g = 6 if steps - t in (6, 10) or (steps - t) % 4 == 2 else 4
+            g = min(g, steps - t)
+            starts.append(t)
+            groups.append(g)
+            t += g
+    else:
+        starts = [i * pulse for i in range(pulses)]
+
+    def row(hits: set[int], accent: set[int] = frozenset()) -> str:
+        return "".join("X" if i in accent else "x" if i in hits else "." for i in range(steps))
+
+    kick = {starts[0]} | ({starts[len(starts) // 2]} if len(starts) >= 4 else set())
+    if compound:
+        snare = {x for i, x in enumerate(starts) if i % 2 == 1}
+    elif len(starts) == 3:  # waltz: oom-pah-pah
+        snare = set(starts[1:])
+    else:
+        snare = {starts[-1]} | ({starts[1]} if len(starts) >= 4 else set())
+    hat_step = 1 if density > 0.7 else 2
+    hats = set(range(0, steps, hat_step))
+    main = f"kick: {row(kick)}\nsnare: {row(snare)}\nhat: {row(hats)}"
+    sparse = f"kick: {row(kick)}\nhat: {row(set(starts))}"
+    full = main + f"\nopen hat: {row({x + pulse // 2 for x in starts if x + pulse // 2 < steps})}"
+    last = starts[-1]
+    fill = f"kick: {row(kick)}\nsnare: {row(snare - {last} | set(range(last, steps)), accent={steps - 1})}"
+    return Patterns(step=0.25, main=(main,), sparse=(sparse,), full=(full,), fill=(fill,))
+
+
 def compose_drums(req: Request, rng: random.Random) -> Outcome:
     p = req.style.drums
+    derived = abs(req.bar_len - 4.0) > 1e-9 or req.ts.denominator != 4
+    if derived:
+        p = meter_grooves(req.ts, req.density)
     options = _patterns_for_energy(p, req.energy)
     main = _by_density(options, req.density, rng)
     alternatives = [g for g in options if g != main]
@@ -385,6 +427,8 @@ def compose_drums(req: Request, rng: random.Random) -> Outcome:
                                               "velocity": max(1, min(127, n.velocity - 100 + req.velocity + jitter))}))
     details = [f"groove ({'sparse' if options is p.sparse else 'full' if options is p.full else 'main'} set) "
                f"{main!r}"]
+    if derived:
+        details.append(f"a {req.ts} groove derived from the metre (the {req.style.name} library's grooves are 4/4)")
     if "fill" in used:
         details.append(f"fill at the end of every {req.fill_every} bars and the last bar")
     return Outcome(notes, details)
