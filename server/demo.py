@@ -1,8 +1,10 @@
 """`liveloom demo`: a short scripted session through the real tools, over a real MCP client.
 
-It writes a lo-fi sketch in D minor (chords, bass, drums, a melody in ABC), exports it as one
-multi-track MIDI file, draws the piano roll, renders a WAV, and writes the song into Live —
-the simulated Live set unless `--live HOST:PORT` names a real one — and prints where they are.
+It writes a lo-fi sketch in D minor exactly as stated (chords, bass, drums, a melody in ABC), arranges it
+into a 16-bar verse and chorus (a counter-melody is composed for the chorus, the parts vary with the
+energy, each section and track is checked), exports it as one multi-track MIDI file, draws the piano roll,
+renders a WAV, and writes the song into Live — the simulated Live set unless `--live HOST:PORT` names a real
+one — and prints where they are.
 """
 
 from __future__ import annotations
@@ -28,13 +30,14 @@ STEPS: list[tuple[str, str, dict[str, Any]]] = [
         "tempo": 82, "swing": 0.6, "repeat": 8, "name": "Drums"}),
     ("melody", "notation_to_clip", {
         "text": "X:1\nT:Melody\nM:4/4\nL:1/8\nK:Dm\nA2 F2 E2 D2 | B,2 D2 F4 | A2 G2 F2 E2 | E6 z2 |\n"
-                "A2 c2 d2 A2 | B2 A2 G4 | F2 E2 D2 C2 | D6 z2 |",
+                "A2 c2 d2 A2 | B2 A2 G4 | F2 E2 D2 C2 | E6 z2 |",
         "key": "D minor", "tempo": 82, "octave": 1, "instrument": 11, "name": "Vibes"}),
 ]
 
 
 def _short(data: dict[str, Any]) -> str:
-    keep = {k: data[k] for k in ("id", "bars", "notes", "key", "notation", "path", "seconds", "tracks") if k in data}
+    keep = {k: data[k] for k in ("id", "bars", "notes", "key", "notation", "path", "seconds", "tracks",
+                                 "checks_passed", "checks_total") if k in data}
     if isinstance(keep.get("tracks"), list):
         keep["tracks"] = len(keep["tracks"])
     return json.dumps(keep)
@@ -53,9 +56,13 @@ async def run_demo(server: LiveloomServer) -> dict[str, str]:
             return result.structured_content or {}
 
         print("liveloom demo: a lo-fi sketch in D minor at 82 BPM", file=sys.stderr)
-        ids = [(await call(tool, args))["id"] for _, tool, args in STEPS]
-        midi = await call("export_midi", {"ids": ids, "path": f"demo-{stamp}.mid", "name": "liveloom demo"})
-        song = await call("import_midi", {"path": midi["path"], "name": "liveloom demo"})
+        ids = {role: (await call(tool, args))["id"] for role, tool, args in STEPS}
+        song = await call("arrange", {
+            "style": "lofi", "key": "D minor", "tempo": 82, "progression": "Dm9 Gm9 Bbmaj7 A7b9",
+            "sections": [{"name": "verse", "bars": 8, "energy": 0.55}, {"name": "chorus", "bars": 8, "energy": 0.9}],
+            "seed_clips": {"chords": ids["chords"], "bass": ids["bass"], "drums": ids["drums"], "lead": ids["melody"]},
+            "name": "liveloom demo"})
+        midi = await call("export_midi", {"ids": [song["id"]], "path": f"demo-{stamp}.mid", "name": "liveloom demo"})
         roll = await call("piano_roll", {"id": song["id"]})
         wav = await call("render_audio", {"id": song["id"], "path": f"demo-{stamp}.wav"})
         status = await call("live_status", {})

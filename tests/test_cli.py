@@ -70,7 +70,7 @@ def test_demo_leaves_a_midi_a_png_and_a_wav(home):
     from liveloom.tools.core.midi_io import midi_to_song
 
     song = midi_to_song(midi.read_bytes())
-    assert len(song.tracks) == 4 and sum(t.is_drum for t in song.tracks) == 1
+    assert len(song.tracks) == 5 and sum(t.is_drum for t in song.tracks) == 1  # the sketch + a counter-melody
     total = sum(len(t.notes_on_timeline()) for t in song.tracks)
     assert paths["LIVE"].startswith(f"4 tracks, {total} notes verified in 127.0.0.1:")
 
