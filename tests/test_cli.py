@@ -72,7 +72,7 @@ def test_demo_leaves_a_midi_a_png_and_a_wav(home):
     song = midi_to_song(midi.read_bytes())
     assert len(song.tracks) == 5 and sum(t.is_drum for t in song.tracks) == 1  # the sketch + a counter-melody
     total = sum(len(t.notes_on_timeline()) for t in song.tracks)
-    assert paths["LIVE"].startswith(f"4 tracks, {total} notes verified in 127.0.0.1:")
+    assert paths["LIVE"].startswith(f"5 tracks, {total} notes verified in 127.0.0.1:")
 
 
 def test_install_claude_merges_with_a_backup(tmp_path, home):
