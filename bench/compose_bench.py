@@ -140,8 +140,11 @@ def _corpus_melodies(cache: Path, style: str, n: int, bars: int) -> list[dict]:
 
 
 def descriptors_table(cache: Path | None, per_style: int) -> list[list]:
+    from liveloom.models.hub import ModelHub
     from liveloom.tools.core.generation import compose
     from liveloom.tools.core.styles import library
+
+    hub = ModelHub()
 
     corpus = {"chorale": "chorale", "folk": "essen"}
     rows = []
@@ -163,6 +166,16 @@ def descriptors_table(cache: Path | None, per_style: int) -> list[list]:
         lo, hi = st.notes_per_bar
         rows.append([name, f"{mean['pc_entropy']:.2f} / {mean['scale']:.2f} / {mean['groove']:.2f} / "
                            f"{mean['notes/bar']:.1f} / {mean['interval']:.1f}", f"{lo:g}-{hi:g}", ref])
+        if name in corpus:  # the trained model writes these styles' melodies when engine is auto
+            made = []
+            for i in range(per_style):
+                mode = "minor" if i % 2 else "major"
+                c = compose("melody", key=f"{'CDEFGAB'[i % 7]} {mode}", bars=8, style=name, seed=i, engine="model",
+                            density=(i % 5) / 4, models=hub)
+                made.append(_melody_descr(c.clip.notes, 4.0, 32.0))
+            m = {k: statistics.mean(d[k] for d in made) for k in made[0]}
+            rows.append([f"{name} (model engine)", f"{m['pc_entropy']:.2f} / {m['scale']:.2f} / {m['groove']:.2f} / "
+                                                   f"{m['notes/bar']:.1f} / {m['interval']:.1f}", "", ""])
     return rows
 
 

@@ -118,7 +118,10 @@ async def test_compose_bad_input_is_clear_and_stores_nothing(client):
     await call_err(client, "compose", {"role": "kazoo"})
     assert "progression" in await call_err(client, "compose", {"role": "melody", "style": "folk", "engine": "model",
                                                                "progression": "I IV V I"})
-    assert (await call_ok(client, "list_artifacts", {}))["total"] == before
+    drums = await call_ok(client, "compose", {"role": "drums", "bars": 1})
+    assert "drum clip" in await call_err(client, "compose", {"role": "counter", "melody_id": drums["id"]})
+    assert "counter" in await call_err(client, "compose", {"role": "bass", "melody_id": drums["id"]})
+    assert (await call_ok(client, "list_artifacts", {}))["total"] == before + 1
     ok = await call_ok(client, "compose", {"role": "melody"})  # and the server still serves
     assert ok["all_checks_passed"]
 

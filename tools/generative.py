@@ -149,7 +149,11 @@ def register(server: MCPServer, services: Services) -> None:
 
         melody = None
         if melody_id:
+            if role != "counter":
+                raise LiveloomError(f"melody_id is for role 'counter' (a line written against a melody), not {role!r}")
             _, mclip = ws.load_clip(melody_id)
+            if mclip.is_drum:
+                raise LiveloomError(f"{melody_id} is a drum clip; a counter-melody needs a pitched melody")
             melody = mclip.notes
         result = await anyio.to_thread.run_sync(lambda: do_compose(
             role, key=key, bars=bars, tempo=tempo, time_signature=time_signature, style=style, progression=progression,
