@@ -178,7 +178,8 @@ def _compose_with_model(role: str, st: Style, k: Key, ts: TimeSignature, bars: i
     else:
         ranges = {0: register}
     constraints = Constraints(scale=scale, pitch_range=register, voice_ranges=ranges, max_polyphony=voices)
-    per_bar = 2 + density * 6
+    lo_n, hi_n = st.notes_per_bar  # density within the style's range, as the theory engine reads it
+    per_bar = lo_n + density * (hi_n - lo_n)  # notes per bar per voice
     header = T.Header(style=model_style, key_tonic=k.tonic, key_minor=k.is_minor, meter_ticks=meter,
                       tempo=T.tempo_band(bpm), voices=voices, density=T.density_bin(per_bar))
     try:
