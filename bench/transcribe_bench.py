@@ -118,6 +118,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pieces", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=12.0)
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                        help="liveloom's convolution precision (auto: bf16 where the CPU runs it natively); with "
+                             "bf16 the fp32 network runs too, in the same run")
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # basic-pitch's import warns about TensorFlow, CoreML and TFLite
     import torch
@@ -142,16 +145,20 @@ def main() -> None:
     print(f"{len(files)} files rendered ({sum(sf_seconds(p) for p, *_ in files):.0f} s of audio)", file=sys.stderr)
 
     t0 = time.perf_counter()
-    model, device = load()
+    model, device = load(precision=args.precision)
     ours_load = time.perf_counter() - t0
+    exact_model = load(precision="fp32")[0] if model.precision != "fp32" else None
     t0 = time.perf_counter()
     ref_model = Model(ICASSP_2022_MODEL_PATH)
     ref_load = time.perf_counter() - t0
 
-    def ours(path):
+    def ours(path, net=model):
         y, _ = aa.load(path, 1200)
-        ev = tr.decode(tr.infer(y, model, device))
+        ev = tr.decode(tr.infer(y, net, device))
         return [(e.start, e.end, e.pitch) for e in ev]
+
+    def exact(path):
+        return ours(path, exact_model)
 
     def reference(path):
         import contextlib
@@ -166,7 +173,8 @@ def main() -> None:
     for k, (path, name, poly, inst, wet, notes) in enumerate(files):
         dur = sf_seconds(path)
         row = {"name": name, "poly": poly, "inst": inst, "wet": wet, "dur": dur}
-        for label, fn in (("ours", ours), ("ref", reference)):
+        systems = [("ours", ours)] + ([("exact", exact)] if exact_model is not None else []) + [("ref", reference)]
+        for label, fn in systems:
             t0 = time.perf_counter()
             est = fn(path)
             dt = time.perf_counter() - t0
@@ -175,7 +183,7 @@ def main() -> None:
             row[label] = f1(notes, est) + (dur / dt,)
             row[label + "_notes"] = sorted((round(s, 3), p) for s, _, p in est)
         rows.append(row)
-    report(rows, cold, ours_load, ref_load, device, torch.get_num_threads())
+    report(rows, cold, ours_load, ref_load, device, torch.get_num_threads(), model.precision)
 
 
 def sf_seconds(path: Path) -> float:
@@ -185,17 +193,23 @@ def sf_seconds(path: Path) -> float:
     return info.frames / info.samplerate
 
 
-def report(rows, cold, ours_load, ref_load, device, threads) -> None:
+def report(rows, cold, ours_load, ref_load, device, threads, precision) -> None:
+    has_exact = "exact" in rows[0]
+    names = ["ours"] + (["exact"] if has_exact else []) + ["ref"]
+    heads = f"liveloom ({precision})" + (" / liveloom (fp32)" if has_exact else "") + " / reference"
     print(f"transcription, {len(rows)} files · {platform.machine()}, {threads} threads, "
-          f"{'GPU' if device == 'cuda' else 'CPU'} · liveloom (PyTorch) vs basic-pitch 0.4.0 (ONNX Runtime)\n")
-    print("| group | files | note F1 onset: liveloom / reference | with offsets: liveloom / reference |")
+          f"{'GPU' if device == 'cuda' else 'CPU'} · liveloom (PyTorch, {precision} convolutions) vs basic-pitch "
+          "0.4.0 (ONNX Runtime)\n")
+    print(f"| group | files | note F1 onset: {heads} | with offsets: {heads} |")
     print("|---|---|---|---|")
 
     def line(label, sel):
         if not sel:
             return
         m = lambda k, i: statistics.mean(r[k][i] for r in sel)  # noqa: E731
-        print(f"| {label} | {len(sel)} | {m('ours', 0):.3f} / {m('ref', 0):.3f} | {m('ours', 1):.3f} / {m('ref', 1):.3f} |")
+        on = " / ".join(f"{m(k, 0):.3f}" for k in names)
+        off = " / ".join(f"{m(k, 1):.3f}" for k in names)
+        print(f"| {label} | {len(sel)} | {on} | {off} |")
 
     line("all", rows)
     for inst in INSTRUMENTS:
@@ -204,12 +218,24 @@ def report(rows, cold, ours_load, ref_load, device, threads) -> None:
         line(f"polyphony {poly}", [r for r in rows if r["poly"] == poly])
     line("dry, clean", [r for r in rows if not r["wet"]])
     line("reverb + noise (20 dB SNR)", [r for r in rows if r["wet"]])
+    m4 = lambda k, i: statistics.mean(r[k][i] for r in rows)  # noqa: E731
+    print("\nall files, four decimals: onset F1 " + " / ".join(f"{m4(k, 0):.4f}" for k in names)
+          + "; with offsets " + " / ".join(f"{m4(k, 1):.4f}" for k in names))
     same = sum(1 for r in rows if r["ours_notes"] == r["ref_notes"])
-    print(f"\nidentical note lists: {same} of {len(rows)} files")
+    print(f"identical note lists, liveloom ({precision}) vs reference: {same} of {len(rows)} files")
+    if has_exact:
+        same = sum(1 for r in rows if r["exact_notes"] == r["ref_notes"])
+        print(f"identical note lists, liveloom (fp32) vs reference: {same} of {len(rows)} files")
     warm = rows[1:]
-    for label, name in (("ours", "liveloom (PyTorch, batched windows)"), ("ref", "basic-pitch predict() (ONNX)")):
+    labels = [("ours", f"liveloom (PyTorch, {precision}, batched windows)")] + (
+        [("exact", "liveloom (PyTorch, fp32, batched windows)")] if has_exact else []) + [
+        ("ref", "basic-pitch predict() (ONNX)")]
+    for label, name in labels:
         speeds = [r[label][2] for r in warm]
-        print(f"speed, {name}: {statistics.median(speeds):.0f}x real time (range {min(speeds):.0f}–{max(speeds):.0f}x)")
+        ratio = [r[label][2] / r["ref"][2] for r in warm]
+        print(f"speed, {name}: {statistics.median(speeds):.0f}x real time (range {min(speeds):.0f}–{max(speeds):.0f}x)"
+              + ("" if label == "ref" else f"; per file {statistics.median(ratio):.2f}x the reference "
+                                           f"({min(ratio):.2f}–{max(ratio):.2f})"))
     print(f"cold: model load liveloom {ours_load:.2f} s / reference {ref_load:.2f} s; first file liveloom "
           f"{cold['ours']:.2f} s / reference {cold['ref']:.2f} s")
 

@@ -116,6 +116,22 @@ def _module():
             self.note_conv = nn.Conv2d(1, 32, (7, 7), stride=(1, 3))
             self.note_out = nn.Conv2d(32, 1, (7, 3))
             self.onset_out = nn.Conv2d(33, 1, (3, 3))
+            self.set_precision("fp32")
+
+        def set_precision(self, precision: str) -> None:
+            """'fp32' (the reference's arithmetic) or 'bf16' (the convolution stack in bfloat16: about 1.6x
+            faster on CPUs with native bfloat16, outputs within ~1e-2 of fp32)."""
+            if precision not in ("fp32", "bf16"):
+                raise ValueError(f"precision must be fp32 or bf16, not {precision!r}")
+            self.precision = precision
+            self.head_dtype = torch.float32 if precision == "fp32" else torch.bfloat16
+            self.refresh_heads()
+
+        def refresh_heads(self) -> None:
+            names = ("onset_conv", "contour_conv", "contour_out", "note_conv", "note_out", "onset_out")
+            self.head_weights = {
+                n: (getattr(self, n).weight.to(self.head_dtype).contiguous(memory_format=torch.channels_last),
+                    getattr(self, n).bias.to(self.head_dtype)) for n in names}
 
         def cqt(self, audio):
             """(batch, samples) -> CQT magnitude (batch, frames, 309): the top-octave kernels (real and
@@ -152,22 +168,48 @@ def _module():
                     stacked[:, i, :, -s:] = x[:, :, :CONTOUR_BINS + s]
             # channels-last: oneDNN's fast path for these small-channel convolutions (2-5x on CPU)
             x = stacked.contiguous(memory_format=torch.channels_last)  # (batch, 8, frames, 264)
-            c = F.relu_(F.conv2d(x, self.contour_conv.weight, self.contour_conv.bias, padding=(1, 19)))
-            contour = torch.sigmoid(F.conv2d(c, self.contour_out.weight, self.contour_out.bias, padding=(2, 2)))
-            n = F.relu_(F.conv2d(contour, self.note_conv.weight, self.note_conv.bias, stride=(1, 3), padding=(3, 2)))
-            note_pre = torch.sigmoid(F.conv2d(n, self.note_out.weight, self.note_out.bias, padding=(3, 1)))
-            o = F.relu_(F.conv2d(x, self.onset_conv.weight, self.onset_conv.bias, stride=(1, 3), padding=(2, 1)))
+            w = self.head_weights  # the convolution stack in `precision` (the CQT front end stays float32)
+            x = x.to(self.head_dtype)
+            c = F.relu_(F.conv2d(x, *w["contour_conv"], padding=(1, 19)))
+            contour = torch.sigmoid(F.conv2d(c, *w["contour_out"], padding=(2, 2)))
+            n = F.relu_(F.conv2d(contour, *w["note_conv"], stride=(1, 3), padding=(3, 2)))
+            note_pre = torch.sigmoid(F.conv2d(n, *w["note_out"], padding=(3, 1)))
+            o = F.relu_(F.conv2d(x, *w["onset_conv"], stride=(1, 3), padding=(2, 1)))
             both = torch.cat([note_pre, o], dim=1).contiguous(memory_format=torch.channels_last)
-            onset = torch.sigmoid(F.conv2d(both, self.onset_out.weight,
-                                           self.onset_out.bias, padding=(1, 1)))
+            onset = torch.sigmoid(F.conv2d(both, *w["onset_out"], padding=(1, 1)))
+            if self.head_dtype != torch.float32:
+                note_pre, onset, contour = note_pre.float(), onset.float(), contour.float()
             return {"note": note_pre[:, 0], "onset": onset[:, 0], "contour": contour[:, 0]}
 
     return BasicPitch
 
 
-def load(path: str | Path | None = None, device: str | None = None):
+def bf16_is_fast(device: str) -> bool:
+    """Whether bfloat16 convolutions run natively here (CPUs with AVX512-BF16 or AMX; CUDA GPUs with bf16)."""
+    import torch
+
+    if device == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device != "cpu":
+        return False
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    if precision == "auto":
+        return "bf16" if bf16_is_fast(device) else "fp32"
+    if precision not in ("fp32", "bf16"):
+        raise WeightsError(f"precision must be auto, fp32 or bf16, not {precision!r}")
+    return precision
+
+
+def load(path: str | Path | None = None, device: str | None = None, precision: str = "fp32"):
     """The network with basic-pitch's weights (from the installed wheel by default), or from a local
-    .onnx export of the same architecture, or a .pt state_dict of this module."""
+    .onnx export of the same architecture, or a .pt state_dict of this module. `precision`: fp32 (the
+    reference's arithmetic), bf16 (the convolutions in bfloat16), or auto (bf16 where it is native)."""
     import torch
 
     from .generate import pick_device
@@ -192,4 +234,6 @@ def load(path: str | Path | None = None, device: str | None = None):
     dev = pick_device(device)
     if dev == "mps":  # reflect padding of long 1-D signals is not on every MPS build: the CPU is safe
         dev = "cpu"
-    return model.to(dev).eval(), dev
+    model = model.to(dev).eval()
+    model.set_precision(resolve_precision(precision, dev))  # also moves the head weights' copies to dev
+    return model, dev

@@ -76,6 +76,30 @@ def test_notes_match_the_reference_pipeline(network, tmp_path):
     assert a == b and len(a) >= 5
 
 
+def test_bfloat16_convolutions_stay_close_to_float32(network, tmp_path):
+    """precision='bf16' (the default where the CPU runs bfloat16 natively) runs the convolution stack in
+    bfloat16: outputs within 0.03 of float32 (seen: ~0.01), and the same notes on clean tones."""
+    import torch
+
+    from liveloom.models.basic_pitch_torch import WINDOW, load
+    from liveloom.tools.core import transcription as tr
+
+    fp32, device = network
+    bf16, _ = load(device="cpu", precision="bf16")
+    assert bf16.precision == "bf16" and fp32.precision == "fp32"
+    music = tones(seconds=3.0, sr=22050)[:WINDOW]
+    batch = torch.from_numpy(np.stack([music, np.clip(4 * music, -0.5, 0.5)]))
+    with torch.no_grad():
+        a, b = fp32(batch), bf16(batch)
+    worst = max(float((a[k] - b[k]).abs().max()) for k in a)
+    assert worst < 0.03, f"largest difference {worst}"
+    y = tones(seconds=6.0)
+    notes = lambda m: [(round(e.start, 2), e.pitch) for e in tr.decode(tr.infer(y, m, device))]  # noqa: E731
+    assert notes(fp32) == notes(bf16)
+    with pytest.raises(ValueError):
+        load(device="cpu", precision="fp8")
+
+
 
 
 def _prf(found: list, truth=NOTES, tempo: float = 120.0) -> tuple[float, float, float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from typing import Annotated, Literal
@@ -68,8 +69,8 @@ class Transcriber:
             if self._model is None:
                 from liveloom.models.basic_pitch_torch import WeightsError, load
 
-                try:
-                    self._model = load()
+                try:  # bfloat16 convolutions where the CPU (or GPU) runs them natively; fp32 = the reference's
+                    self._model = load(precision=os.environ.get("LIVELOOM_TRANSCRIBE_PRECISION", "auto"))
                 except WeightsError as exc:
                     raise LiveloomError(str(exc)) from None
             return self._model
@@ -108,8 +109,9 @@ def register(server: MCPServer, services: Services) -> None:
 
         def work():
             model, device = transcriber.get()
+            where = f"{device}, {'bfloat16' if model.precision == 'bf16' else 'float32'} convolutions"
             if silent:
-                return [], device, None
+                return [], where, None
             out = tr.infer(y, model, device, progress=report, cancel=cancel)
             frames = max(1, int(round(min_note_ms / 1000 * tr.SR / tr.HOP)))
             events = tr.decode(out, onset_threshold, frame_threshold, frames, lo, hi, pitch_bends=pitch_bends)
@@ -122,7 +124,7 @@ def register(server: MCPServer, services: Services) -> None:
 
                 bpm, _ = librosa.beat.beat_track(y=y, sr=tr.SR, hop_length=512)
                 found = float(np.atleast_1d(bpm)[0]) or None
-            return events, device, found
+            return events, where, found
 
         try:
             events, device, detected = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
