@@ -194,24 +194,14 @@ def _compose_with_model(role: str, st: Style, k: Key, ts: TimeSignature, bars: i
     notes = no_overlaps(notes)
     clip = Clip(name=name or f"{st.name} {role}", notes=notes, length=length, tempo=bpm, time_signature=ts,
                 key=str(k), role=role, instrument=st.instruments.get(role))
-    key_for_check = Key(k.tonic, "harmonic minor", k.tonic_name) if k.is_minor else k
     checks = check_role(role if voices == 1 else "model chords", notes, length=length, bars=bars, ts=ts,
-                        key=key_for_check, chords=None, register=register)
-    if k.is_minor:  # the model writes minor with raised 6th and 7th; count those as in key
-        checks = [_minor_in_key(c, notes, k) if c.name == "in_key" else c for c in checks]
+                        key=k, chords=None, register=register)
     engine = (f"model: liveloom symbolic transformer ({model.parameters / 1e6:.1f}M parameters, "
               f"{model.folder.name}) on {model.device}, style '{model_style}'")
     details = [f"{gen.tokens} tokens in {gen.seconds:.2f} s", "constraints applied while sampling: scale, register"
                + (", SATB ranges, 4 voices" if voices == 4 else ", one note at a time")]
     return Composition(clip=clip, engine=engine, style=st, key=k, chords=[], progression_text=None, checks=checks,
                        details=details, register=register)
-
-
-def _minor_in_key(check: Check, notes: list[Note], k: Key) -> Check:
-    allowed = {(k.tonic + s) % 12 for s in MINOR_MODEL_SCALE}
-    stray = [n for n in notes if n.pitch % 12 not in allowed]
-    return Check("in_key", not stray, f"{len(notes) - len(stray)} of {len(notes)} notes in {k} (natural minor with "
-                                      "its raised 6th and 7th)")
 
 
 def bars_of(clip: Clip) -> int:
