@@ -15,7 +15,7 @@ from liveloom.tools.core.reharmonize import reharmonize
 from liveloom.tools.core.styles import get_style
 from liveloom.tools.core.theory import parse_roman
 
-from .restyle import ENSEMBLES, MAJOR_SCALE, MINOR_SCALE, _skyline
+from .restyle import _skyline, write_voices
 from .style import key_of
 
 JAZZY = {"jazz", "bossa nova", "lo-fi hip-hop", "funk"}
@@ -39,7 +39,7 @@ def harmonize_clip(services: Services, clip: Clip, style: str, key: str | None, 
         raise LiveloomError("the clip has no sounding notes to harmonize")
     k = key_of(clip, key)
     if style.strip().lower() in ("chorale", "bach", "satb", "four-part", "4-part"):
-        return _chorale(services, clip, melody, k, seed, temperature)
+        return _chorale(services, clip, k, seed, temperature)
     st = get_style(style)
     ts = clip.time_signature
     bar = ts.beats_per_bar
@@ -73,59 +73,24 @@ def harmonize_clip(services: Services, clip: Clip, style: str, key: str | None, 
     return Harmonized(song, engine, str(k), describe_progression(events), checks)
 
 
-def _chorale(services: Services, clip: Clip, melody, k, seed: int, temperature: float) -> Harmonized:
-    from liveloom.models import tokenizer as T
-    from liveloom.models.convert import notes_to_piece, piece_notes
-    from liveloom.models.evaluate import chord_tone_share, parallels
-    from liveloom.models.generate import Constraints, ModelError
-
-    meter = round(clip.time_signature.beats_per_bar * T.TICKS_PER_QUARTER)
-    if meter not in T.METERS:
-        raise LiveloomError(f"the model writes bars of 1 to 8 quarter notes; {clip.time_signature} is not one")
-    bars = max(1, math.ceil(clip.length / clip.time_signature.beats_per_bar - 1e-9))
-    if bars > 32:
-        raise LiveloomError(f"the melody is {bars} bars long; harmonize takes up to 32 bars at a time")
-    piece = notes_to_piece([(0, n) for n in melody], meter, bars)
-    ensemble = ENSEMBLES["chorale"]
-    scale = frozenset((k.tonic + s) % 12 for s in (MINOR_SCALE if k.is_minor else MAJOR_SCALE))
-    ranges = {i + 1: (lo, hi) for i, (_, _, lo, hi) in enumerate(ensemble)}
-    constraints = Constraints(scale=scale, pitch_range=(40, 74), voice_ranges=ranges, max_polyphony=4,
-                              avoid_parallels=True)
-    header = T.Header(style="chorale", key_tonic=k.tonic, key_minor=k.is_minor, meter_ticks=meter, voices=4,
-                      density=T.density_bin(len(melody) / bars))
-    try:
-        model = services.models.symbolic()
-        result = model.harmonize(piece, header, constraints=constraints, seed=seed, temperature=temperature)
-    except ModelError as exc:
-        raise LiveloomError(str(exc)) from None
-    new = result.piece
-    bad, moves = parallels(new)
-    share = chord_tone_share(new)
-    voiced = piece_notes(new, velocity=80)
-    tracks = [Track(name=clip.name or "soprano", role="melody", instrument=clip.instrument,
-                    clips=[PlacedClip(clip=clip)])]
-    out_of_range = out_of_scale = total = 0
-    for i, (name, program, lo, hi) in enumerate(ensemble, start=1):
-        notes = [n for v, n in voiced if v == i and n.start < clip.length]
-        notes = [n.model_copy(update={"duration": min(n.duration, clip.length - n.start)}) for n in notes]
-        total += len(notes)
-        out_of_range += sum(not lo <= n.pitch <= hi for n in notes)
-        out_of_scale += sum(n.pitch % 12 not in scale for n in notes)
-        part = Clip(name=name, notes=notes, length=clip.length, tempo=clip.tempo, time_signature=clip.time_signature,
-                    key=str(k), role="harmony", instrument=program)
-        tracks.append(Track(name=name, role="harmony", instrument=program, clips=[PlacedClip(clip=part)]))
-    song = Song(name=f"{clip.name} harmonized (chorale)", tempo=clip.tempo or 80.0, time_signature=clip.time_signature,
-                key=str(k), tracks=tracks)
+def _chorale(services: Services, clip: Clip, k, seed: int, temperature: float) -> Harmonized:
+    """Alto, tenor and bass by the trained model under the melody, as restyle writes them in the chorale style."""
+    out = write_voices(services, clip, target="chorale", weights=None, voices=3, key=str(k), seed=seed,
+                       temperature=temperature, avoid_parallels=True, score_styles=False,
+                       name=f"{clip.name} harmonized (chorale)")
+    c = out.checks
+    ranges = ", ".join(f"{name} {lo}-{hi}" for name, _, lo, hi in out.ensemble)
     checks = [
-        Check("chord_tones_on_strong_beats", share >= 0.85, f"{share:.1%} of notes sounding on strong beats belong "
-              "to the best-fitting chord"),
-        Check("no_parallel_fifths_octaves", bad == 0, f"{bad} parallel fifths/octaves in {moves} voice-pair motions"),
-        Check("in_range", out_of_range == 0, f"{total - out_of_range} of {total} new notes in their voice's range "
-              "(alto 55-74, tenor 48-69, bass 40-62)"),
-        Check("in_key", out_of_scale == 0, f"{total - out_of_scale} of {total} new notes in {k}"
+        Check("chord_tones_on_strong_beats", c["chord_tones_on_strong_beats"] >= 0.85,
+              f"{c['chord_tones_on_strong_beats']:.1%} of notes sounding on strong beats belong to the best-fitting "
+              "chord"),
+        Check("no_parallel_fifths_octaves", c["parallel_fifths_octaves"] == 0,
+              f"{c['parallel_fifths_octaves']} parallel fifths/octaves in {c['voice_pair_motions']} voice-pair motions"),
+        Check("in_range", c["new_notes_in_range"] == 1.0,
+              f"{c['new_notes_in_range']:.1%} of {c['new_notes']} new notes in their voice's range ({ranges})"),
+        Check("in_key", c["new_notes_in_scale"] == 1.0, f"{c['new_notes_in_scale']:.1%} of the new notes in {out.key}"
               + (" (with the raised 6th and 7th)" if k.is_minor else "")),
-        Check("melody_kept", True, "the melody track is the source clip, note for note"),
+        Check("melody_kept", out.song.tracks[0].clips[0].clip == clip, "the melody track is the source clip, note for note"),
     ]
-    engine = (f"model: liveloom symbolic transformer ({model.parameters / 1e6:.1f}M parameters, {model.folder.name}) "
-              f"on {model.device}, style 'chorale', melody fixed, parallels masked")
-    return Harmonized(song, engine, str(k), [], checks)
+    return Harmonized(out.song, f"model: {out.engine}, style 'chorale', melody fixed, parallels masked", out.key, [],
+                      checks)

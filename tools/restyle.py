@@ -4,6 +4,7 @@ symbolic model (models/) conditioned on the style — or on a weighted mix of st
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import anyio
@@ -89,19 +90,7 @@ def register(server: MCPServer, services: Services) -> None:
         clip, unchanged) and one track per new voice, each within its instrument's range and in the key.
 
         Example: {"id": "clip_3f9a2b1c0d", "style": "quartet", "voices": 3, "seed": 4}."""
-        from liveloom.models import tokenizer as T
-        from liveloom.models.convert import notes_to_piece, piece_notes
-        from liveloom.models.evaluate import chord_tone_share, max_polyphony, parallels
-        from liveloom.models.generate import Constraints, ModelError
-
-        from .style import key_of
-
         _, clip = ws.load_clip(id)
-        if clip.is_drum:
-            raise LiveloomError(f"{id} is a drum clip; restyle needs a melody")
-        melody = _skyline(clip.notes)
-        if not melody:
-            raise LiveloomError(f"{id} has no sounding notes to restyle")
         if mix:
             weights = {w.style: w.weight for w in mix}
             if sum(weights.values()) <= 0:
@@ -112,65 +101,97 @@ def register(server: MCPServer, services: Services) -> None:
             if style is None:
                 raise LiveloomError(f"give a style ({', '.join(MODEL_STYLES)}) or a mix")
             weights, target, style_label = None, style, style
-        k = key_of(clip, key)
-        meter = round(clip.time_signature.beats_per_bar * T.TICKS_PER_QUARTER)
-        if meter not in T.METERS:
-            raise LiveloomError(f"the model writes bars of 1 to 8 quarter notes; {clip.time_signature} is not one")
-        bars = max(1, math.ceil(clip.length / clip.time_signature.beats_per_bar - 1e-9))
-        if bars > 32:
-            raise LiveloomError(f"{id} is {bars} bars long; restyle takes up to 32 bars at a time — split it "
-                                "(get_clip shows where) and restyle each part")
-        piece = notes_to_piece([(0, n) for n in melody], meter, bars)
-        ensemble = ENSEMBLES[target][3 - voices:] if voices < 3 else ENSEMBLES[target]
-        scale = frozenset((k.tonic + s) % 12 for s in (MINOR_SCALE if k.is_minor else MAJOR_SCALE))
-        ranges = {i + 1: (lo, hi) for i, (_, _, lo, hi) in enumerate(ensemble)}
-        constraints = Constraints(scale=scale, pitch_range=(min(lo for lo, _ in ranges.values()),
-                                                            max(hi for _, hi in ranges.values())),
-                                  voice_ranges=ranges, max_polyphony=voices + 1, avoid_parallels=avoid_parallels)
-        header = T.Header(style=target, key_tonic=k.tonic, key_minor=k.is_minor, meter_ticks=meter,
-                          voices=voices + 1, density=T.density_bin(len(melody) / bars), style_mix=weights)
-
-        def run():
-            model = services.models.symbolic()
-            result = model.harmonize(piece, header, constraints=constraints, seed=seed, temperature=temperature)
-            classifier = services.models.style_classifier()
-            before = classifier.proba(piece)
-            after = classifier.proba(result.piece)
-            return model, result, before, after
-
-        try:
-            model, result, before, after = await anyio.to_thread.run_sync(run)
-        except ModelError as exc:
-            raise LiveloomError(str(exc)) from None
-        new = result.piece
-        bad, moves = parallels(new)
-        tracks = [Track(name=clip.name or "melody", role=clip.role or "melody", instrument=clip.instrument,
-                        clips=[PlacedClip(clip=clip)])]
-        voiced = piece_notes(new, velocity=80)
-        in_range = in_scale = total = 0
-        for i, (name, program, lo, hi) in enumerate(ensemble, start=1):
-            notes = [n for v, n in voiced if v == i and n.start < clip.length]
-            notes = [n.model_copy(update={"duration": min(n.duration, clip.length - n.start)}) for n in notes]
-            total += len(notes)
-            in_range += sum(lo <= n.pitch <= hi for n in notes)
-            in_scale += sum(n.pitch % 12 in scale for n in notes)
-            part = Clip(name=name, notes=notes, length=clip.length, tempo=clip.tempo, time_signature=clip.time_signature,
-                        key=str(k), role="accompaniment", instrument=program)
-            tracks.append(Track(name=name, role="accompaniment", instrument=program, clips=[PlacedClip(clip=part)]))
-        song = Song(name=f"{clip.name or id} restyled ({style_label})", tempo=clip.tempo or 120.0,
-                    time_signature=clip.time_signature, key=str(k), tracks=tracks)
-        engine = (f"liveloom symbolic transformer ({model.parameters / 1e6:.1f}M parameters, "
-                  f"{model.folder.name}) on {model.device}")
-        record = store_song(ws, song, Provenance(tool="restyle", model=engine, params={
-            "style": style_label, "voices": voices, "key": str(k), "seed": seed, "temperature": temperature,
+        out = await anyio.to_thread.run_sync(lambda: write_voices(
+            services, clip, target=target, weights=weights, voices=voices, key=key, seed=seed,
+            temperature=temperature, avoid_parallels=avoid_parallels, score_styles=True,
+            name=f"{clip.name or id} restyled ({style_label})"))
+        record = store_song(ws, out.song, Provenance(tool="restyle", model=out.engine, params={
+            "style": style_label, "voices": voices, "key": out.key, "seed": seed, "temperature": temperature,
             "avoid_parallels": avoid_parallels},
             parents=[id]))
-        checks = {"chord_tones_on_strong_beats": round(chord_tone_share(new), 3),
-                  "parallel_fifths_octaves": bad, "voice_pair_motions": moves,
-                  "new_notes_in_scale": round(in_scale / max(1, total), 3),
-                  "new_notes_in_range": round(in_range / max(1, total), 3),
-                  "max_polyphony": max_polyphony(new), "new_notes": total}
+        song, ensemble, engine, checks, k = out.song, out.ensemble, out.engine, out.checks, out.key
+        before, after = out.style_scores
         return RestyleResult(**artifact_summary(record).model_dump(), source=id, style=style_label, engine=engine,
-                             key_used=str(k), voices_written=[e[0] for e in ensemble],
+                             key_used=k, voices_written=[e[0] for e in ensemble],
                              melody_kept=song.tracks[0].clips[0].clip == clip, checks=checks,
                              style_scores={"source": before, "result": after})
+
+
+@dataclass
+class WrittenVoices:
+    song: Song
+    ensemble: list[tuple[str, int, int, int]]
+    engine: str
+    key: str
+    checks: dict
+    style_scores: tuple[dict, dict] | None
+
+
+def write_voices(services: Services, clip: Clip, *, target: str, weights: dict[str, float] | None, voices: int,
+                 key: str | None, seed: int, temperature: float, avoid_parallels: bool, score_styles: bool,
+                 name: str) -> WrittenVoices:
+    """The clip's top line kept note for note, 1-3 voices written below it by the trained model in a style (or
+    a mix), each in its instrument's range and in the key; a song of the melody track (the clip itself) and
+    one track per new voice, with its checks (and the style classifier's scores when asked)."""
+    from liveloom.models import tokenizer as T
+    from liveloom.models.convert import notes_to_piece, piece_notes
+    from liveloom.models.evaluate import chord_tone_share, max_polyphony, parallels
+    from liveloom.models.generate import Constraints, ModelError
+
+    from .style import key_of
+
+    if clip.is_drum:
+        raise LiveloomError("that is a drum clip; writing voices needs a melody")
+    melody = _skyline(clip.notes)
+    if not melody:
+        raise LiveloomError("the clip has no sounding notes to write voices for")
+    k = key_of(clip, key)
+    meter = round(clip.time_signature.beats_per_bar * T.TICKS_PER_QUARTER)
+    if meter not in T.METERS:
+        raise LiveloomError(f"the model writes bars of 1 to 8 quarter notes; {clip.time_signature} is not one")
+    bars = max(1, math.ceil(clip.length / clip.time_signature.beats_per_bar - 1e-9))
+    if bars > 32:
+        raise LiveloomError(f"the clip is {bars} bars long; the model takes up to 32 bars at a time — split it "
+                            "(get_clip shows where) and do each part")
+    piece = notes_to_piece([(0, n) for n in melody], meter, bars)
+    ensemble = ENSEMBLES[target][3 - voices:] if voices < 3 else ENSEMBLES[target]
+    scale = frozenset((k.tonic + s) % 12 for s in (MINOR_SCALE if k.is_minor else MAJOR_SCALE))
+    ranges = {i + 1: (lo, hi) for i, (_, _, lo, hi) in enumerate(ensemble)}
+    constraints = Constraints(scale=scale, pitch_range=(min(lo for lo, _ in ranges.values()),
+                                                        max(hi for _, hi in ranges.values())),
+                              voice_ranges=ranges, max_polyphony=voices + 1, avoid_parallels=avoid_parallels)
+    header = T.Header(style=target, key_tonic=k.tonic, key_minor=k.is_minor, meter_ticks=meter,
+                      voices=voices + 1, density=T.density_bin(len(melody) / bars), style_mix=weights)
+    try:
+        model = services.models.symbolic()
+        result = model.harmonize(piece, header, constraints=constraints, seed=seed, temperature=temperature)
+        scores = None
+        if score_styles:
+            classifier = services.models.style_classifier()
+            scores = (classifier.proba(piece), classifier.proba(result.piece))
+    except ModelError as exc:
+        raise LiveloomError(str(exc)) from None
+    new = result.piece
+    bad, moves = parallels(new)
+    tracks = [Track(name=clip.name or "melody", role=clip.role or "melody", instrument=clip.instrument,
+                    clips=[PlacedClip(clip=clip)])]
+    voiced = piece_notes(new, velocity=80)
+    in_range = in_scale = total = 0
+    for i, (vname, program, lo, hi) in enumerate(ensemble, start=1):
+        notes = [n for v, n in voiced if v == i and n.start < clip.length]
+        notes = [n.model_copy(update={"duration": min(n.duration, clip.length - n.start)}) for n in notes]
+        total += len(notes)
+        in_range += sum(lo <= n.pitch <= hi for n in notes)
+        in_scale += sum(n.pitch % 12 in scale for n in notes)
+        part = Clip(name=vname, notes=notes, length=clip.length, tempo=clip.tempo, time_signature=clip.time_signature,
+                    key=str(k), role="accompaniment", instrument=program)
+        tracks.append(Track(name=vname, role="accompaniment", instrument=program, clips=[PlacedClip(clip=part)]))
+    song = Song(name=name, tempo=clip.tempo or 120.0, time_signature=clip.time_signature, key=str(k), tracks=tracks)
+    engine = (f"liveloom symbolic transformer ({model.parameters / 1e6:.1f}M parameters, "
+              f"{model.folder.name}) on {model.device}")
+    checks = {"chord_tones_on_strong_beats": round(chord_tone_share(new), 3),
+              "parallel_fifths_octaves": bad, "voice_pair_motions": moves,
+              "new_notes_in_scale": round(in_scale / max(1, total), 3),
+              "new_notes_in_range": round(in_range / max(1, total), 3),
+              "max_polyphony": max_polyphony(new), "new_notes": total}
+    return WrittenVoices(song, ensemble, engine, str(k), checks, scores)
