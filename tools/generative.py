@@ -400,15 +400,13 @@ def _model_setup(services: Services, clip: Clip, k, style: str | None):
     from liveloom.models import tokenizer as T
     from liveloom.models.generate import Constraints
 
-    from liveloom.tools.core.generation import MINOR_MODEL_SCALE
-
     piece, voices, meter = _piece_of(clip, k)
     if style is None:
         scores = services.models.style_classifier().proba(piece)
         style = max(scores, key=scores.get)
     pitches = [n.pitch for n in clip.notes]
     lo, hi = max(21, min(pitches) - 3), min(108, max(pitches) + 3)
-    scale = frozenset((k.tonic + s) % 12 for s in (MINOR_MODEL_SCALE if k.is_minor else k.scale))
+    scale = frozenset(k.written_pitch_classes())
     bars = len(piece.bar_ticks)
     header = T.Header(style=style, key_tonic=k.tonic, key_minor=k.is_minor, meter_ticks=meter,
                       tempo=T.tempo_band(clip.tempo), voices=voices,

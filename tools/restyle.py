@@ -28,8 +28,6 @@ ENSEMBLES: dict[str, list[tuple[str, int, int, int]]] = {
     "essen": [("second voice", 73, 55, 79), ("tenor", 24, 45, 69), ("bass", 32, 36, 60)],
     "irish": [("second fiddle", 110, 55, 81), ("guitar", 24, 45, 69), ("bass", 32, 36, 60)],
 }
-MINOR_SCALE = (0, 2, 3, 5, 7, 8, 9, 10, 11)  # natural minor with the raised 6th and 7th
-MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 
 
 class RestyleResult(ArtifactSummary):
@@ -155,7 +153,7 @@ def write_voices(services: Services, clip: Clip, *, target: str, weights: dict[s
                             "(get_clip shows where) and do each part")
     piece = notes_to_piece([(0, n) for n in melody], meter, bars)
     ensemble = ENSEMBLES[target][3 - voices:] if voices < 3 else ENSEMBLES[target]
-    scale = frozenset((k.tonic + s) % 12 for s in (MINOR_SCALE if k.is_minor else MAJOR_SCALE))
+    scale = frozenset(k.written_pitch_classes())
     ranges = {i + 1: (lo, hi) for i, (_, _, lo, hi) in enumerate(ensemble)}
     constraints = Constraints(scale=scale, pitch_range=(min(lo for lo, _ in ranges.values()),
                                                         max(hi for _, hi in ranges.values())),

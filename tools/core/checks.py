@@ -49,15 +49,6 @@ def no_overlaps(notes: list[Note]) -> Check:
                  "no two notes of the same pitch overlap" if not bad else f"{bad} same-pitch overlaps")
 
 
-def key_pitch_classes(key: Key) -> set[int]:
-    """The key's scale; in minor also the raised 6th and 7th (melodic and harmonic minor), as common practice
-    writes it."""
-    pcs = key.pitch_classes()
-    if key.mode == "minor":
-        pcs |= {(key.tonic + 9) % 12, (key.tonic + 11) % 12}
-    return pcs
-
-
 def _key_words(key: Key) -> str:
     return f"{key}" + (" (with its raised 6th and 7th)" if key.mode == "minor" else "")
 
@@ -66,7 +57,7 @@ def in_key(notes: list[Note], key: Key, chords: list[ChordEvent] | None) -> Chec
     """Notes outside the key's scale pass only on purpose: as a tone of the chord sounding then (a borrowed
     or secondary chord), or as a chromatic approach (a semitone into the next note, which is in key or a
     chord tone)."""
-    scale = key_pitch_classes(key)
+    scale = key.written_pitch_classes()
     ordered = sorted(notes, key=lambda n: (n.start, n.pitch))
     outside = chord_tone = approach = 0
     stray: list[str] = []
@@ -99,7 +90,7 @@ def changed_in_key(source: list[Note], result: list[Note], key: Key) -> Check:
     kept = {(n.pitch, round(n.start, 6)) for n in source}
     changed = [n for n in result if (n.pitch, round(n.start, 6)) not in kept]
     source_pcs = {n.pitch % 12 for n in source}
-    scale = key_pitch_classes(key)
+    scale = key.written_pitch_classes()
     stray = [n for n in changed if n.pitch % 12 not in scale and n.pitch % 12 not in source_pcs]
     return Check("changed_notes_in_key", not stray,
                  f"{len(changed) - len(stray)} of {len(changed)} changed notes in {_key_words(key)} or in the source's own "

@@ -27,7 +27,6 @@ MAX_BARS = 256
 # What the trained model knows: (library style, role) -> the model's style token.
 MODEL_ROLES = {("folk", "melody"): "essen", ("chorale", "chords"): "chorale", ("chorale", "melody"): "chorale"}
 SATB = {0: (60, 81), 1: (53, 74), 2: (48, 69), 3: (40, 62)}
-MINOR_MODEL_SCALE = (0, 2, 3, 5, 7, 8, 9, 10, 11)  # natural minor with the raised 6th and 7th
 
 
 @dataclass
@@ -170,7 +169,7 @@ def _compose_with_model(role: str, st: Style, k: Key, ts: TimeSignature, bars: i
         raise LiveloomError(f"the model writes bars of 1 to 8 quarter notes; {ts} is not one — use engine 'theory'")
     if bars > 32:
         raise LiveloomError("the model writes up to 32 bars at a time; ask for fewer bars or use engine 'theory'")
-    scale = frozenset((k.tonic + s) % 12 for s in (MINOR_MODEL_SCALE if k.is_minor else k.scale))
+    scale = frozenset(k.written_pitch_classes())
     voices = 4 if role == "chords" else 1
     if voices == 4:
         ranges = dict(SATB)

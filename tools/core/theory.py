@@ -76,6 +76,14 @@ class Key:
     def pitch_classes(self) -> set[int]:
         return {(self.tonic + s) % 12 for s in self.scale}
 
+    def written_pitch_classes(self) -> set[int]:
+        """The pitch classes music in this key is written with: the scale, and in minor also the raised 6th and
+        7th (melodic and harmonic minor)."""
+        pcs = self.pitch_classes()
+        if self.mode == "minor":
+            pcs |= {(self.tonic + 9) % 12, (self.tonic + 11) % 12}
+        return pcs
+
     def __str__(self) -> str:
         return f"{self.tonic_name} {self.mode}"
 
