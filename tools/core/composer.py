@@ -21,7 +21,7 @@ import random
 from dataclasses import dataclass, field
 
 from .errors import LiveloomError
-from .model import Clip, Note, TimeSignature
+from .model import Note, TimeSignature
 from .notation import GM_DRUMS, apply_swing, parse_progression, realize
 from .theory import ChordSpec, Key, chord_name, looks_like_roman, parse_roman
 from .voicing import voice_progression
@@ -673,12 +673,6 @@ def fit_to_chords(notes: list[Note], chords: list[ChordEvent], ts: TimeSignature
                 n = n.model_copy(update={"pitch": min(near, key=lambda q: (abs(q - n.pitch), q))})
         out.append(n)
     return out
-
-
-def clip_for(req: Request, notes: list[Note], name: str, tempo: float, instrument: int | None) -> Clip:
-    return Clip(name=name, notes=notes, length=req.length, tempo=tempo, time_signature=req.ts,
-                key=None if req.role == "drums" else str(req.key), role=req.role,
-                instrument=None if req.role == "drums" else instrument, is_drum=req.role == "drums")
 
 
 DRUM_PITCHES = frozenset(GM_DRUMS.values())

@@ -109,8 +109,7 @@ def compose(role: str, *, key: str | None = None, bars: int = 8, tempo: float | 
             time_signature: str | None = None, style: str | None = None, progression: str | None = None,
             density: float = 0.5, energy: float = 0.6, register: str | None = None, seed: int = 0,
             temperature: float = 0.8, engine: Engine = "auto", melody: list[Note] | None = None,
-            models=None, name: str | None = None, chords: list[ChordEvent] | None = None,
-            section: str | None = None) -> Composition:
+            models=None, name: str | None = None) -> Composition:
     if role not in ROLES:
         raise LiveloomError(f"unknown role {role!r}; use one of: {', '.join(ROLES)}")
     check_bars(bars)
@@ -126,15 +125,12 @@ def compose(role: str, *, key: str | None = None, bars: int = 8, tempo: float | 
         raise LiveloomError("the trained model cannot follow a given progression; leave out progression or use "
                             "engine 'theory' (or 'auto')")
     # auto: the model where it knows the style and role and no progression is imposed
-    use_model = model_style is not None and engine != "theory" and not progression and chords is None
-    if chords is None:
-        text = progression or choose_progression(st, k, seed, section)
-        try:
-            chords = progression_events(text, k, ts, bars, cut=progression is None)
-        except ValueError as exc:
-            raise LiveloomError(f"progression {text!r}: {exc}") from None
-    else:
-        text = progression
+    use_model = model_style is not None and engine != "theory" and not progression
+    text = progression or choose_progression(st, k, seed)
+    try:
+        chords = progression_events(text, k, ts, bars, cut=progression is None)
+    except ValueError as exc:
+        raise LiveloomError(f"progression {text!r}: {exc}") from None
     if use_model:
         return _compose_with_model(role, st, k, ts, bars, bpm, lo_hi, density, seed, temperature, model_style,
                                    models, name)
