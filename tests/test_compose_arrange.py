@@ -148,7 +148,8 @@ async def test_vary_similarity_tracks_the_request(client):
     assert mean(close) > mean(far)
     assert all(v["similarity"] < 1.0 for v in far["variations"])
     ids = {v["id"] for v in close["variations"]}
-    assert len(ids) == 3 and all(all(c["passed"] for c in v["checks"]) for v in close["variations"])
+    assert close["ids"] == [v["id"] for v in close["variations"]] and close["id"] == close["ids"][0]
+    assert close["kind"] == "clip" and len(ids) == 3 and all(all(c["passed"] for c in v["checks"]) for v in close["variations"])
     same = await call_ok(client, "vary", {"id": melody["id"], "n": 1, "similarity": 1.0})
     assert same["variations"][0]["similarity"] == 1.0
     model = await call_ok(client, "vary", {"id": melody["id"], "n": 1, "similarity": 0.5, "engine": "model"})
@@ -161,6 +162,7 @@ async def test_interpolate_moves_from_a_to_b(client):
     a = await call_ok(client, "compose", {"role": "melody", "key": "C major", "progression": "I vi IV V", "seed": 1})
     b = await call_ok(client, "compose", {"role": "melody", "key": "C major", "progression": "I vi IV V", "seed": 2})
     r = await call_ok(client, "interpolate", {"a": a["id"], "b": b["id"], "steps": 3})
+    assert r["id"] == r["ids"][0] == r["steps"][0]["id"] and len(r["ids"]) == 3
     to_a = [s["similarity_to_a"] for s in r["steps"]]
     to_b = [s["similarity_to_b"] for s in r["steps"]]
     assert to_a == sorted(to_a, reverse=True) and to_b == sorted(to_b)

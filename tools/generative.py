@@ -72,6 +72,9 @@ class VariationOut(BaseModel):
 
 
 class VaryResult(BaseModel):
+    id: str = Field(description="The first variation (all of them are in ids).")
+    kind: str = "clip"
+    ids: list[str] = Field(description="Every variation, in order.")
     source: str
     engine: str
     requested_similarity: float
@@ -88,6 +91,9 @@ class InterpolationStep(BaseModel):
 
 
 class InterpolateResult(BaseModel):
+    id: str = Field(description="The first step (all of them are in ids, from A towards B).")
+    kind: str = "clip"
+    ids: list[str] = Field(description="Every step, from A towards B.")
     a: str
     b: str
     engine: str
@@ -316,7 +322,8 @@ def register(server: MCPServer, services: Services) -> None:
                 "temperature": temperature}, parents=[id]))
             made.append(VariationOut(id=record.id, name=out.name, similarity=round(sim(clip.notes, out.notes), 3),
                                      notes=len(out.notes), checks=checks_out(checks)))
-        return VaryResult(source=id, engine=engine_name, requested_similarity=similarity, variations=made)
+        return VaryResult(id=made[0].id, ids=[v.id for v in made], source=id, engine=engine_name,
+                          requested_similarity=similarity, variations=made)
 
     @register_tool(server, title="Interpolate between clips", read_only=False, idempotent=True)
     async def interpolate(
@@ -364,7 +371,7 @@ def register(server: MCPServer, services: Services) -> None:
             out_steps.append(InterpolationStep(id=record.id, name=clip.name, t=round(t, 4),
                                                similarity_to_a=round(sim(ca.notes, notes), 3),
                                                similarity_to_b=round(sim(cb.notes, notes), 3), notes=len(notes)))
-        return InterpolateResult(a=a, b=b, engine="deterministic morph: notes paired by the Hungarian method, "
+        return InterpolateResult(id=out_steps[0].id, ids=[x.id for x in out_steps], a=a, b=b, engine="deterministic morph: notes paired by the Hungarian method, "
                                                   "taken from B in a fixed seeded order (not a learned latent space)", steps=out_steps)
 
 
