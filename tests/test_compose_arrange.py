@@ -75,6 +75,10 @@ async def test_same_seed_same_result_and_other_seed_differs(client):
     c = await call_ok(client, "get_clip", {"id": (await call_ok(client, "compose", {**args, "seed": 12}))["id"],
                                            "notes": True})
     assert a["notes"] == b["notes"] and a["notes"] != c["notes"]
+    fresh = await call_ok(client, "compose", {**args, "seed": None})  # no seed: a new one, returned
+    again = await call_ok(client, "compose", {**args, "seed": fresh["seed_used"]})
+    assert (await call_ok(client, "get_clip", {"id": fresh["id"], "notes": True}))["notes"] == \
+        (await call_ok(client, "get_clip", {"id": again["id"], "notes": True}))["notes"]
 
 
 async def test_constraints_hold_over_varied_requests(client):

@@ -57,6 +57,7 @@ class ComposeResult(ArtifactSummary):
     checks: list[CheckOut] = Field(description="What was verified on the result.")
     all_checks_passed: bool
     details: list[str] = Field(default_factory=list, description="How it was made, in words.")
+    seed_used: int = Field(description="The seed: pass it again to get the same result.")
 
 
 def checks_out(checks) -> list[CheckOut]:
@@ -138,7 +139,8 @@ def register(server: MCPServer, services: Services) -> None:
         energy: Annotated[float, Field(ge=0, le=1, description="0 calm (sparse grooves) ... 1 full.")] = 0.6,
         register: Annotated[str | None, Field(max_length=20, description="'low', 'middle', 'high' or a range "
                                               "'C4-G5'. Default the role's usual range.")] = None,
-        seed: Seed = 0,
+        seed: Annotated[int | None, Field(ge=0, le=2**31 - 1, description="Same seed and arguments, same result; "
+                                          "none: a new seed, returned as seed_used.")] = None,
         temperature: Temperature = 0.8,
         engine: EngineArg = "auto",
         melody_id: Annotated[str | None, Field(max_length=64, description="counter: the melody to write against.")] = None,
@@ -151,8 +153,11 @@ def register(server: MCPServer, services: Services) -> None:
 
         Example: {"role": "bass", "key": "D minor", "bars": 8, "tempo": 82, "style": "lofi",
         "progression": "i7 iv7 VIImaj7 IIImaj7"}."""
+        import secrets
+
         from liveloom.tools.core.generation import compose as do_compose
 
+        seed = secrets.randbelow(2**31) if seed is None else seed
         melody = None
         if melody_id:
             if role != "counter":
@@ -177,7 +182,8 @@ def register(server: MCPServer, services: Services) -> None:
                              engine=result.engine, key_used=str(result.key), tempo_used=result.clip.tempo or 0.0,
                              progression=result.progression_text,
                              chords=[ChordOut(**c) for c in describe_progression(result.chords)],
-                             checks=checks_out(result.checks), all_checks_passed=result.passed, details=result.details)
+                             checks=checks_out(result.checks), all_checks_passed=result.passed, details=result.details,
+                             seed_used=seed)
 
     @register_tool(server, title="Continue a clip", read_only=False, idempotent=True)
     async def continue_clip(
