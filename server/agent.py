@@ -30,6 +30,11 @@ How to work well with liveloom:
   numerals with a key (ii7 V7 Imaj7), note lists (C4:1 E4:0.5 r:0.5), drum grids
   ("kick: x...x...\\nsnare: ....x..."), or ABC. Durations are beats, or bars with "bars" (":2bars").
   Use repeat to loop a pattern; chord_bass=false when a bass track plays the roots.
+- To write parts rather than state them, use compose (one role at a time: chords, bass, drums, melody,
+  counter, pad, arpeggio, in a style from its library). Pass the first result's "progression" to the
+  next compose calls so that the parts fit; arrange turns a form (or your clips as seed_clips) into a
+  whole song; harmonize, vary, continue_clip, interpolate and orchestrate work on existing clips.
+  Each result names its engine and its checks — say if a check failed.
 - Check before you write: look at the summary (bars, notes, range, chords) and, when it matters,
   the piano_roll image.
 - Before touching Live, call live_status: it says whether Live answers and what the running script
