@@ -166,6 +166,15 @@ def descriptors_table(cache: Path | None, per_style: int) -> list[list]:
         lo, hi = st.notes_per_bar
         rows.append([name, f"{mean['pc_entropy']:.2f} / {mean['scale']:.2f} / {mean['groove']:.2f} / "
                            f"{mean['notes/bar']:.1f} / {mean['interval']:.1f}", f"{lo:g}-{hi:g}", ref])
+        if name in corpus:  # a naive peer: random scale tones on an eighth-note grid at the same density
+            made = []
+            for i in range(per_style):
+                mode = "minor" if i % 2 else "major"
+                made.append(_melody_descr(_naive_melody(f"{'CDEFGAB'[i % 7]} {mode}", mean["notes/bar"], i), 4.0,
+                                          32.0))
+            m = {k: statistics.mean(d[k] for d in made) for k in made[0]}
+            rows.append([f"{name} (naive: random scale tones)", f"{m['pc_entropy']:.2f} / {m['scale']:.2f} / "
+                         f"{m['groove']:.2f} / {m['notes/bar']:.1f} / {m['interval']:.1f}", "", ""])
         if name in corpus:  # the trained model writes these styles' melodies when engine is auto
             made = []
             for i in range(per_style):
@@ -177,6 +186,23 @@ def descriptors_table(cache: Path | None, per_style: int) -> list[list]:
             rows.append([f"{name} (model engine)", f"{m['pc_entropy']:.2f} / {m['scale']:.2f} / {m['groove']:.2f} / "
                                                    f"{m['notes/bar']:.1f} / {m['interval']:.1f}", "", ""])
     return rows
+
+
+def _naive_melody(key: str, notes_per_bar: float, seed: int):
+    """The baseline many generators ship: random tones of the scale in a fixed range, random onsets on an
+    eighth-note grid, each note held to the next onset."""
+    from liveloom.tools.core.model import Note
+    from liveloom.tools.core.theory import parse_key
+
+    rng = random.Random(seed)
+    k = parse_key(key)
+    pool = [p for p in range(62, 82) if p % 12 in k.pitch_classes()]
+    slots = sorted(rng.sample(range(64), min(64, max(1, round(notes_per_bar * 8)))))
+    out = []
+    for i, s in enumerate(slots):
+        end = slots[i + 1] if i + 1 < len(slots) else 64
+        out.append(Note(pitch=rng.choice(pool), start=s * 0.5, duration=(end - s) * 0.5))
+    return out
 
 
 def constraint_requests(n: int, seed: int = 0) -> list[dict]:
