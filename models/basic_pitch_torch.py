@@ -132,6 +132,11 @@ def _module():
             self.head_weights = {
                 n: (getattr(self, n).weight.to(self.head_dtype).contiguous(memory_format=torch.channels_last),
                     getattr(self, n).bias.to(self.head_dtype)) for n in names}
+            w_out, b_out = self.head_weights.pop("onset_out")  # channel 0 reads the notes, 1-32 the onset features
+            self.head_weights["onset_out_from_note"] = (w_out[:, :1].contiguous(memory_format=torch.channels_last),
+                                                        None)
+            self.head_weights["onset_out_from_onset"] = (w_out[:, 1:].contiguous(memory_format=torch.channels_last),
+                                                         b_out)
 
         def cqt(self, audio):
             """(batch, samples) -> CQT magnitude (batch, frames, 309): the top-octave kernels (real and
@@ -175,8 +180,10 @@ def _module():
             n = F.relu_(F.conv2d(contour, *w["note_conv"], stride=(1, 3), padding=(3, 2)))
             note_pre = torch.sigmoid(F.conv2d(n, *w["note_out"], padding=(3, 1)))
             o = F.relu_(F.conv2d(x, *w["onset_conv"], stride=(1, 3), padding=(2, 1)))
-            both = torch.cat([note_pre, o], dim=1).contiguous(memory_format=torch.channels_last)
-            onset = torch.sigmoid(F.conv2d(both, *w["onset_out"], padding=(1, 1)))
+            # onset_out reads [note_pre, o] stacked on channels: as two convolutions summed, which saves
+            # copying both into one tensor (the sum differs from one convolution by float rounding, ~1e-7)
+            onset = F.conv2d(o, *w["onset_out_from_onset"], padding=(1, 1))
+            onset = torch.sigmoid(onset.add_(F.conv2d(note_pre, w["onset_out_from_note"][0], None, padding=(1, 1))))
             if self.head_dtype != torch.float32:
                 note_pre, onset, contour = note_pre.float(), onset.float(), contour.float()
             return {"note": note_pre[:, 0], "onset": onset[:, 0], "contour": contour[:, 0]}
