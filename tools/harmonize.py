@@ -9,14 +9,12 @@ from dataclasses import dataclass
 from liveloom.server.toolkit import Services
 from liveloom.tools.core.checks import Check, check_role
 from liveloom.tools.core.composer import ChordEvent, Request, compose_role, describe_progression
-from liveloom.tools.core.errors import LiveloomError
 from liveloom.tools.core.model import Clip, PlacedClip, Song, Track
 from liveloom.tools.core.reharmonize import reharmonize
 from liveloom.tools.core.styles import get_style
 from liveloom.tools.core.theory import parse_roman
 
-from .restyle import _skyline, write_voices
-from .style import key_of
+from .restyle import melody_and_key, write_voices
 
 JAZZY = {"jazz", "bossa nova", "lo-fi hip-hop", "funk"}
 
@@ -32,12 +30,7 @@ class Harmonized:
 
 def harmonize_clip(services: Services, clip: Clip, style: str, key: str | None, chords_per_bar: int, seed: int,
                    temperature: float) -> Harmonized:
-    if clip.is_drum:
-        raise LiveloomError("that is a drum clip; harmonize needs a melody")
-    melody = _skyline(clip.notes)
-    if not melody:
-        raise LiveloomError("the clip has no sounding notes to harmonize")
-    k = key_of(clip, key)
+    melody, k = melody_and_key(clip, key, "harmonize")
     if style.strip().lower() in ("chorale", "bach", "satb", "four-part", "4-part"):
         return _chorale(services, clip, k, seed, temperature)
     st = get_style(style)

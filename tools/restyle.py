@@ -115,6 +115,18 @@ def register(server: MCPServer, services: Services) -> None:
                              style_scores={"source": before, "result": after})
 
 
+def melody_and_key(clip: Clip, key: str | None, what: str):
+    """The clip's top line and its key (given, the clip's, or estimated); an error for drum or empty clips."""
+    from .style import key_of
+
+    if clip.is_drum:
+        raise LiveloomError(f"that is a drum clip; there is no melody to {what}")
+    melody = _skyline(clip.notes)
+    if not melody:
+        raise LiveloomError(f"the clip has no sounding notes to {what}")
+    return melody, key_of(clip, key)
+
+
 @dataclass
 class WrittenVoices:
     song: Song
@@ -136,14 +148,7 @@ def write_voices(services: Services, clip: Clip, *, target: str, weights: dict[s
     from liveloom.models.evaluate import chord_tone_share, max_polyphony, parallels
     from liveloom.models.generate import Constraints, ModelError
 
-    from .style import key_of
-
-    if clip.is_drum:
-        raise LiveloomError("that is a drum clip; writing voices needs a melody")
-    melody = _skyline(clip.notes)
-    if not melody:
-        raise LiveloomError("the clip has no sounding notes to write voices for")
-    k = key_of(clip, key)
+    melody, k = melody_and_key(clip, key, "write voices for")
     meter = round(clip.time_signature.beats_per_bar * T.TICKS_PER_QUARTER)
     if meter not in T.METERS:
         raise LiveloomError(f"the model writes bars of 1 to 8 quarter notes; {clip.time_signature} is not one")
