@@ -474,7 +474,7 @@ def compose_melody(req: Request, rng: random.Random) -> Outcome:
         chords = [chord_at(req.chords, t) for t in times]
         strong = [_strong(t, req.ts) or d >= 1.0 or abs(c.start - t) < 1e-6
                   for t, (_, d), c in zip(times, rhythm, chords)]
-        strong[0] = strong[0] or True  # each bar's first note is an anchor
+        strong[0] = True  # each bar's first note is an anchor
         pitches: list[int | None] = [None] * len(rhythm)
         if pos == 2 and motif is not None:  # the motif again, moved so that it starts on a chord tone near here
             tones0 = _chord_tones_in(chords[0], lo, hi) or scale
