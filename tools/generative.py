@@ -15,6 +15,7 @@ from liveloom.server.toolkit import Services, register_tool
 from liveloom.server.workspace import Provenance
 from liveloom.tools.core.errors import LiveloomError
 from liveloom.tools.core.model import Clip
+from liveloom.tools.core.styles import style_names
 from liveloom.tools.schemas import ArtifactSummary, artifact_summary, store_clip, store_song
 
 Role = Literal["melody", "counter", "chords", "pad", "bass", "arpeggio", "drums"]
@@ -26,8 +27,7 @@ Temperature = Annotated[float, Field(ge=0.1, le=1.5, description="Lower is safer
 KeyArg = Annotated[str | None, Field(max_length=40, description="e.g. 'D minor', 'Bb major', 'F# dorian'; default "
                                      "the style's usual mode on C.", examples=["D minor"])]
 StyleArg = Annotated[str | None, Field(max_length=40, description=(
-    "A style from the library: " + ", ".join(["pop", "rock", "house", "lofi", "trap", "jazz", "bossa", "funk",
-                                               "ambient", "chorale", "folk"])
+    "A style from the library: " + ", ".join(style_names())
     + " (aliases like 'lo-fi', 'hip-hop', 'techno', 'bossa nova', 'irish' work). Default pop."),
     examples=["lofi"])]
 

@@ -18,6 +18,7 @@ its result, and uses the trained model instead where it knows the style.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 
 from .errors import LiveloomError
@@ -271,8 +272,7 @@ def compose_bass(req: Request, rng: random.Random) -> Outcome:
     pats = _patterns_for_energy(req.style.bass, req.energy)
     pattern = _by_density(pats, req.density, rng)
     step = req.style.bass.step
-    hits = step_events(pattern.replace("W", "x").replace("R", "x").replace("A", "x").replace("3", "x")
-                       .replace("5", "x").replace("7", "x").replace("8", "x"), step, req.bar_len)
+    hits = step_events(re.sub("[RWA3578]", "x", pattern), step, req.bar_len)  # every letter strikes
     letters = [pattern[round(s / step) % len(pattern)] for s, _ in hits]
     scale = [(req.key.tonic + s) % 12 for s in req.key.scale]
     chromatic = req.style.name in ("jazz", "funk", "bossa nova")
@@ -322,7 +322,7 @@ def compose_bass(req: Request, rng: random.Random) -> Outcome:
                 if not lo <= p <= hi:
                     p = root
             else:  # W: walk toward the next chord's bass note through chord tones
-                remaining = sum(1 for e in events[k:]) + 1
+                remaining = len(events) - k + 1
                 goal = last + (nxt - last) / remaining
                 opts = [q for q in walk if q != last] or walk
                 p = min(opts, key=lambda q: (abs(q - goal) + rng.random() * 0.8 * req.temperature, q))
