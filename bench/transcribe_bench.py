@@ -118,9 +118,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pieces", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=12.0)
-    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
-                        help="liveloom's convolution precision (auto: bf16 where the CPU runs it natively); with "
-                             "bf16 the fp32 network runs too, in the same run")
+    parser.add_argument("--precision", default="both", choices=["both", "fp32", "bf16"],
+                        help="liveloom's convolution precision: fp32 (the default, the reference's arithmetic), "
+                             "bf16, or both side by side (bf16 only where the CPU or GPU runs it natively)")
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # basic-pitch's import warns about TensorFlow, CoreML and TFLite
     import torch
@@ -144,21 +144,27 @@ def main() -> None:
                 files.append((path, name, poly, inst, wet, notes))
     print(f"{len(files)} files rendered ({sum(sf_seconds(p) for p, *_ in files):.0f} s of audio)", file=sys.stderr)
 
-    t0 = time.perf_counter()
-    model, device = load(precision=args.precision)
-    ours_load = time.perf_counter() - t0
-    exact_model = load(precision="fp32")[0] if model.precision != "fp32" else None
+    from liveloom.models.basic_pitch_torch import bf16_is_fast
+
+    device = "cpu"
+    nets, loads = {}, {}
+    for precision in ("fp32", "bf16"):
+        if precision == "bf16" and not (args.precision == "bf16" or bf16_is_fast(device)):
+            break
+        t0 = time.perf_counter()
+        nets[precision], device = load(precision=precision)
+        loads[precision] = time.perf_counter() - t0
+    if args.precision != "both":
+        nets = {args.precision: nets[args.precision]}
     t0 = time.perf_counter()
     ref_model = Model(ICASSP_2022_MODEL_PATH)
-    ref_load = time.perf_counter() - t0
+    loads["ref"] = time.perf_counter() - t0
 
-    def ours(path, net=model):
-        y, _ = aa.load(path, 1200)
-        ev = tr.decode(tr.infer(y, net, device))
-        return [(e.start, e.end, e.pitch) for e in ev]
-
-    def exact(path):
-        return ours(path, exact_model)
+    def ours(net):
+        def run(path):
+            y, _ = aa.load(path, 1200)
+            return [(e.start, e.end, e.pitch) for e in tr.decode(tr.infer(y, net, device))]
+        return run
 
     def reference(path):
         import contextlib
@@ -168,12 +174,12 @@ def main() -> None:
             _, _, ev = predict(str(path), ref_model)
         return [(float(s), float(e), int(p)) for s, e, p, *_ in ev]
 
+    systems = [(p, ours(net)) for p, net in nets.items()] + [("ref", reference)]
     rows = []
     cold = {}
     for k, (path, name, poly, inst, wet, notes) in enumerate(files):
         dur = sf_seconds(path)
         row = {"name": name, "poly": poly, "inst": inst, "wet": wet, "dur": dur}
-        systems = [("ours", ours)] + ([("exact", exact)] if exact_model is not None else []) + [("ref", reference)]
         for label, fn in systems:
             t0 = time.perf_counter()
             est = fn(path)
@@ -183,7 +189,7 @@ def main() -> None:
             row[label] = f1(notes, est) + (dur / dt,)
             row[label + "_notes"] = sorted((round(s, 3), p) for s, _, p in est)
         rows.append(row)
-    report(rows, cold, ours_load, ref_load, device, torch.get_num_threads(), model.precision)
+    report(rows, cold, loads, device, torch.get_num_threads(), [label for label, _ in systems])
 
 
 def sf_seconds(path: Path) -> float:
@@ -193,13 +199,16 @@ def sf_seconds(path: Path) -> float:
     return info.frames / info.samplerate
 
 
-def report(rows, cold, ours_load, ref_load, device, threads, precision) -> None:
-    has_exact = "exact" in rows[0]
-    names = ["ours"] + (["exact"] if has_exact else []) + ["ref"]
-    heads = f"liveloom ({precision})" + (" / liveloom (fp32)" if has_exact else "") + " / reference"
+NAMES = {"fp32": "liveloom fp32", "bf16": "liveloom bf16", "ref": "reference"}
+LONG = {"fp32": "liveloom (PyTorch, float32, batched windows; the default)",
+        "bf16": "liveloom (PyTorch, bfloat16 convolutions, batched windows)",
+        "ref": "basic-pitch predict() (ONNX Runtime)"}
+
+
+def report(rows, cold, loads, device, threads, names) -> None:
+    heads = " / ".join(NAMES[k] for k in names)
     print(f"transcription, {len(rows)} files · {platform.machine()}, {threads} threads, "
-          f"{'GPU' if device == 'cuda' else 'CPU'} · liveloom (PyTorch, {precision} convolutions) vs basic-pitch "
-          "0.4.0 (ONNX Runtime)\n")
+          f"{'GPU' if device == 'cuda' else 'CPU'} · liveloom (PyTorch) vs basic-pitch 0.4.0 (ONNX Runtime)\n")
     print(f"| group | files | note F1 onset: {heads} | with offsets: {heads} |")
     print("|---|---|---|---|")
 
@@ -221,23 +230,18 @@ def report(rows, cold, ours_load, ref_load, device, threads, precision) -> None:
     m4 = lambda k, i: statistics.mean(r[k][i] for r in rows)  # noqa: E731
     print("\nall files, four decimals: onset F1 " + " / ".join(f"{m4(k, 0):.4f}" for k in names)
           + "; with offsets " + " / ".join(f"{m4(k, 1):.4f}" for k in names))
-    same = sum(1 for r in rows if r["ours_notes"] == r["ref_notes"])
-    print(f"identical note lists, liveloom ({precision}) vs reference: {same} of {len(rows)} files")
-    if has_exact:
-        same = sum(1 for r in rows if r["exact_notes"] == r["ref_notes"])
-        print(f"identical note lists, liveloom (fp32) vs reference: {same} of {len(rows)} files")
+    for k in names[:-1]:
+        same = sum(1 for r in rows if r[k + "_notes"] == r["ref_notes"])
+        print(f"identical note lists, {NAMES[k]} vs reference: {same} of {len(rows)} files")
     warm = rows[1:]
-    labels = [("ours", f"liveloom (PyTorch, {precision}, batched windows)")] + (
-        [("exact", "liveloom (PyTorch, fp32, batched windows)")] if has_exact else []) + [
-        ("ref", "basic-pitch predict() (ONNX)")]
-    for label, name in labels:
-        speeds = [r[label][2] for r in warm]
-        ratio = [r[label][2] / r["ref"][2] for r in warm]
-        print(f"speed, {name}: {statistics.median(speeds):.0f}x real time (range {min(speeds):.0f}–{max(speeds):.0f}x)"
-              + ("" if label == "ref" else f"; per file {statistics.median(ratio):.2f}x the reference "
-                                           f"({min(ratio):.2f}–{max(ratio):.2f})"))
-    print(f"cold: model load liveloom {ours_load:.2f} s / reference {ref_load:.2f} s; first file liveloom "
-          f"{cold['ours']:.2f} s / reference {cold['ref']:.2f} s")
+    for k in names:
+        speeds = [r[k][2] for r in warm]
+        ratio = [r[k][2] / r["ref"][2] for r in warm]
+        print(f"speed, {LONG[k]}: {statistics.median(speeds):.0f}x real time (range {min(speeds):.0f}–{max(speeds):.0f}x)"
+              + ("" if k == "ref" else f"; per file {statistics.median(ratio):.2f}x the reference "
+                                       f"({min(ratio):.2f}–{max(ratio):.2f})"))
+    print("cold (model load + first file): " + "; ".join(f"{NAMES[k]} {loads[k]:.2f} s + {cold[k]:.2f} s"
+                                                          for k in names))
 
 
 if __name__ == "__main__":

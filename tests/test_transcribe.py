@@ -3,6 +3,8 @@ note, then the MCP tool on audio with known notes, its options, Live in two call
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -56,6 +58,52 @@ def test_torch_network_matches_the_onnx_reference(network):
     assert worst < 1e-5, f"largest difference {worst}"  # seen here: 1.0e-06
 
 
+@pytest.mark.parametrize("shape, stride, pad, block", [
+    ((8, 8, 3, 39), 1, 19, 2),  # the contour convolution, as the network runs it
+    ((1, 8, 5, 5), 1, 2, 2),  # contour_out, as the network runs it
+    ((32, 8, 5, 5), 3, 1, 2),  # a strided one (onset_conv's shape), blocks of 2 outputs / 6 inputs
+    ((4, 3, 1, 7), 1, 3, 4),  # wider blocks than the kernel's reach
+])
+def test_convolutions_on_blocks_of_bins_are_the_same_convolutions(shape, stride, pad, block):
+    """blocked_weight rewrites a convolution over frequency on blocks of bins (oneDNN runs the wider
+    channels faster); the extra weights are zeros, so the outputs equal the plain convolution's."""
+    import torch
+    import torch.nn.functional as F
+
+    from liveloom.models.basic_pitch_torch import blocked_weight
+
+    torch.manual_seed(0)
+    o_ch, i_ch, kh, kw = shape
+    bins = 264
+    x = torch.randn(2, i_ch, 20, bins).contiguous(memory_format=torch.channels_last)
+    w, bias = torch.randn(shape), torch.randn(o_ch)
+    plain = F.conv2d(x, w.contiguous(memory_format=torch.channels_last), bias, stride=(1, stride),
+                     padding=(kh // 2, pad))
+    w_b, k = blocked_weight(w, stride, pad, block)
+    span = stride * block
+    xb = x.permute(0, 2, 3, 1).reshape(2, 20, bins // span, span * i_ch).permute(0, 3, 1, 2)
+    yb = F.conv2d(xb, w_b, bias.repeat(block), padding=(kh // 2, k))
+    y = yb.permute(0, 2, 3, 1).reshape(2, 20, -1, o_ch).permute(0, 3, 1, 2)
+    assert y.shape == plain.shape
+    assert float((y - plain).abs().max()) <= 1e-5 * float(plain.abs().max())  # seen: 0 (the same sums)
+
+
+def test_the_low_pass_on_blocks_is_basic_pitchs_filter(network):
+    """The CQT's low-pass-and-halve on blocks of samples against conv1d(pad(x, 127), lowpass, stride=2),
+    on even and odd lengths (the octaves below the top have both)."""
+    import torch
+    import torch.nn.functional as F
+
+    model, _ = network
+    torch.manual_seed(1)
+    for n in (44098, 22049, 941, 257):
+        x = torch.randn(3, 1, n)
+        plain = F.conv1d(F.pad(x, (127, 127)), model.lowpass, stride=2)
+        ours = model.lowpass_halve(x)
+        assert ours.shape == plain.shape, n
+        assert float((ours - plain).abs().max()) <= 1e-6, n  # seen: 0
+
+
 def test_notes_match_the_reference_pipeline(network, tmp_path):
     """The whole pipeline (windows, unwrapping, note decoding, pitch bends) against basic-pitch's own predict()."""
     from basic_pitch import ICASSP_2022_MODEL_PATH
@@ -77,7 +125,7 @@ def test_notes_match_the_reference_pipeline(network, tmp_path):
 
 
 def test_bfloat16_convolutions_stay_close_to_float32(network, tmp_path):
-    """precision='bf16' (the default where the CPU runs bfloat16 natively) runs the convolution stack in
+    """precision='bf16' (LIVELOOM_TRANSCRIBE_PRECISION=bf16, or auto where native) runs the convolution stack in
     bfloat16: outputs within 0.03 of float32 (seen: ~0.01), and the same notes on clean tones."""
     import torch
 
@@ -128,6 +176,8 @@ async def test_transcribe_tool_finds_the_notes_and_writes_them_to_live(client, s
     out = result.structured_content
     assert out["kind"] == "clip" and out["tempo_used"] == 120 and out["tempo_source"] == "given"
     assert "PyTorch" in out["engine"] and progress and progress[-1] == 100
+    if "LIVELOOM_TRANSCRIBE_PRECISION" not in os.environ:  # the default: the reference's arithmetic
+        assert "float32 convolutions" in out["engine"], out["engine"]
     _, clip = server.services.workspace.load_clip(out["id"])
     precision, recall, _ = _prf(clip.notes)
     # every note found (onsets within 50 ms); at most one extra (a decaying tone may be struck again)

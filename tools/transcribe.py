@@ -69,8 +69,8 @@ class Transcriber:
             if self._model is None:
                 from liveloom.models.basic_pitch_torch import WeightsError, load
 
-                try:  # bfloat16 convolutions where the CPU (or GPU) runs them natively; fp32 = the reference's
-                    self._model = load(precision=os.environ.get("LIVELOOM_TRANSCRIBE_PRECISION", "auto"))
+                try:  # float32 (the reference's arithmetic and notes) unless bf16/auto is asked for
+                    self._model = load(precision=os.environ.get("LIVELOOM_TRANSCRIBE_PRECISION", "fp32"))
                 except WeightsError as exc:
                     raise LiveloomError(str(exc)) from None
             return self._model
