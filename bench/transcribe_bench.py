@@ -7,8 +7,9 @@ chord progressions with 2, 3, 5 and 6 voices; rendered with FluidSynth (FluidR3_
 instruments — piano, steel guitar, string ensemble, flute, saw lead — dry and clean, and again with
 FluidSynth's reverb plus white noise at 20 dB SNR. Truth is the MIDI that was rendered.
 
-For each file both systems transcribe it with their defaults: liveloom's `transcribe` pipeline
-(PyTorch, windows batched) and basic-pitch 0.4.0's predict() on its ONNX model. Note F1 with
+For each file the systems transcribe it with their defaults: liveloom's `transcribe` pipeline
+(PyTorch, windows batched) in float32 and — where the CPU or GPU runs it natively, or with
+--precision bf16 — with bfloat16 convolutions, and basic-pitch 0.4.0's predict() on its ONNX model. Note F1 with
 mir_eval (onsets within 50 ms; and with offsets), by instrument and by polyphony; speed in x real time
 (median and range over files, the first call of each left out and reported apart as cold start).
 """

@@ -170,6 +170,8 @@ def _module():
             self.refresh_heads()
 
         def refresh_heads(self) -> None:
+            """The working copies of the weights, in the dtype and layouts forward() uses (channels-last,
+            blocked, onset_out split): made again after loading weights or moving the module."""
             names = ("onset_conv", "contour_conv", "contour_out", "note_conv", "note_out", "onset_out")
             self.head_weights = {
                 n: (getattr(self, n).weight.to(self.head_dtype).contiguous(memory_format=torch.channels_last),
