@@ -115,8 +115,8 @@ def blocked_weight(w, stride: int, pad: int, block: int):
 
     o_ch, i_ch, kh, kw = w.shape
     span = stride * block
-    r = torch.arange(block)[:, None]  # output bin in the block
-    d = torch.arange(kw)[None, :]  # tap
+    r = torch.arange(block, device=w.device)[:, None]  # output bin in the block
+    d = torch.arange(kw, device=w.device)[None, :]  # tap
     u = stride * r - pad + d  # input bin, relative to the block's first
     m, q = torch.div(u, span, rounding_mode="floor"), u % span  # block offset, input bin in that block
     k = int(m.abs().max())
