@@ -23,6 +23,11 @@ fi
 # dependencies: they would pull TensorFlow and numpy<2; liveloom runs the network in PyTorch and only
 # reads the weights (the ONNX reference used by the tests and bench runs on onnxruntime).
 .venv/bin/python -m pip install --quiet --no-deps "basic-pitch==0.4.0"
+# transkun's wheel carries the piano model (Transkun 2.0, MIT, 56 MB). Also without its dependencies:
+# it declares torchaudio (no build for every torch; liveloom computes the one mel filterbank it took
+# from there) and training tools; its modules import pretty_midi and mir_eval, installed here.
+.venv/bin/python -m pip install --quiet --no-deps "transkun==2.0.1"
+.venv/bin/python -m pip install --quiet "pretty_midi>=0.2.10" "mir_eval>=0.8"
 
 # FluidSynth + a GM soundfont (render_audio, the demo's WAV). Optional: without them every
 # other tool works and render_audio says what to install.

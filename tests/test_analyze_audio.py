@@ -107,7 +107,7 @@ async def test_bad_audio_files(client, home, monkeypatch):
     from liveloom.tools.core.limits import Limits
 
     monkeypatch.setattr(analyze_module, "LIMITS", Limits(max_audio_seconds=10.0))
-    assert "analyze_audio takes at most 10 s" in await call_err(client, "analyze_audio", {"path": "full.wav"})
+    assert "take at most 10 s" in await call_err(client, "analyze_audio", {"path": "full.wav"})
     assert (await call_ok(client, "list_artifacts", {}))["total"] >= 0  # still serving
 
 

@@ -276,3 +276,63 @@ async def test_reorchestrate_audio_keeps_the_notes_and_changes_the_players(clien
     sf.write(home / "files" / "silence.wav", np.zeros(SR, dtype=np.float32), SR)
     assert "no notes" in await call_err(client, "reorchestrate_audio", {"path": "silence.wav"})
     assert "ensemble" in await call_err(client, "reorchestrate_audio", {"path": "tones.wav", "ensemble": "kazoo"})
+
+
+def test_the_piano_models_mel_filterbank_is_the_one_it_was_trained_with():
+    """Transkun took its mel filterbank from torchaudio, which liveloom does not install; mel_filterbank
+    computes it, and here it matches the filterbank stored in the checkpoint."""
+    from liveloom.models.transkun_piano import load, mel_filterbank
+
+    piano = load(device="cpu")
+    stored = piano.model.framewiseFeatureExtractor.freq2mels
+    ours = mel_filterbank(4096 // 2 + 1, 30, 8000, 229, 44100)
+    assert ours.shape == stored.shape
+    assert float((ours - stored).abs().max()) < 1e-4  # seen: 3.6e-5 (float rounding), of values up to 1.0
+    assert piano.parameters > 13_000_000 and piano.precision == "fp32"
+
+
+def test_sustain_pedal_holds_released_keys_until_it_comes_up():
+    from liveloom.models.transkun_piano import SUSTAIN_PEDAL, PianoEvent
+    from liveloom.tools.core.transcription import piano_notes
+
+    events = [PianoEvent(0.0, 0.5, 60, 80), PianoEvent(0.2, 0.4, 64, 70), PianoEvent(1.0, 1.2, 60, 90),
+              PianoEvent(0.1, 1.5, SUSTAIN_PEDAL, 127), PianoEvent(2.0, 2.05, 67, 60)]
+    keys, presses = piano_notes(events)
+    assert presses == 1 and [(e.pitch, e.end) for e in keys] == [(60, 0.5), (64, 0.4), (60, 1.2), (67, 2.05)]
+    held, _ = piano_notes(events, hold_with_pedal=True)
+    # C4 rings until it is struck again at 1.0; E4 until the pedal comes up at 1.5; the later notes as played
+    assert [(e.pitch, e.end) for e in held] == [(60, 1.0), (64, 1.5), (60, 1.5), (67, 2.05)]
+    assert round(held[0].amplitude * 127) == 80
+    short, _ = piano_notes(events, min_seconds=0.1, lowest=61)
+    assert [e.pitch for e in short] == [64]
+
+
+@pytest.mark.anyio
+@pytest.mark.skipif(not HAS_FLUIDSYNTH, reason="FluidSynth renders the piano")
+async def test_piano_mode_transcribes_a_rendered_piano_through_mcp(client, server):
+    """A two-hand phrase on FluidSynth's piano, through `transcribe` with piano=true: every note back,
+    with velocities, progress by segment, and the engine named."""
+    made = await call_ok(client, "notation_to_clip", {"text": "[C3 G3 E4]:1@70 D4:0.5@90 E4:0.5@100 [F3 C4 F4]:1@80 "
+                                                      "G4:1@110 | [G2 D4 B4]:2@75 [C3 C4 E4 C5]:2@95",
+                                                      "kind": "notes", "tempo": 100,
+                                                      "instrument": 0})
+    await call_ok(client, "render_audio", {"id": made["id"], "path": "piano.wav"})
+    messages = []
+
+    async def on_progress(p, total, message):
+        messages.append(message or "")
+
+    result = await client.call_tool("transcribe", {"path": "piano.wav", "tempo": 100, "piano": True},
+                                    progress_callback=on_progress)
+    assert not result.is_error, result.content[0].text
+    out = result.structured_content
+    assert "Transkun" in out["engine"] and isinstance(out["sustain_pedal_presses"], int)
+    assert any(m.startswith("segment") for m in messages)
+    _, clip = server.services.workspace.load_clip(out["id"])
+    _, src = server.services.workspace.load_clip(made["id"])
+    truth = [(n.pitch, n.start * 0.6, n.duration * 0.6) for n in src.notes]
+    precision, recall, _ = _prf(clip.notes, truth, tempo=100)
+    assert recall == 1.0 and precision >= 0.9, [(n.pitch, round(n.start, 2)) for n in clip.notes]
+    assert len({n.velocity for n in clip.notes}) > 1  # the model's velocities, not one default
+    assert "hold_with_pedal needs piano=true" in await call_err(client, "transcribe", {"path": "piano.wav",
+                                                                                      "hold_with_pedal": True})

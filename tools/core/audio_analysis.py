@@ -25,8 +25,8 @@ class Cancelled(Exception):
     pass
 
 
-def load(path: Path, max_seconds: float):
-    """-> (mono float32 samples at SR, info dict). Clear errors for what cannot be read."""
+def load(path: Path, max_seconds: float, rate: int = SR):
+    """-> (mono float32 samples at `rate` (default SR), info dict). Clear errors for what cannot be read."""
     import numpy as np
     import soundfile as sf
 
@@ -38,19 +38,21 @@ def load(path: Path, max_seconds: float):
         raise LiveloomError(f"{path.name} is not readable audio ({exc}); is it corrupt or truncated?") from None
     seconds = info.frames / info.samplerate if info.samplerate else 0.0
     if seconds > max_seconds:
-        raise LiveloomError(f"{path.name} lasts {seconds:.0f} s; analyze_audio takes at most {max_seconds:.0f} s")
+        raise LiveloomError(f"{path.name} lasts {seconds:.0f} s; the audio tools (analyze_audio, transcribe, ...) "
+                            f"take at most {max_seconds:.0f} s: cut it into parts")
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        data, file_rate = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as exc:
         raise LiveloomError(f"{path.name} could not be decoded ({exc}); is it corrupt or truncated?") from None
     if data.size == 0:
         raise LiveloomError(f"{path.name} has no audio frames")
     mono = data.mean(axis=1)
-    if rate != SR:
+    if file_rate != rate:
         import soxr
 
-        mono = soxr.resample(mono, rate, SR).astype(np.float32)
-    return mono, {"seconds": round(len(data) / rate, 3), "sample_rate": int(rate), "channels": int(data.shape[1]),
+        mono = soxr.resample(mono, file_rate, rate).astype(np.float32)
+    return mono, {"seconds": round(len(data) / file_rate, 3), "sample_rate": int(file_rate),
+                  "channels": int(data.shape[1]),
                   "format": info.format}
 
 

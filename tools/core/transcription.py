@@ -213,3 +213,34 @@ def check_audio_not_silent(y) -> bool:
     import numpy as np
 
     return len(y) > 0 and float(np.max(np.abs(y))) >= 1e-4
+
+
+def piano_notes(events, min_seconds: float = 0.0, lowest: int | None = None, highest: int | None = None,
+                hold_with_pedal: bool = False) -> tuple[list[NoteEvent], int]:
+    """The piano model's events (start, end, pitch, velocity; pedals as negative pitches) -> (notes, how
+    many times the sustain pedal went down). With hold_with_pedal, a key released while the pedal is down
+    sounds on until the pedal comes up (or the same key is struck again) — the note lengths you hear
+    rather than the keys' lengths, for clips, which carry no pedal."""
+    from liveloom.models.transkun_piano import SUSTAIN_PEDAL
+
+    pedal = sorted((e.start, e.end) for e in events if e.pitch == SUSTAIN_PEDAL)
+    keys = sorted((e for e in events if e.pitch >= 0), key=lambda e: (e.start, e.pitch))
+    next_strike: dict[int, list[float]] = {}
+    for e in keys:
+        next_strike.setdefault(e.pitch, []).append(e.start)
+    out = []
+    for e in keys:
+        end = e.end
+        if hold_with_pedal:
+            for down, up in pedal:
+                if down <= end < up:
+                    later = [s for s in next_strike[e.pitch] if s > e.start]
+                    end = max(e.end, min([up] + later))
+                    break
+        if end - e.start < min_seconds:
+            continue
+        if (lowest is not None and e.pitch < lowest) or (highest is not None and e.pitch > highest):
+            continue
+        out.append(NoteEvent(start=e.start, end=end, pitch=e.pitch,
+                             amplitude=e.velocity / 127, bends=None))
+    return out, len(pedal)

@@ -1,0 +1,201 @@
+"""Piano transcription: Transkun 2.0 (Yujia Yan and Zhiyao Duan; MIT licence), with the weights in its wheel.
+
+A transformer over a mel spectrogram with a neural semi-CRF that decodes notes as intervals (onset,
+offset, velocity) — trained on MAESTRO (solo piano), where it is far more accurate than a general
+model. Its wheel carries the checkpoint (`transkun/pretrained/2.0.pt`, 14.1 M parameters) and the
+configuration; `scripts/install.sh` installs it with `--no-deps`, because it declares torchaudio (no
+build exists for every torch; transkun uses it only for a mel filterbank, computed here instead by
+`mel_filterbank`, and checked against the filterbank stored in the checkpoint) and training tools
+(tensorboard, seaborn, ncls) that inference does not need.
+
+transkun's own code runs the network and the decoding; this module loads it without torchaudio,
+reports progress per 16-second segment, honours cancellation between segments, and returns plain
+note events. A user's own checkpoint (.pt with a `state_dict`, and the .conf beside it) loads the same way.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+SAMPLE_RATE = 44100
+SUSTAIN_PEDAL, SOFT_PEDAL = -64, -67  # how transkun marks pedal events among its "pitches"
+
+
+class PianoModelError(ValueError):
+    """The piano model cannot be found or loaded, said in words."""
+
+
+class Cancelled(Exception):
+    pass
+
+
+@dataclass
+class PianoEvent:
+    start: float  # seconds
+    end: float
+    pitch: int  # MIDI pitch, or SUSTAIN_PEDAL / SOFT_PEDAL
+    velocity: int  # 1..127
+
+
+def wheel_files() -> tuple[Path, Path]:
+    """(checkpoint, configuration) inside the installed transkun wheel, found without importing it."""
+    spec = importlib.util.find_spec("transkun")
+    if spec is None or not spec.submodule_search_locations:
+        raise PianoModelError("the piano model is not installed: pip install --no-deps transkun==2.0.1 "
+                              "(scripts/install.sh does this)")
+    folder = Path(list(spec.submodule_search_locations)[0]) / "pretrained"
+    weights, conf = folder / "2.0.pt", folder / "2.0.conf"
+    if not weights.exists() or not conf.exists():
+        raise PianoModelError(f"the transkun package has no pretrained/2.0.pt and 2.0.conf at {folder}; "
+                              "reinstall transkun==2.0.1")
+    return weights, conf
+
+
+def mel_filterbank(n_freqs: int, f_min: float, f_max: float, n_mels: int, sample_rate: int):
+    """Triangular filters on the HTK mel scale, unnormalised: (n_freqs, n_mels), as torchaudio's
+    melscale_fbanks computes them with its defaults (which is what transkun was trained with)."""
+    import torch
+
+    def to_mel(f):
+        return 2595.0 * torch.log10(torch.tensor(1.0 + f / 700.0))
+
+    freqs = torch.linspace(0, sample_rate // 2, n_freqs)
+    mels = torch.linspace(float(to_mel(f_min)), float(to_mel(f_max)), n_mels + 2)
+    edges = 700.0 * (10 ** (mels / 2595.0) - 1.0)
+    width = edges[1:] - edges[:-1]
+    slopes = edges[None, :] - freqs[:, None]
+    down = -slopes[:, :-2] / width[:-1]
+    up = slopes[:, 2:] / width[1:]
+    return torch.clamp(torch.minimum(down, up), min=0.0)
+
+
+def _mel_spectrum_class():
+    """transkun's MelSpectrum with its filterbank made by mel_filterbank rather than by torchaudio (the
+    checkpoint then loads the stored filterbank over it; a test checks the two are the same)."""
+    from torch import nn
+    from transkun import Util
+
+    class MelSpectrum(Util.MelSpectrum):
+        def __init__(self, windowSize, f_min, f_max, n_mels, fs, nExtraWins=0, log=False, eps=1e-5,  # noqa: N803
+                     toMono=False):  # noqa: N803 (transkun's argument names)
+            nn.Module.__init__(self)
+            self.outputDim = n_mels
+            self.nChannel = nExtraWins + 1
+            self.register_buffer("freq2mels", mel_filterbank(windowSize // 2 + 1, f_min, f_max, n_mels, fs))
+            self.log = log
+            self.eps = eps
+            self.spectrogramExtractor = Util.Spectrum(windowSize, nExtraWins)
+            self.toMono = toMono
+
+    return MelSpectrum
+
+
+class PianoTranscriber:
+    """The network, loaded once; one transcription at a time (it uses every core, and progress is counted
+    by a hook on the model)."""
+
+    def __init__(self, model, device: str, source: Path, precision: str = "fp32"):
+        self.model, self.device, self.source, self.precision = model, device, source, precision
+        self._lock = threading.Lock()
+
+    @property
+    def parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    def segments(self, n_samples: int) -> int:
+        """How many segments transkun's transcribe() runs for this many samples (its own arithmetic)."""
+        import math
+
+        m = self.model
+        pad = m.segmentSizeInSecond - m.segmentHopSizeInSecond
+        total = n_samples + 2 * math.ceil(pad * m.fs)
+        step = math.ceil(m.segmentHopSizeInSecond * m.fs / m.hopSize) * m.hopSize
+        return math.ceil(total / step)
+
+    def transcribe(self, y, progress: Callable[[int, int], None] = lambda d, t: None,
+                   cancel: threading.Event | None = None) -> list[PianoEvent]:
+        """Mono float32 samples at 44,100 Hz -> note and pedal events, in time order."""
+        import warnings
+
+        import numpy as np
+        import torch
+
+        total = self.segments(len(y))
+        done = [0]
+
+        def each_segment(module, args):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            progress(done[0], total)
+            done[0] += 1
+
+        x = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32)[:, None]).to(self.device)
+        with self._lock:
+            hook = self.model.framewiseFeatureExtractor.register_forward_pre_hook(each_segment)
+            try:
+                with torch.inference_mode(), warnings.catch_warnings(), torch.autocast(
+                        "cuda" if self.device == "cuda" else "cpu", dtype=torch.bfloat16,
+                        enabled=self.precision == "bf16"):
+                    warnings.simplefilter("ignore")  # transkun's gradient checkpointing warns at inference
+                    events = self.model.transcribe(x)
+            finally:
+                hook.remove()
+        progress(total, total)
+        out = [PianoEvent(float(e.start), float(max(e.end, e.start)), int(e.pitch),
+                          int(min(127, max(1, round(e.velocity))))) for e in events]
+        return sorted(out, key=lambda e: (e.start, e.pitch))
+
+
+def load(path: str | Path | None = None, device: str | None = None, precision: str = "fp32") -> PianoTranscriber:
+    """Transkun 2.0 from the installed wheel, or a local checkpoint: a .pt holding `state_dict` (or
+    `best_state_dict`) with its .conf beside it (the same name), as transkun's training writes them.
+    `precision`: fp32 (transkun's arithmetic), bf16 (autocast to bfloat16: ~1.9x faster on CPUs with
+    native bfloat16), or auto (bf16 where it is native)."""
+    import torch
+
+    from .basic_pitch_torch import WeightsError, resolve_precision
+    from .generate import pick_device
+
+    if path is None:
+        weights, conf_path = wheel_files()
+    else:
+        weights = Path(path).expanduser()
+        conf_path = weights.with_suffix(".conf")
+        if not weights.exists():
+            raise PianoModelError(f"no piano checkpoint at {weights}")
+        if not conf_path.exists():
+            raise PianoModelError(f"{weights.name} needs its configuration beside it: {conf_path} was not found")
+        wheel_files()  # the code is transkun's: it must be installed
+    try:
+        conf = json.loads(conf_path.read_text())["Model"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise PianoModelError(f"{conf_path} is not a transkun configuration ({exc})") from None
+    if conf.get("module") != "transkun.ModelTransformer":
+        raise PianoModelError(f"{conf_path} is for {conf.get('module')!r}; this loader runs transkun.ModelTransformer")
+    from unittest import mock
+
+    import transkun.ModelTransformer as transformer
+
+    config = transformer.Config()
+    config.__dict__.update(conf.get("config", {}))
+    with mock.patch.object(transformer, "MelSpectrum", _mel_spectrum_class()):  # only while it is built
+        model = transformer.TransKun(conf=config)
+    try:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+        state = state.get("best_state_dict", state.get("state_dict", state))
+        model.load_state_dict(state)
+    except Exception as exc:
+        raise PianoModelError(f"{weights} is not a checkpoint of this configuration ({exc})") from None
+    dev = pick_device(device)
+    if dev == "mps":  # transkun is tested on CUDA and CPU
+        dev = "cpu"
+    try:
+        precision = resolve_precision(precision, dev)
+    except WeightsError as exc:
+        raise PianoModelError(str(exc)) from None
+    return PianoTranscriber(model.to(dev).eval(), dev, weights, precision)
