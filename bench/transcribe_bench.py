@@ -122,6 +122,8 @@ def main() -> None:
     parser.add_argument("--precision", default="both", choices=["both", "fp32", "bf16"],
                         help="liveloom's convolution precision: fp32 (the default, the reference's arithmetic), "
                              "bf16, or both side by side (bf16 only where the CPU or GPU runs it natively)")
+    parser.add_argument("--no-piano", action="store_true",
+                        help="leave out the piano model's table (it runs about real time on 2 CPU cores)")
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # basic-pitch's import warns about TensorFlow, CoreML and TFLite
     import torch
@@ -191,6 +193,47 @@ def main() -> None:
             row[label + "_notes"] = sorted((round(s, 3), p) for s, _, p in est)
         rows.append(row)
     report(rows, cold, loads, device, torch.get_num_threads(), [label for label, _ in systems])
+    if not args.no_piano:
+        piano_report(rows, files, nets)
+
+
+def piano_report(rows, files, nets) -> None:
+    """The piano files again through the piano model (Transkun 2.0; transcribe's piano=true), in each
+    precision that ran above, side by side with the general model's and the reference's numbers."""
+    from liveloom.models import transkun_piano
+    from liveloom.tools.core import audio_analysis as aa
+    from liveloom.tools.core import transcription as tr
+
+    models = {}
+    for precision in nets:
+        t0 = time.perf_counter()
+        models[precision] = transkun_piano.load(precision=precision)
+        models[precision].load_seconds = time.perf_counter() - t0
+    sel = [(r, f) for r, f in zip(rows, files) if r["inst"] == "piano"]
+    print(f"\nsolo piano ({len(sel)} files, {sum(r['dur'] for r, _ in sel):.0f} s): the piano model "
+          "(`transcribe` piano=true, Transkun 2.0) against the general model and the reference\n")
+    print("| system | note F1 onsets | with offsets | speed, median (range) |")
+    print("|---|---|---|---|")
+    for k in [*nets, "ref"]:
+        on = statistics.mean(r[k][0] for r, _ in sel)
+        off = statistics.mean(r[k][1] for r, _ in sel)
+        sp = [r[k][2] for r, _ in sel[1:]]
+        label = "reference basic-pitch (ONNX)" if k == "ref" else f"{NAMES[k]}, general model (basic-pitch)"
+        print(f"| {label} | {on:.3f} | {off:.3f} | {statistics.median(sp):.0f}x ({min(sp):.0f}–{max(sp):.0f}x) |")
+    for precision, model in models.items():
+        scores, speeds = [], []
+        for k, (r, (path, *_rest, notes)) in enumerate(sel):
+            t0 = time.perf_counter()
+            y, _ = aa.load(path, 1200, transkun_piano.SAMPLE_RATE)
+            events, _ = tr.piano_notes(model.transcribe(y))
+            dt = time.perf_counter() - t0
+            scores.append(f1(notes, [(e.start, e.end, e.pitch) for e in events]))
+            if k:
+                speeds.append(r["dur"] / dt)
+        print(f"| Transkun 2.0 piano model, {precision} | {statistics.mean(a for a, _ in scores):.3f} | "
+              f"{statistics.mean(b for _, b in scores):.3f} | {statistics.median(speeds):.2f}x "
+              f"({min(speeds):.2f}–{max(speeds):.2f}x) |")
+    print("(speeds are x real time, the first file left out; Transkun runs 16 s segments 8 s apart, one at a time)")
 
 
 def sf_seconds(path: Path) -> float:
