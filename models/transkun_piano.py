@@ -177,9 +177,12 @@ def load(path: str | Path | None = None, device: str | None = None, precision: s
         raise PianoModelError(f"{conf_path} is not a transkun configuration ({exc})") from None
     if conf.get("module") != "transkun.ModelTransformer":
         raise PianoModelError(f"{conf_path} is for {conf.get('module')!r}; this loader runs transkun.ModelTransformer")
+    import warnings
     from unittest import mock
 
-    import transkun.ModelTransformer as transformer
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # transkun's modules use torch.jit.script
+        import transkun.ModelTransformer as transformer
 
     config = transformer.Config()
     config.__dict__.update(conf.get("config", {}))

@@ -240,6 +240,8 @@ async def test_transcribe_bad_input(client, server, home):
     sf.write(files / "silence.wav", np.zeros(SR * 2, dtype=np.float32), SR)
     quiet = await call_ok(client, "transcribe", {"path": "silence.wav"})
     assert quiet["silent"] is True and quiet["notes"] == 0  # an empty clip, not an error
+    quiet = await call_ok(client, "transcribe", {"path": "silence.wav", "piano": True})
+    assert quiet["silent"] is True and quiet["notes"] == 0 and "Transkun" in quiet["engine"]
     sf.write(files / "clipped.wav", np.clip(tones() * 8, -1, 1), SR)
     loud = await call_ok(client, "transcribe", {"path": "clipped.wav", "tempo": 120})
     assert loud["notes"] >= 5
@@ -289,6 +291,28 @@ def test_the_piano_models_mel_filterbank_is_the_one_it_was_trained_with():
     assert ours.shape == stored.shape
     assert float((ours - stored).abs().max()) < 1e-4  # seen: 3.6e-5 (float rounding), of values up to 1.0
     assert piano.parameters > 13_000_000 and piano.precision == "fp32"
+
+
+def test_the_piano_model_loads_a_local_checkpoint_and_refuses_bad_ones(tmp_path):
+    import shutil
+
+    from liveloom.models.transkun_piano import PianoModelError, load, wheel_files
+
+    weights, conf = wheel_files()
+    shutil.copy(weights, tmp_path / "mine.pt")
+    shutil.copy(conf, tmp_path / "mine.conf")
+    assert load(tmp_path / "mine.pt", device="cpu").source == tmp_path / "mine.pt"
+    with pytest.raises(PianoModelError, match="no piano checkpoint"):
+        load(tmp_path / "missing.pt")
+    (tmp_path / "lone.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(PianoModelError, match="needs its configuration"):
+        load(tmp_path / "lone.pt")
+    shutil.copy(conf, tmp_path / "lone.conf")
+    with pytest.raises(PianoModelError, match="is not a checkpoint"):
+        load(tmp_path / "lone.pt")
+    (tmp_path / "lone.conf").write_text('{"Model": {"module": "someone.Else"}}')
+    with pytest.raises(PianoModelError, match="this loader runs transkun.ModelTransformer"):
+        load(tmp_path / "lone.pt")
 
 
 def test_sustain_pedal_holds_released_keys_until_it_comes_up():
