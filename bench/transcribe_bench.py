@@ -149,16 +149,13 @@ def main() -> None:
 
     from liveloom.models.basic_pitch_torch import bf16_is_fast
 
-    device = "cpu"
     nets, loads = {}, {}
-    for precision in ("fp32", "bf16"):
-        if precision == "bf16" and not (args.precision == "bf16" or bf16_is_fast(device)):
-            break
+    for precision in ["fp32", "bf16"] if args.precision == "both" else [args.precision]:
+        if precision == "bf16" and args.precision == "both" and not bf16_is_fast(device):
+            continue  # fp32 loaded first, so `device` is known here
         t0 = time.perf_counter()
         nets[precision], device = load(precision=precision)
         loads[precision] = time.perf_counter() - t0
-    if args.precision != "both":
-        nets = {args.precision: nets[args.precision]}
     t0 = time.perf_counter()
     ref_model = Model(ICASSP_2022_MODEL_PATH)
     loads["ref"] = time.perf_counter() - t0

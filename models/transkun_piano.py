@@ -99,7 +99,7 @@ class PianoTranscriber:
     """The network, loaded once; one transcription at a time (it uses every core, and progress is counted
     by a hook on the model)."""
 
-    def __init__(self, model, device: str, source: Path, precision: str = "fp32"):
+    def __init__(self, model, device: str, source: str, precision: str = "fp32"):
         self.model, self.device, self.source, self.precision = model, device, source, precision
         self._lock = threading.Lock()
 
@@ -201,4 +201,5 @@ def load(path: str | Path | None = None, device: str | None = None, precision: s
         precision = resolve_precision(precision, dev)
     except WeightsError as exc:
         raise PianoModelError(str(exc)) from None
-    return PianoTranscriber(model.to(dev).eval(), dev, weights, precision)
+    source = "the transkun 2.0.1 wheel" if path is None else str(weights)
+    return PianoTranscriber(model.to(dev).eval(), dev, source, precision)

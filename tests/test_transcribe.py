@@ -301,7 +301,7 @@ def test_the_piano_model_loads_a_local_checkpoint_and_refuses_bad_ones(tmp_path)
     weights, conf = wheel_files()
     shutil.copy(weights, tmp_path / "mine.pt")
     shutil.copy(conf, tmp_path / "mine.conf")
-    assert load(tmp_path / "mine.pt", device="cpu").source == tmp_path / "mine.pt"
+    assert load(tmp_path / "mine.pt", device="cpu").source == str(tmp_path / "mine.pt")
     with pytest.raises(PianoModelError, match="no piano checkpoint"):
         load(tmp_path / "missing.pt")
     (tmp_path / "lone.pt").write_bytes(b"not a checkpoint")

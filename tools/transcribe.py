@@ -139,14 +139,14 @@ def register(server: MCPServer, services: Services) -> None:
             if silent:
                 return [], engine, None
             out = tr.infer(y, model, device, progress=report, cancel=cancel)
-            frames = max(1, int(round((127.7 if min_note_ms is None else min_note_ms) / 1000 * tr.SR / tr.HOP)))
+            frames = (tr.MIN_NOTE_FRAMES if min_note_ms is None
+                      else max(1, int(round(min_note_ms / 1000 * tr.SR / tr.HOP))))
             return tr.decode(out, onset_threshold, frame_threshold, frames, lo, hi, pitch_bends=pitch_bends), \
                 engine, None
 
         def solo_piano():
             model = transcriber.piano()
-            engine = (f"Transkun 2.0 piano model ({model.parameters / 1e6:.1f} M parameters, from "
-                      f"{'the transkun 2.0.1 wheel' if 'site-packages' in str(model.source) else model.source}) "
+            engine = (f"Transkun 2.0 piano model ({model.parameters / 1e6:.1f} M parameters, from {model.source}) "
                       f"in PyTorch on {model.device}, {'bfloat16' if model.precision == 'bf16' else 'float32'}")
             if silent:
                 return [], engine, 0

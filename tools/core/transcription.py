@@ -34,6 +34,8 @@ CONTOUR_BINS = 264
 class Cancelled(Exception):
     pass
 
+MIN_NOTE_FRAMES = 11  # basic-pitch's default shortest note: 11 frames of 256 samples at 22,050 Hz (127.7 ms)
+
 
 @dataclass
 class NoteEvent:
@@ -98,7 +100,8 @@ def _inferred_onsets(onsets, frames, n_diff: int = 2):
     return np.max([onsets, diff], axis=0)
 
 
-def decode(output: dict, onset_threshold: float = 0.5, frame_threshold: float = 0.3, min_note_frames: int = 11,
+def decode(output: dict, onset_threshold: float = 0.5, frame_threshold: float = 0.3,
+           min_note_frames: int = MIN_NOTE_FRAMES,
            min_pitch: int | None = None, max_pitch: int | None = None, melodia_trick: bool = True,
            pitch_bends: bool = True) -> list[NoteEvent]:
     """Note events from the model's outputs (basic-pitch's output_to_notes_polyphonic and get_pitch_bends)."""
