@@ -201,11 +201,7 @@ def piano_report(rows, files, nets) -> None:
     from liveloom.tools.core import audio_analysis as aa
     from liveloom.tools.core import transcription as tr
 
-    models = {}
-    for precision in nets:
-        t0 = time.perf_counter()
-        models[precision] = transkun_piano.load(precision=precision)
-        models[precision].load_seconds = time.perf_counter() - t0
+    models = {precision: transkun_piano.load(precision=precision) for precision in nets}
     sel = [(r, f) for r, f in zip(rows, files) if r["inst"] == "piano"]
     print(f"\nsolo piano ({len(sel)} files, {sum(r['dur'] for r, _ in sel):.0f} s): the piano model "
           "(`transcribe` piano=true, Transkun 2.0) against the general model and the reference\n")

@@ -154,7 +154,7 @@ class PianoTranscriber:
 def load(path: str | Path | None = None, device: str | None = None, precision: str = "fp32") -> PianoTranscriber:
     """Transkun 2.0 from the installed wheel, or a local checkpoint: a .pt holding `state_dict` (or
     `best_state_dict`) with its .conf beside it (the same name), as transkun's training writes them.
-    `precision`: fp32 (transkun's arithmetic), bf16 (autocast to bfloat16: ~1.9x faster on CPUs with
+    `precision`: fp32 (transkun's arithmetic), bf16 (autocast to bfloat16: ~1.5x faster in the benchmark on CPUs with
     native bfloat16), or auto (bf16 where it is native)."""
     import torch
 
