@@ -274,9 +274,10 @@ def report(rows, cold, loads, device, threads, names) -> None:
     for k in names:
         speeds = [r[k][2] for r in warm]
         ratio = [r[k][2] / r["ref"][2] for r in warm]
+        versus = "" if k == "ref" else (f"; per file {statistics.median(ratio):.2f}x the reference "
+                                        f"({min(ratio):.2f}–{max(ratio):.2f})")
         print(f"speed, {LONG[k]}: {statistics.median(speeds):.0f}x real time "
-              f"(range {min(speeds):.0f}–{max(speeds):.0f}x)" + ("" if k == "ref" else f"; per file {statistics.median(ratio):.2f}x the reference "
-                                       f"({min(ratio):.2f}–{max(ratio):.2f})"))
+              f"(range {min(speeds):.0f}–{max(speeds):.0f}x){versus}")
     print("cold (model load + first file): " + "; ".join(f"{NAMES[k]} {loads[k]:.2f} s + {cold[k]:.2f} s"
                                                           for k in names))
 
