@@ -16,8 +16,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from liveloom.tools.core.errors import LiveloomError
-from liveloom.tools.core.model import Clip, Note
+from liveloom.music.errors import LiveloomError
+from liveloom.music.types import Clip, Note
 
 from .client import MAX_DATAGRAM, LiveCommandError, LiveUnavailable, OSCClient, build_message
 from .target import LiveTarget
@@ -759,7 +759,7 @@ class LiveBridge:
     async def read_song(self, max_scenes: int = 64) -> tuple[object, list[str]]:
         """The Session as a song: every clip read back, scenes laid end to end as sections (each as long as its
         longest clip). -> (Song, notes on what could not be read)."""
-        from liveloom.tools.core.model import PlacedClip, Section, Song, TimeSignature, Track
+        from liveloom.music.types import PlacedClip, Section, Song, TimeSignature, Track
 
         await self.connect()
         names = await self.track_names()

@@ -24,7 +24,7 @@ from typing import Any
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket, ParseError
 
-from liveloom.tools.core.errors import LiveloomError
+from liveloom.music.errors import LiveloomError
 
 log = logging.getLogger("liveloom.bridge")
 

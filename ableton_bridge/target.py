@@ -7,7 +7,6 @@ Defaults follow AbletonOSC: Live listens on 127.0.0.1:11000 and replies to port 
 from __future__ import annotations
 
 import ipaddress
-import os
 from dataclasses import dataclass
 
 DEFAULT_LIVE = "127.0.0.1:11000"
@@ -45,9 +44,9 @@ def _port(text: str, what: str) -> int:
 
 
 def parse_target(text: str | None = None, reply_port: str | None = None) -> LiveTarget:
-    """Parse 'HOST:PORT' or 'sim'; None reads LIVELOOM_LIVE (default 127.0.0.1:11000)."""
-    raw = (text if text is not None else os.environ.get("LIVELOOM_LIVE", DEFAULT_LIVE)).strip()
-    reply_raw = reply_port if reply_port is not None else os.environ.get("LIVELOOM_LIVE_REPLY_PORT")
+    """Parse 'HOST:PORT' or 'sim' (None: 127.0.0.1:11000), replies on `reply_port` (None: 11001)."""
+    raw = (text if text is not None else DEFAULT_LIVE).strip()
+    reply_raw = reply_port
     reply = _port(reply_raw, "reply port") if reply_raw else DEFAULT_REPLY_PORT
     if raw.lower() == "sim":
         return LiveTarget(simulated=True, reply_port=reply)

@@ -24,10 +24,10 @@ import statistics
 import time
 from pathlib import Path
 
-from liveloom.tools.core import analysis
-from liveloom.tools.core.analysis import estimate_key
-from liveloom.tools.core.notation import realize
-from liveloom.tools.core.theory import chord_name, parse_key
+from liveloom.music import analysis
+from liveloom.music.analysis import estimate_key
+from liveloom.music.notation import realize
+from liveloom.music.theory import chord_name, parse_key
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -109,7 +109,7 @@ def chord_benchmark(n: int = 300, seed: int = 5) -> dict[str, float]:
             r = realize(" ".join(prog), kind="roman", key=key, rhythm=rhythm)
             notes = r.clip.notes
             if rhythm == "quarters":  # add passing tones between chord tones on the off-beats
-                from liveloom.tools.core.model import Note
+                from liveloom.music.types import Note
 
                 extra = [Note(pitch=min(127, n.pitch + 2), start=n.start + 0.5, duration=0.25, velocity=60)
                          for n in notes if n.pitch == max(x.pitch for x in notes if abs(x.start - n.start) < 1e-6)]
@@ -129,8 +129,8 @@ def chord_benchmark(n: int = 300, seed: int = 5) -> dict[str, float]:
 
 def speed(runs: int = 9) -> tuple[float, float, float, int]:
     """analyze_clip's work on a 3-minute, 4-track song (90 bars at 120 BPM), after a warm-up run."""
-    from liveloom.tools.analyze import _analyze
-    from liveloom.tools.core.model import Clip, Note, PlacedClip, Song, Track
+    from liveloom.music.analysis import analyze_song as _analyze
+    from liveloom.music.types import Clip, Note, PlacedClip, Song, Track
 
     rng = random.Random(1)
     tracks = []
@@ -155,7 +155,7 @@ def romantext_benchmark() -> dict[str, tuple[float, float, int]]:
     path = OUT / "romantext.jsonl"
     if not path.exists():
         return {}
-    from liveloom.tools.core.model import Note
+    from liveloom.music.types import Note
 
     quality_of = {(4, 7): "major", (3, 7): "minor", (3, 6): "diminished", (4, 8): "augmented"}
     out: dict[str, list[tuple[bool, bool]]] = {}

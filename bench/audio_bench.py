@@ -26,10 +26,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from analysis_bench import load, mirex  # noqa: E402
 
-from liveloom.tools.core.audio_analysis import analyze, load as load_audio  # noqa: E402
-from liveloom.tools.core.midi_io import song_to_midi  # noqa: E402
-from liveloom.tools.core.model import Clip, Note, PlacedClip, Song, Track  # noqa: E402
-from liveloom.tools.core.render import render_midi  # noqa: E402
+from liveloom.engines.audio_analysis import analyze, load as load_audio  # noqa: E402
+from liveloom.music.midi_io import song_to_midi  # noqa: E402
+from liveloom.music.types import Clip, Note, PlacedClip, Song, Track  # noqa: E402
+from liveloom.engines.render import render_midi  # noqa: E402
 
 
 def song_of(rec: dict, bpm: float, program: int) -> Song:
@@ -75,7 +75,7 @@ def main() -> None:
             acc2 = any(abs(tempo - bpm * m) / (bpm * m) <= 0.04 for m in (1, 2, 3, 0.5, 1 / 3))
             key = result["key"]["key"]
             tonic_name, mode = key.split()
-            from liveloom.tools.core.theory import parse_pitch_class
+            from liveloom.music.theory import parse_pitch_class
 
             est_key = (parse_pitch_class(tonic_name), mode == "minor")
             rows.append({"acc1": acc1, "acc2": acc2, "f": f, "key": est_key == rec["truth"],

@@ -95,7 +95,7 @@ async def speed(repeats: int) -> list[list]:
     await server.services.live.close()
     cold = subprocess.run([sys.executable, "-c", (
         "import time; t0=time.perf_counter();"
-        "from liveloom.tools.core.generation import compose;"
+        "from liveloom.engines.generation import compose;"
         "t1=time.perf_counter(); c=compose('chords', key='D minor', bars=8, style='lofi');"
         "t2=time.perf_counter(); print(t1-t0, t2-t1)")], capture_output=True, text=True, check=True)
     imp, first = map(float, cold.stdout.split())
@@ -104,8 +104,8 @@ async def speed(repeats: int) -> list[list]:
 
 
 def _melody_descr(notes, bar: float, length: float) -> dict:
-    from liveloom.tools.core.analysis import descriptors
-    from liveloom.tools.core.model import TimeSignature
+    from liveloom.music.analysis import descriptors
+    from liveloom.music.types import TimeSignature
 
     d = descriptors(notes, TimeSignature(numerator=round(bar), denominator=4), length)
     ordered = sorted(notes, key=lambda n: n.start)
@@ -141,8 +141,8 @@ def _corpus_melodies(cache: Path, style: str, n: int, bars: int) -> list[dict]:
 
 def descriptors_table(cache: Path | None, per_style: int) -> list[list]:
     from liveloom.models.hub import ModelHub
-    from liveloom.tools.core.generation import compose
-    from liveloom.tools.core.styles import library
+    from liveloom.engines.generation import compose
+    from liveloom.music.styles import library
 
     hub = ModelHub()
 
@@ -191,8 +191,8 @@ def descriptors_table(cache: Path | None, per_style: int) -> list[list]:
 def _naive_melody(key: str, notes_per_bar: float, seed: int):
     """The baseline many generators ship: random tones of the scale in a fixed range, random onsets on an
     eighth-note grid, each note held to the next onset."""
-    from liveloom.tools.core.model import Note
-    from liveloom.tools.core.theory import parse_key
+    from liveloom.music.types import Note
+    from liveloom.music.theory import parse_key
 
     rng = random.Random(seed)
     k = parse_key(key)
@@ -206,7 +206,7 @@ def _naive_melody(key: str, notes_per_bar: float, seed: int):
 
 
 def constraint_requests(n: int, seed: int = 0) -> list[dict]:
-    from liveloom.tools.core.styles import library
+    from liveloom.music.styles import library
 
     rng = random.Random(seed)
     styles = sorted(library())
@@ -230,7 +230,7 @@ def constraint_requests(n: int, seed: int = 0) -> list[dict]:
 
 
 def constraint_table(n: int) -> tuple[list[list], int, int, list]:
-    from liveloom.tools.core.generation import compose
+    from liveloom.engines.generation import compose
 
     by_name: dict[str, list[int]] = {}
     failures = []
@@ -253,8 +253,8 @@ def constraint_table(n: int) -> tuple[list[list], int, int, list]:
 
 
 def arrange_table() -> list[list]:
-    from liveloom.tools.core.arranger import FORMS, arrange
-    from liveloom.tools.core.styles import library
+    from liveloom.engines.arranger import FORMS, arrange
+    from liveloom.music.styles import library
 
     rows = []
     for form in FORMS:

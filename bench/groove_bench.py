@@ -15,8 +15,8 @@ import platform
 import random
 import statistics
 
-from liveloom.tools.core.model import Note, TimeSignature
-from liveloom.tools.core.transform import TEMPLATES, apply_groove, extract_groove
+from liveloom.music.types import Note, TimeSignature
+from liveloom.music.transform import TEMPLATES, apply_groove, extract_groove
 
 MS_PER_BEAT = 500.0  # 120 BPM
 
@@ -61,7 +61,7 @@ def audio_rows() -> None:
     the off 16ths' positions compared with the recording's."""
     import numpy as np
 
-    from liveloom.tools.core import audio_analysis as aa
+    from liveloom.engines import audio_analysis as aa
 
     bpm, sr = 110.0, aa.SR
     beat_s = 60.0 / bpm

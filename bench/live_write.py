@@ -20,8 +20,8 @@ import time
 from liveloom.ableton_bridge.bridge import ClipRef, LiveBridge
 from liveloom.ableton_bridge.client import LiveUnavailable, build_message
 from liveloom.ableton_bridge.sim import SimulatedLive
-from liveloom.tools.core.automation import shape_steps
-from liveloom.tools.core.model import Clip, Note, PlacedClip, Section, Song, Track
+from liveloom.music.automation import shape_steps
+from liveloom.music.types import Clip, Note, PlacedClip, Section, Song, Track
 
 
 def make_clip(n: int) -> Clip:

@@ -33,8 +33,8 @@ async def run(args) -> list[dict]:
     from liveloom.models.convert import piece_notes, time_signature
     from liveloom.server.app import build_server
     from liveloom.server.config import Config
-    from liveloom.server.workspace import Provenance
-    from liveloom.tools.core.model import Clip
+    from liveloom.store.workspace import Provenance
+    from liveloom.music.types import Clip
     from liveloom.tools.schemas import store_clip
 
     encoded = data.tokenized(args.cache) if args.cache else data.tokenized()

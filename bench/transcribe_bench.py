@@ -73,8 +73,8 @@ def corpus_pieces(n: int, seconds: float) -> list[tuple[str, int, list[tuple[int
 
 
 def to_midi(notes, program: int) -> bytes:
-    from liveloom.tools.core.midi_io import song_to_midi
-    from liveloom.tools.core.model import Clip, Note, PlacedClip, Song, Track
+    from liveloom.music.midi_io import song_to_midi
+    from liveloom.music.types import Clip, Note, PlacedClip, Song, Track
 
     beat = 60.0 / TEMPO
     clip = Clip(name="x", notes=[Note(pitch=p, start=s / beat, duration=max(0.05, (e - s) / beat), velocity=90)
@@ -84,7 +84,7 @@ def to_midi(notes, program: int) -> bytes:
 
 
 def render(midi: bytes, wet: bool, out: Path) -> None:
-    from liveloom.tools.core.render import find_renderer
+    from liveloom.engines.render import find_renderer
 
     r = find_renderer()
     mid = out.with_suffix(".mid")
@@ -131,8 +131,8 @@ def main() -> None:
     from basic_pitch.inference import Model, predict
 
     from liveloom.models.basic_pitch_torch import load
-    from liveloom.tools.core import audio_analysis as aa
-    from liveloom.tools.core import transcription as tr
+    from liveloom.engines import audio_analysis as aa
+    from liveloom.engines import transcription as tr
 
     if shutil.which("fluidsynth") is None:
         raise SystemExit("FluidSynth is needed to render the benchmark audio (scripts/install.sh installs it)")
@@ -198,8 +198,8 @@ def piano_report(rows, files, nets) -> None:
     """The piano files again through the piano model (Transkun 2.0; transcribe's piano=true), in each
     precision that ran above, side by side with the general model's and the reference's numbers."""
     from liveloom.models import transkun_piano
-    from liveloom.tools.core import audio_analysis as aa
-    from liveloom.tools.core import transcription as tr
+    from liveloom.engines import audio_analysis as aa
+    from liveloom.engines import transcription as tr
 
     models = {precision: transkun_piano.load(precision=precision) for precision in nets}
     sel = [(r, f) for r, f in zip(rows, files) if r["inst"] == "piano"]

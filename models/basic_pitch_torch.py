@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from liveloom.music.errors import ModelFailure
 
 SAMPLE_RATE = 22050
 HOP = 256
@@ -30,7 +31,7 @@ CONTOUR_BLOCK = 2  # bins per block in the contour convolutions (blocked_weight)
 LOWPASS_BLOCK = 32  # output samples per block in the CQT's low-pass filter
 
 
-class WeightsError(ValueError):
+class WeightsError(ModelFailure, ValueError):
     """Weights that cannot be found or do not fit, said in words."""
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from liveloom.tools.core.model import Note, TimeSignature
+from liveloom.music.types import Note, TimeSignature
 
 from . import tokenizer as T
 

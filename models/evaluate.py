@@ -140,7 +140,7 @@ def nll_table(model, encoded, length: int = 512) -> dict:
 
 
 def _descr(piece: T.Piece) -> dict:
-    from liveloom.tools.core.analysis import descriptors
+    from liveloom.music.analysis import descriptors
 
     from .convert import piece_notes, time_signature
 

@@ -20,12 +20,13 @@ from pathlib import Path
 
 from . import tokenizer as T
 from .tokenizer import Header, Piece, TNote
+from liveloom.music.errors import ModelFailure
 
 SHIPPED = Path(__file__).resolve().parent / "checkpoints" / "liveloom-small"
 MAX_CONTEXT = 1024
 
 
-class ModelError(ValueError):
+class ModelError(ModelFailure, ValueError):
     """A request the model cannot serve, said in words (bad checkpoint, impossible constraints)."""
 
 

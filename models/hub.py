@@ -1,7 +1,10 @@
-"""The models a server uses, loaded once on first use (never at start-up) and shared by its tools.
+"""The one registry of the models a server uses, each loaded once on first use (never at start-up) and shared by
+its tools: the symbolic transformer, the style classifier, and the two transcription networks.
 
-One hub per server (held in Services, not a global). The symbolic model comes from the path given
-(`LIVELOOM_MODEL` or `liveloom serve --checkpoint`), else the shipped checkpoint.
+One hub per server (held in the tools' services, not a global). Its settings come from the server's config:
+the symbolic checkpoint (`LIVELOOM_MODEL` or `liveloom serve --checkpoint`, else the shipped one), the device,
+the transcription precision and a local piano checkpoint. Failures to load raise the models' own errors, which
+are `ModelFailure`s said in words.
 """
 
 from __future__ import annotations
@@ -12,16 +15,20 @@ from pathlib import Path
 
 
 class ModelHub:
-    def __init__(self, symbolic_path: str | os.PathLike | None = None, device: str | None = None):
-        env = os.environ.get("LIVELOOM_MODEL")
-        self.symbolic_path = Path(symbolic_path) if symbolic_path else (Path(env) if env else None)
-        self.device = device or os.environ.get("LIVELOOM_DEVICE") or None
+    def __init__(self, symbolic_path: str | os.PathLike | None = None, device: str | None = None, *,
+                 transcribe_precision: str = "fp32", piano_checkpoint: str | os.PathLike | None = None):
+        self.symbolic_path = Path(symbolic_path) if symbolic_path else None
+        self.device = device or None
+        self.transcribe_precision = transcribe_precision
+        self.piano_checkpoint = str(piano_checkpoint) if piano_checkpoint else None
         self._lock = threading.Lock()
         self._symbolic = None
         self._classifier = None
+        self._transcriber = None
+        self._piano = None
 
     def symbolic(self):
-        """The symbolic transformer (generate.SymbolicModel); raises generate.ModelError in words."""
+        """The symbolic transformer (generate.SymbolicModel)."""
         with self._lock:
             if self._symbolic is None:
                 from .generate import load
@@ -36,3 +43,21 @@ class ModelHub:
 
                 self._classifier = StyleClassifier.load()
             return self._classifier
+
+    def transcriber(self):
+        """basic-pitch's network in PyTorch (any instrument): (model, device); float32 unless bf16/auto is set."""
+        with self._lock:
+            if self._transcriber is None:
+                from .basic_pitch_torch import load
+
+                self._transcriber = load(precision=self.transcribe_precision)
+            return self._transcriber
+
+    def piano(self):
+        """The Transkun 2.0 piano model (the one in its wheel, or a local checkpoint)."""
+        with self._lock:
+            if self._piano is None:
+                from .transkun_piano import load
+
+                self._piano = load(self.piano_checkpoint, precision=self.transcribe_precision)
+            return self._piano

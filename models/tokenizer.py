@@ -209,7 +209,7 @@ def piece_from_work(work: dict) -> Piece:
 
 
 def header_for(work: dict, piece: Piece, bars: range | None = None) -> Header:
-    from liveloom.tools.core.analysis import estimate_key
+    from liveloom.music.analysis import estimate_key
 
     flat = [n for part in work["parts"] for n in part["notes"]]
     key = estimate_key(flat)

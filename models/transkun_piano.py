@@ -21,17 +21,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from liveloom.music.errors import Cancelled, ModelFailure
 
 SAMPLE_RATE = 44100
 SUSTAIN_PEDAL, SOFT_PEDAL = -64, -67  # how transkun marks pedal events among its "pitches"
 
 
-class PianoModelError(ValueError):
+class PianoModelError(ModelFailure, ValueError):
     """The piano model cannot be found or loaded, said in words."""
-
-
-class Cancelled(Exception):
-    pass
 
 
 @dataclass

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.types import Resource as MCPResource
 
 from liveloom import __version__
-from liveloom.tools.core.errors import LiveloomError
+from liveloom.music.errors import LiveloomError
+from liveloom.store.files import FilePolicy
+from liveloom.store.workspace import Workspace
+from liveloom.tools.base import Services, register
 
 from .config import Config
-from .files import FilePolicy
-from .toolkit import Services
-from .workspace import Workspace
 
 INSTRUCTIONS = """\
 liveloom is a musician's toolbox. Results are stored as artifacts with ids: pass ids between
@@ -29,12 +31,18 @@ Live: live_status first (which script answers, what it can do); write_clip / wri
 verify by reading back; read_clip brings a Live clip back as an artifact."""
 
 
+@asynccontextmanager
+async def _lifespan(server: LiveloomServer) -> AsyncIterator[Services]:
+    """Every session of this server shares its one set of services (one workspace, Live connection, model hub)."""
+    yield server.services
+
+
 class LiveloomServer(MCPServer):
     """MCPServer that also lists stored artifacts as resources."""
 
     def __init__(self, services: Services, config: Config):
         super().__init__(name="liveloom", title="liveloom", version=__version__, instructions=INSTRUCTIONS,
-                         log_level="WARNING")
+                         log_level="WARNING", lifespan=_lifespan)
         self.services = services
         self.config = config
 
@@ -52,16 +60,18 @@ def build_server(config: Config | None = None) -> LiveloomServer:
     """A server over the workspace in `config.home`; nothing heavy is imported here."""
     from liveloom.ableton_bridge.service import LiveService
     from liveloom.models.hub import ModelHub
-    from liveloom.tools import analyze, arrange, artifacts, compose, live, style, transcribe
+    from liveloom.tools import FAMILIES
 
     config = config or Config()
     workspace = Workspace(config.home)
     files = FilePolicy(workspace_home=workspace.home, files_dir=workspace.files_dir, extra=list(config.allow))
-    services = Services(workspace=workspace, files=files, live=LiveService(config.live),
-                        models=ModelHub(config.model_path))
+    models = ModelHub(config.model_path, config.device, transcribe_precision=config.transcribe_precision,
+                      piano_checkpoint=config.piano_checkpoint)
+    services = Services(workspace=workspace, files=files, live=LiveService(config.live), models=models,
+                        render=config.render)
     server = LiveloomServer(services, config)
-    for family in (artifacts, compose, arrange, analyze, transcribe, style, live):
-        family.register(server, services)
+    for family in FAMILIES:
+        register(server, family)
     _register_resources(server, workspace)
     return server
 
@@ -73,7 +83,7 @@ def _register_resources(server: MCPServer, workspace: Workspace) -> None:
     def read_artifact(artifact_id: str) -> str:
         try:
             record = workspace.get(artifact_id)
-            doc = record.model_dump()
+            doc = record.model_dump(by_alias=True)
             doc["mime_type"] = record.mime_type
             if record.mime_type == "application/json":
                 doc["content"] = json.loads(workspace.read_bytes(record))

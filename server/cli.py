@@ -13,24 +13,22 @@ from pathlib import Path
 
 
 def _config(args: argparse.Namespace):
-    from liveloom.ableton_bridge.target import parse_target
-
-    from .config import Config
-    from .files import allowed_from_env
-    from .workspace import default_home
+    from .config import Config, allowed_from_env, default_home, target_from_env
 
     try:
-        live = parse_target(getattr(args, "live", None))
+        live = target_from_env(getattr(args, "live", None))
     except ValueError as exc:
         raise SystemExit(f"liveloom: {exc}") from None
-    home = Path(args.home).expanduser() if getattr(args, "home", None) else default_home()
-    allow = allowed_from_env() + [Path(p).expanduser() for p in (getattr(args, "allow", None) or [])]
-    model = Path(args.checkpoint).expanduser() if getattr(args, "checkpoint", None) else None
-    return Config(home=home, allow=allow, live=live, model_path=model)
+    config = Config(live=live)
+    config.home = Path(args.home).expanduser() if getattr(args, "home", None) else default_home()
+    config.allow = allowed_from_env() + [Path(p).expanduser() for p in (getattr(args, "allow", None) or [])]
+    if getattr(args, "checkpoint", None):
+        config.model_path = Path(args.checkpoint).expanduser()
+    return config
 
 
 def _server(args: argparse.Namespace):
-    from liveloom.tools.core.errors import LiveloomError
+    from liveloom.music.errors import LiveloomError
 
     from .app import build_server
 
@@ -45,7 +43,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.http:
         from .http import serve_http
 
-        token = args.token or os.environ.get("LIVELOOM_TOKEN") or None
+        token = args.token or server.config.token
         serve_http(server, host=args.host, port=args.port, token=token, allowed_origins=args.allow_origin or [])
     else:
         server.run("stdio")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from conftest import call_err, call_ok
-from liveloom.tools.core import analysis
-from liveloom.tools.core.model import Note, TimeSignature
-from liveloom.tools.core.notation import realize
-from liveloom.tools.core.theory import parse_chord_symbol, parse_key
+from liveloom.music import analysis
+from liveloom.music.types import Note, TimeSignature
+from liveloom.music.notation import realize
+from liveloom.music.theory import parse_chord_symbol, parse_key
 
 pytestmark = pytest.mark.anyio
 
@@ -108,8 +108,8 @@ async def test_tempo_and_meter_are_estimated_when_the_file_has_none(client, home
 
 
 def test_each_clip_field_on_constructed_input():
-    from liveloom.tools.analyze import _analyze
-    from liveloom.tools.core.model import Clip, Song
+    from liveloom.music.analysis import analyze_song as _analyze
+    from liveloom.music.types import Clip, Song
 
     # two bars of C major triads plus the octave on every beat; bar 2's notes 25 ms late on the beat
     notes = []
@@ -128,8 +128,8 @@ def test_each_clip_field_on_constructed_input():
 
 
 def test_syncopation_and_modulation_on_constructed_input():
-    from liveloom.tools.analyze import _analyze
-    from liveloom.tools.core.model import Clip, Song
+    from liveloom.music.analysis import analyze_song as _analyze
+    from liveloom.music.types import Clip, Song
 
     # off-beat pushes not followed by an on-beat onset: every onset syncopated
     pushes = [Note(pitch=60, start=b + 0.5, duration=0.4) for b in range(0, 8, 2)]

@@ -104,7 +104,7 @@ async def test_bad_audio_files(client, home, monkeypatch):
     truncated = await client.call_tool("analyze_audio", {"path": "truncated.wav"})  # a clear result or error
     assert not truncated.is_error or "truncated" in truncated.content[0].text
     import liveloom.tools.analyze as analyze_module
-    from liveloom.tools.core.limits import Limits
+    from liveloom.music.limits import Limits
 
     monkeypatch.setattr(analyze_module, "LIMITS", Limits(max_audio_seconds=10.0))
     assert "take at most 10 s" in await call_err(client, "analyze_audio", {"path": "full.wav"})
@@ -112,7 +112,7 @@ async def test_bad_audio_files(client, home, monkeypatch):
 
 
 def test_loudness_onsets_spectrum_downbeats_and_sections_on_constructed_audio():
-    from liveloom.tools.core import audio_analysis as aa
+    from liveloom.engines import audio_analysis as aa
 
     sr = aa.SR
     t = np.arange(int(8 * sr)) / sr

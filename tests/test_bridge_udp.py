@@ -12,8 +12,8 @@ from liveloom.ableton_bridge.bridge import ClipRef, LiveBridge
 from liveloom.ableton_bridge.client import LiveUnavailable
 from liveloom.ableton_bridge.sim import SimulatedLive, free_udp_port
 from liveloom.ableton_bridge.target import LiveTarget
-from liveloom.tools.core.errors import LiveloomError
-from liveloom.tools.core.model import Clip, Note
+from liveloom.music.errors import LiveloomError
+from liveloom.music.types import Clip, Note
 from udp_proxy import UdpRelay
 
 pytestmark = pytest.mark.anyio

@@ -11,6 +11,12 @@ import anyio
 import pytest
 
 from conftest import call_ok
+from mcp import Client
+
+from liveloom.ableton_bridge.target import parse_target
+from liveloom.engines.render import RenderSettings
+from liveloom.server.app import build_server
+from liveloom.server.config import Config
 
 pytestmark = pytest.mark.anyio
 
@@ -28,15 +34,21 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="uses a shell script as the stand-in FluidSynth")
-async def test_cancelling_render_audio_kills_fluidsynth(client, tmp_path, monkeypatch):
+async def test_cancelling_render_audio_kills_fluidsynth(home, tmp_path):
     pid_file = tmp_path / "pid"
     fake = tmp_path / "fluidsynth"
     fake.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 60\n")
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     soundfont = tmp_path / "gm.sf2"
     soundfont.write_bytes(b"RIFF")
-    monkeypatch.setenv("LIVELOOM_FLUIDSYNTH", str(fake))
-    monkeypatch.setenv("LIVELOOM_SOUNDFONT", str(soundfont))
+    # the settings LIVELOOM_FLUIDSYNTH / LIVELOOM_SOUNDFONT give, read once by the server's config
+    server = build_server(Config(home=home, allow=[], live=parse_target("sim"),
+                                 render=RenderSettings(fluidsynth=str(fake), soundfont=str(soundfont))))
+    async with Client(server) as client:
+        await _cancel_a_render(client, pid_file)
+
+
+async def _cancel_a_render(client, pid_file):
     clip = await call_ok(client, "notation_to_clip", {"text": "C F G C"})
 
     async with anyio.create_task_group() as tg:

@@ -67,7 +67,7 @@ def test_demo_leaves_a_midi_a_png_and_a_wav(home):
     assert wav.read_bytes()[:4] == b"RIFF" and wav.stat().st_size > 1_000_000
     for p in (midi, png, wav):
         assert p.resolve().is_relative_to(home.resolve())
-    from liveloom.tools.core.midi_io import midi_to_song
+    from liveloom.music.midi_io import midi_to_song
 
     song = midi_to_song(midi.read_bytes())
     assert len(song.tracks) == 5 and sum(t.is_drum for t in song.tracks) == 1  # the sketch + a counter-melody

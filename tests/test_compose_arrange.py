@@ -6,10 +6,10 @@ import random
 
 import pytest
 
-from liveloom.tools.core.composer import chord_at, progression_events
-from liveloom.tools.core.styles import library
-from liveloom.tools.core.theory import parse_key, parse_roman
-from liveloom.tools.core.model import TimeSignature
+from liveloom.music.harmony import chord_at, progression_events
+from liveloom.music.styles import library
+from liveloom.music.theory import parse_key, parse_roman
+from liveloom.music.types import TimeSignature
 
 from conftest import call_err, call_ok
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from liveloom.tools.core.errors import LiveloomError
-from liveloom.tools.core.midi_io import midi_to_song
-from liveloom.tools.core.notation import realize
-from liveloom.tools.core.theory import parse_key
+from liveloom.music.errors import LiveloomError
+from liveloom.music.midi_io import midi_to_song
+from liveloom.music.notation import realize
+from liveloom.music.theory import parse_key
 
 MUSICAL = st.sampled_from(list("ABCDEFGabcdefgr#b0123456789:/|[]@%xXo.-_ \nmajdimsugaddIViv+ø°Kk,"))
 FAST = settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))

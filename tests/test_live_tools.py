@@ -10,8 +10,8 @@ from liveloom.ableton_bridge.sim import free_udp_port
 from liveloom.ableton_bridge.target import LiveTarget
 from liveloom.server.app import build_server
 from liveloom.server.config import Config
-from liveloom.server.workspace import Provenance
-from liveloom.tools.core.model import Clip, Note, PlacedClip, Section, Song, Track
+from liveloom.store.workspace import Provenance
+from liveloom.music.types import Clip, Note, PlacedClip, Section, Song, Track
 from liveloom.tools.schemas import store_song
 
 pytestmark = pytest.mark.anyio
@@ -183,7 +183,7 @@ async def test_read_song_exports_the_whole_set_as_midi(client, server):
     assert [t["name"] for t in read["tracks"]] == ["Track 0", "Track 1", "Track 2"]
     assert read["notes"] == 3 * 2 * 64 and read["bars"] == 16
     out = await call_ok(client, "export_midi", {"ids": [read["id"]], "path": "my-set.mid"})
-    from liveloom.tools.core.midi_io import midi_to_song
+    from liveloom.music.midi_io import midi_to_song
 
     back = midi_to_song(open(out["path"], "rb").read())
     assert len(back.tracks) == 3 and sum(len(t.notes_on_timeline()) for t in back.tracks) == 3 * 2 * 64

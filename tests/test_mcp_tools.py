@@ -110,8 +110,10 @@ async def test_render_audio_writes_a_real_wav(client):
     assert "already exists" in again
 
 
-async def test_render_audio_says_what_to_install_when_fluidsynth_is_missing(client, monkeypatch):
-    monkeypatch.setenv("LIVELOOM_FLUIDSYNTH", "/nonexistent/fluidsynth")
+async def test_render_audio_says_what_to_install_when_fluidsynth_is_missing(client, server):
+    from liveloom.engines.render import RenderSettings
+
+    server.services.render = RenderSettings(fluidsynth="/nonexistent/fluidsynth")  # as LIVELOOM_FLUIDSYNTH says
     clip = await _chords(client)
     text = await call_err(client, "render_audio", {"id": clip["id"]})
     assert "FluidSynth" in text and "apt install fluidsynth" in text
@@ -202,7 +204,7 @@ async def test_export_never_overwrites_and_keeps_stored_artifacts(client, home):
 
 
 async def test_unexpected_failures_are_short_and_the_server_survives(client, monkeypatch):
-    import liveloom.tools.core.pianoroll as pr
+    import liveloom.engines.pianoroll as pr
 
     def boom(*a, **k):
         raise RuntimeError("matplotlib exploded")

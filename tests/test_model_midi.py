@@ -6,9 +6,9 @@ import mido
 import pytest
 from pydantic import ValidationError
 
-from liveloom.tools.core.errors import LiveloomError
-from liveloom.tools.core.midi_io import midi_to_song, song_to_midi
-from liveloom.tools.core.model import (
+from liveloom.music.errors import LiveloomError
+from liveloom.music.midi_io import midi_to_song, song_to_midi
+from liveloom.music.types import (
     Clip, Note, PlacedClip, Song, TempoChange, TimeSignature, TimeSignatureChange, Track, pitch_name,
     round_up_to_bar,
 )

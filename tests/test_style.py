@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from conftest import call_err, call_ok
-from liveloom.tools.core import transform
-from liveloom.tools.core.model import Note, TimeSignature
-from liveloom.tools.core.theory import parse_key
+from liveloom.music import transform
+from liveloom.music.types import Note, TimeSignature
+from liveloom.music.theory import parse_key
 
 pytestmark = pytest.mark.anyio
 
@@ -159,7 +159,7 @@ async def test_reharmonize_keeps_the_melody_and_fits_it(client, server, style):
     mel_track, chord_track = song.tracks
     assert mel_track.clips[0].clip == server.services.workspace.load_clip(melody["id"])[1]  # note for note
     top = min(n.pitch for n in mel_track.notes_on_timeline())
-    from liveloom.tools.core.theory import parse_chord_symbol
+    from liveloom.music.theory import parse_chord_symbol
 
     for i, name in enumerate(out["chords"]):
         pcs = parse_chord_symbol(name).pitch_classes

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from liveloom.tools.core.errors import NotationError
-from liveloom.tools.core.model import TimeSignature
-from liveloom.tools.core.notation import apply_swing, detect_kind, realize
-from liveloom.tools.core.theory import (
+from liveloom.music.errors import NotationError
+from liveloom.music.types import TimeSignature
+from liveloom.music.notation import apply_swing, detect_kind, realize
+from liveloom.music.theory import (
     chord_name, parse_chord_symbol, parse_key, parse_pitch, parse_roman,
 )
-from liveloom.tools.core.voicing import voice_progression
+from liveloom.music.voicing import voice_progression
 
 
 def pcs(symbol: str) -> set[int]:

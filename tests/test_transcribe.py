@@ -109,8 +109,8 @@ def test_notes_match_the_reference_pipeline(network, tmp_path):
     from basic_pitch import ICASSP_2022_MODEL_PATH
     from basic_pitch.inference import predict
 
-    from liveloom.tools.core import audio_analysis as aa
-    from liveloom.tools.core import transcription as tr
+    from liveloom.engines import audio_analysis as aa
+    from liveloom.engines import transcription as tr
 
     path = tmp_path / "t.wav"
     sf.write(path, tones(seconds=6.0), SR)
@@ -130,7 +130,7 @@ def test_bfloat16_convolutions_stay_close_to_float32(network, tmp_path):
     import torch
 
     from liveloom.models.basic_pitch_torch import WINDOW, load
-    from liveloom.tools.core import transcription as tr
+    from liveloom.engines import transcription as tr
 
     fp32, device = network
     bf16, _ = load(device="cpu", precision="bf16")
@@ -317,7 +317,7 @@ def test_the_piano_model_loads_a_local_checkpoint_and_refuses_bad_ones(tmp_path)
 
 def test_sustain_pedal_holds_released_keys_until_it_comes_up():
     from liveloom.models.transkun_piano import SUSTAIN_PEDAL, PianoEvent
-    from liveloom.tools.core.transcription import piano_notes
+    from liveloom.engines.transcription import piano_notes
 
     events = [PianoEvent(0.0, 0.5, 60, 80), PianoEvent(0.2, 0.4, 64, 70), PianoEvent(1.0, 1.2, 60, 90),
               PianoEvent(0.1, 1.5, SUSTAIN_PEDAL, 127), PianoEvent(2.0, 2.05, 67, 60)]

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from liveloom.server.files import FilePolicy, write_file_atomically
-from liveloom.server.workspace import Provenance, Workspace, default_home
-from liveloom.tools.core.errors import LiveloomError, NotFoundError
-from liveloom.tools.core.model import Clip, Note
+from liveloom.store.files import FilePolicy, write_file_atomically
+from liveloom.server.config import default_home
+from liveloom.store.workspace import Provenance, Workspace
+from liveloom.music.errors import LiveloomError, NotFoundError
+from liveloom.music.types import Clip, Note
 
 
 def _clip(i: int) -> Clip:
@@ -68,7 +69,7 @@ def test_payloads_are_never_overwritten(tmp_path, monkeypatch):
     first = ws.put_clip(_clip(1), Provenance(tool="t"), {})
     before = (ws.artifacts_dir / first.file).read_bytes()
     # force an id collision: the store must draw another id rather than replace the payload
-    import liveloom.server.workspace as wsmod
+    import liveloom.store.workspace as wsmod
     tokens = iter([first.id.split("_")[1], "abcdefabcd"])
     monkeypatch.setattr(wsmod.secrets, "token_hex", lambda n=5: next(tokens, "0123456789"))
     second = ws.put_clip(_clip(2), Provenance(tool="t"), {})

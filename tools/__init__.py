@@ -1,1 +1,6 @@
-"""The tool families (one module each registers its MCP tools) and the shared musical core."""
+"""The MCP tool layer: one module per family, each tool a top-level async function (see `base`)."""
+
+from . import analyze, arrange, artifacts, compose, live, notation, restyle, style, transcribe
+
+# Registration order is the order `tools/list` shows them in.
+FAMILIES = (artifacts, notation, compose, arrange, analyze, transcribe, style, restyle, live)

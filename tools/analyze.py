@@ -6,18 +6,16 @@ import threading
 from typing import Annotated, Literal
 
 import anyio
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ImageContent, TextContent
 from pydantic import BaseModel, Field
 
-from liveloom.server.toolkit import Services, register_tool
-from liveloom.server.workspace import Provenance
+from liveloom.tools.base import provenance, services, tool
 from liveloom.tools.artifacts import load_midi_file
-from liveloom.tools.core import analysis
-from liveloom.tools.core.errors import LiveloomError
-from liveloom.tools.core.limits import LIMITS
-from liveloom.tools.core.model import Song, TimeSignature
-from liveloom.tools.core.theory import parse_key
+from liveloom.music import analysis
+from liveloom.music.errors import LiveloomError
+from liveloom.music.limits import LIMITS
+from liveloom.music.theory import parse_key
 
 
 class ChordAt(BaseModel):
@@ -88,108 +86,107 @@ class AudioAnalysis(BaseModel):
     plot: str | None = Field(default=None, description="Path of the PNG when plots=true.")
 
 
-def register(server: MCPServer, services: Services) -> None:
-    _register_audio(server, services)
-    ws, files = services.workspace, services.files
 
-    @register_tool(server, title="Analyze a clip", read_only=False, idempotent=False)
-    async def analyze_clip(
-        id: Annotated[str | None, Field(max_length=64, description="A clip or song artifact.")] = None,
-        path: Annotated[str | None, Field(max_length=4096, description="Or a MIDI file in an allowed folder.")] = None,
-        chords_per: Annotated[Literal["bar", "half_bar", "beat"], Field(description="Chord span.")] = "bar",
-        key_profile: Annotated[Literal["aarden", "temperley", "krumhansl", "bellman"], Field(
-            description="Key profile (aarden scores best on our chorale and folk-song benchmark).")] = "aarden",
-        cadence: Annotated[bool, Field(description="Favour keys whose tonic is the final bass note; turn off for "
-                                       "loops that do not end on their tonic.")] = True,
-        key: Annotated[str | None, Field(max_length=40, description="Use this key for roman numerals instead of "
-                                         "the estimate.")] = None,
-    ) -> ClipAnalysis:
-        """Key (with confidence and runners-up, and windows for modulations), chords with roman numerals, tempo
-        and meter, density, range, polyphony, syncopation, swing and microtiming, repetition and sections, and
-        MusPy-style descriptors. Drum tracks count for rhythm only.
+@tool(title="Analyze a clip", read_only=False, idempotent=False)
+async def analyze_clip(
+    ctx: Context,
+    id: Annotated[str | None, Field(max_length=64, description="A clip or song artifact.")] = None,
+    path: Annotated[str | None, Field(max_length=4096, description="Or a MIDI file in an allowed folder.")] = None,
+    chords_per: Annotated[Literal["bar", "half_bar", "beat"], Field(description="Chord span.")] = "bar",
+    key_profile: Annotated[Literal["aarden", "temperley", "krumhansl", "bellman"], Field(
+        description="Key profile (aarden scores best on our chorale and folk-song benchmark).")] = "aarden",
+    cadence: Annotated[bool, Field(description="Favour keys whose tonic is the final bass note; turn off for "
+                                   "loops that do not end on their tonic.")] = True,
+    key: Annotated[str | None, Field(max_length=40, description="Use this key for roman numerals instead of "
+                                     "the estimate.")] = None,
+) -> ClipAnalysis:
+    """Key (with confidence and runners-up, and windows for modulations), chords with roman numerals, tempo
+    and meter, density, range, polyphony, syncopation, swing and microtiming, repetition and sections, and
+    MusPy-style descriptors. Drum tracks count for rhythm only.
 
-        Example: {"id": "clip_3f9a2b1c0d"} or {"path": "song.mid", "chords_per": "beat"}."""
-        if (id is None) == (path is None):
-            raise LiveloomError("give either id (a clip or song artifact) or path (a MIDI file)")
-        if id is not None:
-            record, song = ws.load_song(id)
-            source, tempo_source = id, "clip" if record.kind == "clip" else "file"
-            if record.kind == "clip" and song.tracks and song.tracks[0].clips[0].clip.tempo is None:
-                tempo_source = "default"
-            if not song.tempo_known:
-                tempo_source = "default"
-        else:
-            real, song = await load_midi_file(files, path)
-            source, tempo_source = str(real), "file" if song.tempo_known else "default"
-        try:
-            given_key = parse_key(key) if key else None
-        except ValueError as exc:
-            raise LiveloomError(str(exc)) from None
-        detail = await anyio.to_thread.run_sync(
-            lambda: _analyze(song, chords_per, key_profile, cadence, given_key))
-        rec = ws.put("analysis", f"analysis of {song.name}", json.dumps(detail).encode(),
-                     Provenance(tool="analyze_clip", model=f"key profiles ({key_profile}) + chord templates",
-                                params={"id": id, "path": path, "chords_per": chords_per, "key_profile": key_profile,
-                                        "cadence": cadence, "key": key}, parents=[id] if id else []),
-                     {"key": detail["key"]["key"], "source": source})
-        return ClipAnalysis(id=rec.id, source=source, tempo_source=tempo_source,
-                            tempo_estimate=detail.get("tempo_estimate"), **{
-            k: detail[k] for k in ("key", "modulations", "chords", "tempo", "time_signature", "meter_source", "bars",
-                                   "notes",
-                                   "notes_per_bar", "range", "polyphony", "syncopation", "swing_ratio", "structure",
-                                   "descriptors")})
+    Example: {"id": "clip_3f9a2b1c0d"} or {"path": "song.mid", "chords_per": "beat"}."""
+    ws = services(ctx).workspace
+    if (id is None) == (path is None):
+        raise LiveloomError("give either id (a clip or song artifact) or path (a MIDI file)")
+    if id is not None:
+        record, song = ws.load_song(id)
+        source, tempo_source = id, "clip" if record.kind == "clip" else "file"
+        if record.kind == "clip" and song.tracks and song.tracks[0].clips[0].clip.tempo is None:
+            tempo_source = "default"
+        if not song.tempo_known:
+            tempo_source = "default"
+    else:
+        real, song = await load_midi_file(services(ctx).files, path)
+        source, tempo_source = str(real), "file" if song.tempo_known else "default"
+    try:
+        given_key = parse_key(key) if key else None
+    except ValueError as exc:
+        raise LiveloomError(str(exc)) from None
+    detail = await anyio.to_thread.run_sync(
+        lambda: analysis.analyze_song(song, chords_per, key_profile, cadence, given_key))
+    rec = ws.put("analysis", f"analysis of {song.name}", json.dumps(detail).encode(),
+                 provenance(engine=f"key profiles ({key_profile}) + chord templates",
+                            params={"id": id, "path": path, "chords_per": chords_per, "key_profile": key_profile,
+                                    "cadence": cadence, "key": key}, parents=[id] if id else []),
+                 {"key": detail["key"]["key"], "source": source})
+    return ClipAnalysis(id=rec.id, source=source, tempo_source=tempo_source,
+                        tempo_estimate=detail.get("tempo_estimate"), **{
+        k: detail[k] for k in ("key", "modulations", "chords", "tempo", "time_signature", "meter_source", "bars",
+                               "notes",
+                               "notes_per_bar", "range", "polyphony", "syncopation", "swing_ratio", "structure",
+                               "descriptors")})
 
 
-def _register_audio(server: MCPServer, services: Services) -> None:
-    ws, files = services.workspace, services.files
 
-    @register_tool(server, title="Analyze audio", read_only=False, idempotent=False)
-    async def analyze_audio(
-        ctx: Context,
-        path: Annotated[str, Field(min_length=1, max_length=4096, description="wav, flac, mp3, ogg or aiff in an "
-                                   "allowed folder; any sample rate, mono or stereo.", examples=["loop.wav"])],
-        plots: Annotated[bool, Field(description="Also return a PNG: chromagram with chords, segments and the "
-                                     "bar grid.")] = False,
-    ) -> Annotated[CallToolResult, AudioAnalysis]:
-        """Tempo, beats and downbeats, meter, key, chord changes, loudness, onset density, sections and a spectral
-        summary of an audio file. Times are in seconds, with beat indices; the full detail is stored as an
-        analysis artifact. Silence gives a result that says so. Reports progress; can be cancelled.
+@tool(title="Analyze audio", read_only=False, idempotent=False)
+async def analyze_audio(
+    ctx: Context,
+    path: Annotated[str, Field(min_length=1, max_length=4096, description="wav, flac, mp3, ogg or aiff in an "
+                               "allowed folder; any sample rate, mono or stereo.", examples=["loop.wav"])],
+    plots: Annotated[bool, Field(description="Also return a PNG: chromagram with chords, segments and the "
+                                 "bar grid.")] = False,
+) -> Annotated[CallToolResult, AudioAnalysis]:
+    """Tempo, beats and downbeats, meter, key, chord changes, loudness, onset density, sections and a spectral
+    summary of an audio file. Times are in seconds, with beat indices; the full detail is stored as an
+    analysis artifact. Silence gives a result that says so. Reports progress; can be cancelled.
 
-        Example: {"path": "bounce.wav", "plots": true}."""
-        from liveloom.tools.core import audio_analysis as aa
+    Example: {"path": "bounce.wav", "plots": true}."""
+    from liveloom.engines import audio_analysis as aa
 
-        real = files.readable(path, max_bytes=LIMITS.max_audio_bytes, suffixes=aa.SUPPORTED)
-        total = 7
-        await ctx.report_progress(0, total, "decoding")
-        cancel = threading.Event()
-        y, info = await anyio.to_thread.run_sync(lambda: aa.load(real, LIMITS.max_audio_seconds),
+    ws = services(ctx).workspace
+    files = services(ctx).files
+    real = files.readable(path, max_bytes=LIMITS.max_audio_bytes, suffixes=aa.SUPPORTED)
+    total = 7
+    await ctx.report_progress(0, total, "decoding")
+    cancel = threading.Event()
+    y, info = await anyio.to_thread.run_sync(lambda: aa.load(real, LIMITS.max_audio_seconds),
+                                            abandon_on_cancel=True)
+    def report(i: int, name: str) -> None:  # from the worker thread, as each stage starts
+        anyio.from_thread.run(ctx.report_progress, i, total, name)
+
+    try:
+        detail = await anyio.to_thread.run_sync(lambda: aa.analyze(y, progress=report, cancel=cancel),
                                                 abandon_on_cancel=True)
-        def report(i: int, name: str) -> None:  # from the worker thread, as each stage starts
-            anyio.from_thread.run(ctx.report_progress, i, total, name)
-
-        try:
-            detail = await anyio.to_thread.run_sync(lambda: aa.analyze(y, progress=report, cancel=cancel),
-                                                    abandon_on_cancel=True)
-        except BaseException:
-            cancel.set()  # a cancelled request stops the worker at its next stage
-            raise
-        png = aa.plot(detail, real.name) if plots and not detail["silent"] else None
-        detail.pop("_chroma", None)
-        detail["file"] = info
-        rec = ws.put("analysis", f"audio analysis of {real.name}", json.dumps(detail).encode(),
-                     Provenance(tool="analyze_audio", model="librosa signal processing", params={
-                         "path": str(real), "plots": plots}), {"source": str(real), "seconds": info["seconds"]})
-        plot_path = None
-        content = []
-        if png is not None:
-            image = ws.put("image", f"{real.name} analysis", png, Provenance(tool="analyze_audio", params={
-                "path": str(real)}, parents=[rec.id]), {"source": rec.id})
-            plot_path = str(ws.path_of(image))
-            content.append(ImageContent(type="image", data=base64.b64encode(png).decode(), mime_type="image/png"))
-        result = _audio_result(rec.id, str(real), info, detail, plot_path)
-        await ctx.report_progress(total, total, "done")
-        content.insert(0, TextContent(type="text", text=result.model_dump_json()))
-        return CallToolResult(content=content, structured_content=result.model_dump())
+    except BaseException:
+        cancel.set()  # a cancelled request stops the worker at its next stage
+        raise
+    png = aa.plot(detail, real.name) if plots and not detail["silent"] else None
+    detail.pop("_chroma", None)
+    detail["file"] = info
+    rec = ws.put("analysis", f"audio analysis of {real.name}", json.dumps(detail).encode(),
+                 provenance(engine="librosa signal processing", params={
+                     "path": str(real), "plots": plots}), {"source": str(real), "seconds": info["seconds"]})
+    plot_path = None
+    content = []
+    if png is not None:
+        image = ws.put("image", f"{real.name} analysis", png, provenance(params={
+            "path": str(real)}, parents=[rec.id]), {"source": rec.id})
+        plot_path = str(ws.path_of(image))
+        content.append(ImageContent(type="image", data=base64.b64encode(png).decode(), mime_type="image/png"))
+    result = _audio_result(rec.id, str(real), info, detail, plot_path)
+    await ctx.report_progress(total, total, "done")
+    content.insert(0, TextContent(type="text", text=result.model_dump_json()))
+    return CallToolResult(content=content, structured_content=result.model_dump())
 
 
 def _audio_result(record_id: str, source: str, info: dict, d: dict, plot_path: str | None) -> AudioAnalysis:
@@ -205,68 +202,3 @@ def _audio_result(record_id: str, source: str, info: dict, d: dict, plot_path: s
         onset_density_per_second=d["onset_density_per_second"],
         loudness_dbfs={"min": min(loud), "mean": round(sum(loud) / len(loud), 1), "max": max(loud)},
         spectral={k: v for k, v in d["spectral"].items() if not k.startswith("mfcc")})
-
-
-def _analyze(song: Song, chords_per: str, profile: str, cadence: bool, given_key) -> dict:
-    timelines = [(t.is_drum, [n for n in t.notes_on_timeline() if not n.mute]) for t in song.tracks]
-    pitched = [n for is_drum, notes in timelines if not is_drum for n in notes]
-    everything = [n for _, notes in timelines for n in notes]
-    if not everything:
-        raise LiveloomError("there are no sounding notes to analyze")
-    ts = song.time_signature
-    bar = ts.beats_per_bar
-    length = max(song.length, max(n.end for n in everything))
-    out: dict = {"tempo": song.tempo, "time_signature": str(ts), "bars": round(length / bar, 3),
-                 "meter_source": "file" if song.meter_known else "default"}
-    if not song.tempo_known:  # the file's clock is MIDI's default 120 BPM: find the music's own pulse
-        try:
-            onset_s = sorted({song.beats_to_seconds(n.start) for n in everything})
-            bpm, strength = analysis.estimate_tempo(onset_s)
-            out["tempo_estimate"] = {"bpm": bpm, "strength": round(strength, 3)}
-        except ValueError:
-            pass
-    if not song.meter_known:
-        try:
-            if "tempo_estimate" in out:  # measure positions in the pulse just found
-                pulse = 60.0 / out["tempo_estimate"]["bpm"]
-                positions = [song.beats_to_seconds(n.start) / pulse for n in everything]
-            else:
-                positions = [n.start / (4.0 / ts.denominator) for n in everything]
-            beats_per_bar, strength = analysis.estimate_meter(positions, [analysis.accent_weight(n) for n in everything])
-            out["time_signature"] = f"{beats_per_bar}/4"
-            out["meter_source"] = "estimated"
-            out["meter_strength"] = strength
-            ts = TimeSignature(numerator=beats_per_bar, denominator=4)
-            bar = ts.beats_per_bar
-            out["bars"] = round(length / bar, 3)
-        except ValueError:
-            pass
-    if pitched:
-        est = analysis.estimate_key(pitched, profile=profile, cadence=cadence)
-        k = given_key or parse_key(est.key)
-        out["key"] = {"key": str(k) if given_key else est.key, "confidence": 1.0 if given_key else est.confidence,
-                      "runners_up": [] if given_key else [name for name, _ in est.runners_up],
-                      "method": "given" if given_key else est.method}
-        windows = analysis.windowed_keys(pitched, bar, profile=profile)
-        out["key_windows"] = windows
-        out["modulations"] = [f"bars {w['start_bar']}-{w['end_bar']}: {w['key']}" for w in windows
-                              if w["key"] != out["key"]["key"] and w["score"] > 0.75]
-        span = {"bar": bar, "half_bar": bar / 2, "beat": 4.0 / ts.denominator}[chords_per]
-        chords = analysis.chords_by_span(pitched, span, length)
-        out["chords"] = [{"bar": int(c["start"] // bar) + 1, "beat": round(c["start"] % bar / (4.0 / ts.denominator) + 1, 3),
-                          "chord": c["chord"], "roman": analysis.roman_numeral(c["spec"], k), "fit": c["fit"]}
-                         for c in chords]
-        stats = analysis.note_stats(pitched, length, bar)
-    else:
-        out.update({"key": {"key": "none (drums only)", "confidence": 0.0, "runners_up": [], "method": "-"},
-                    "modulations": [], "chords": [], "key_windows": []})
-        stats = analysis.note_stats(everything, length, bar)
-    groove = analysis.rhythm_and_groove(everything, ts, song.tempo)
-    desc = analysis.descriptors(everything, ts, length)
-    out.update({"notes": len(everything), "notes_per_bar": round(len(everything) / max(1e-9, length / bar), 2),
-                "range": stats.get("range", []), "pitch_class_histogram": stats.get("pitch_class_histogram", {}),
-                "polyphony": desc.get("polyphony"), "syncopation": groove.get("syncopation"),
-                "swing_ratio": groove.get("swing_ratio"), "microtiming_ms": groove.get("microtiming_ms", {}),
-                "structure": analysis.structure(pitched or everything, bar, length),
-                "descriptors": {k: v for k, v in desc.items() if k != "polyphony"}})
-    return out

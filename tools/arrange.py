@@ -5,15 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import anyio
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
-from liveloom.server.toolkit import Services, register_tool
-from liveloom.server.workspace import Provenance
-from liveloom.tools.core.errors import LiveloomError
-from liveloom.tools.schemas import ArtifactSummary, artifact_summary, store_song
+from liveloom.tools.base import provenance, services, tool
+from liveloom.music.errors import LiveloomError
+from liveloom.tools.schemas import ArtifactSummary, CheckOut, KeyArg, Seed, StyleArg, artifact_summary, checks_out, store_song
 
-from .generative import CheckOut, KeyArg, Seed, StyleArg, checks_out
 
 
 class SectionIn(BaseModel):
@@ -57,87 +55,89 @@ class OrchestrateResult(ArtifactSummary):
     details: list[str]
 
 
-def register(server: MCPServer, services: Services) -> None:
-    ws = services.workspace
 
-    @register_tool(server, title="Arrange a song", read_only=False, idempotent=True)
-    async def arrange(
-        style: StyleArg = None,
-        key: KeyArg = None,
-        tempo: Annotated[float | None, Field(ge=20, le=999, description="BPM; default the style's.")] = None,
-        form: Annotated[Literal["pop", "verse-chorus", "edm", "aaba", "loop"] | None, Field(
-            description="A ready form: pop (intro, verse, chorus, verse, chorus, bridge, chorus, outro; 56 bars), "
-                        "verse-chorus (32), edm (intro, build, drop, breakdown, build, drop, outro; 72), aaba (32), "
-                        "loop (8). Ignored when sections are given.")] = None,
-        sections: Annotated[list[SectionIn] | None, Field(max_length=64, description="Your own form.")] = None,
-        progression: Annotated[str | None, Field(max_length=2000, description="Chords for every section that does "
-                                                 "not give its own (default: the style's, choruses differ).")] = None,
-        time_signature: Annotated[str | None, Field(pattern=r"^\s*\d{1,2}\s*/\s*\d{1,2}\s*$")] = None,
-        tracks: Annotated[list[Literal["drums", "bass", "chords", "lead", "counter"]] | None, Field(
-            description="Which tracks (default all five).")] = None,
-        seed_clips: Annotated[dict[Literal["drums", "bass", "chords", "lead", "counter"], str] | None, Field(
-            description="Clips to use for a track instead of writing one, by track: {'lead': 'clip_...'}; each is "
-                        "looped through the sections where that track plays. Give the progression they were written "
-                        "over (compose's result has it) so the other tracks fit.")] = None,
-        density: Annotated[float, Field(ge=0, le=1)] = 0.5,
-        seed: Seed = 0,
-        name: Annotated[str | None, Field(max_length=200)] = None,
-    ) -> ArrangeResult:
-        """Arrange a whole song from a form: sections with bars and energy -> tracks drums, bass, chords (pad when
-        calm), lead and counter-melody, with the style's progressions (choruses their own), chords voice-led across
-        sections, repeated sections reusing and varying their material, drum fills at section ends, builds and
-        drops, crashes on loud downbeats, velocities by energy, every part in its range. Every section and track is
-        checked. Then write_song puts it in Live (sections become scenes).
+@tool(title="Arrange a song", read_only=False, idempotent=True)
+async def arrange(
+    ctx: Context,
+    style: StyleArg = None,
+    key: KeyArg = None,
+    tempo: Annotated[float | None, Field(ge=20, le=999, description="BPM; default the style's.")] = None,
+    form: Annotated[Literal["pop", "verse-chorus", "edm", "aaba", "loop"] | None, Field(
+        description="A ready form: pop (intro, verse, chorus, verse, chorus, bridge, chorus, outro; 56 bars), "
+                    "verse-chorus (32), edm (intro, build, drop, breakdown, build, drop, outro; 72), aaba (32), "
+                    "loop (8). Ignored when sections are given.")] = None,
+    sections: Annotated[list[SectionIn] | None, Field(max_length=64, description="Your own form.")] = None,
+    progression: Annotated[str | None, Field(max_length=2000, description="Chords for every section that does "
+                                             "not give its own (default: the style's, choruses differ).")] = None,
+    time_signature: Annotated[str | None, Field(pattern=r"^\s*\d{1,2}\s*/\s*\d{1,2}\s*$")] = None,
+    tracks: Annotated[list[Literal["drums", "bass", "chords", "lead", "counter"]] | None, Field(
+        description="Which tracks (default all five).")] = None,
+    seed_clips: Annotated[dict[Literal["drums", "bass", "chords", "lead", "counter"], str] | None, Field(
+        description="Clips to use for a track instead of writing one, by track: {'lead': 'clip_...'}; each is "
+                    "looped through the sections where that track plays. Give the progression they were written "
+                    "over (compose's result has it) so the other tracks fit.")] = None,
+    density: Annotated[float, Field(ge=0, le=1)] = 0.5,
+    seed: Seed = 0,
+    name: Annotated[str | None, Field(max_length=200)] = None,
+) -> ArrangeResult:
+    """Arrange a whole song from a form: sections with bars and energy -> tracks drums, bass, chords (pad when
+    calm), lead and counter-melody, with the style's progressions (choruses their own), chords voice-led across
+    sections, repeated sections reusing and varying their material, drum fills at section ends, builds and
+    drops, crashes on loud downbeats, velocities by energy, every part in its range. Every section and track is
+    checked. Then write_song puts it in Live (sections become scenes).
 
-        Example: {"style": "lofi", "key": "D minor", "tempo": 82, "form": "verse-chorus"}."""
-        from liveloom.tools.core.arranger import SectionSpec, arrange as do_arrange
+    Example: {"style": "lofi", "key": "D minor", "tempo": 82, "form": "verse-chorus"}."""
+    from liveloom.engines.arranger import SectionSpec, arrange as do_arrange
 
-        seeds = {}
-        for role, cid in (seed_clips or {}).items():
-            _, clip = ws.load_clip(cid)
-            if (role == "drums") != clip.is_drum:
-                raise LiveloomError(f"seed clip {cid} for {role} is {'a drum' if clip.is_drum else 'a pitched'} clip")
-            seeds[role] = clip
-        specs = [SectionSpec(s.name, s.bars, s.energy, s.progression) for s in sections] if sections else None
-        roles = tuple(tracks) if tracks else ("drums", "bass", "chords", "lead", "counter")
-        result = await anyio.to_thread.run_sync(lambda: do_arrange(
-            style=style, key=key, tempo=tempo, time_signature=time_signature, form=form, sections=specs, seed=seed,
-            density=density, seed_clips=seeds, progression=progression, roles=roles))
-        song = result.song
-        if name:
-            song = song.model_copy(update={"name": name})
-        engine = "theory: liveloom style library + arranging rules (not a learned model)"
-        record = store_song(ws, song, Provenance(tool="arrange", model=engine, params={
-            "style": style, "key": song.key, "tempo": song.tempo, "form": form,
-            "sections": [s.model_dump() for s in sections] if sections else None, "progression": progression,
-            "tracks": list(roles), "seed_clips": seed_clips, "density": density, "seed": seed},
-            parents=list((seed_clips or {}).values())))
-        failed = [c for c in result.checks if not c.passed]
-        return ArrangeResult(**artifact_summary(record).model_dump(), style=style or "pop", key_used=song.key or "",
-                             tempo_used=song.tempo, engine=engine,
-                             form=[SectionOut(**{k: v for k, v in s.items() if k != "chords"}) for s in result.sections],
-                             checks_passed=len(result.checks) - len(failed), checks_total=len(result.checks),
-                             all_checks_passed=not failed, failed_checks=checks_out(failed))
+    ws = services(ctx).workspace
+    seeds = {}
+    for role, cid in (seed_clips or {}).items():
+        _, clip = ws.load_clip(cid)
+        if (role == "drums") != clip.is_drum:
+            raise LiveloomError(f"seed clip {cid} for {role} is {'a drum' if clip.is_drum else 'a pitched'} clip")
+        seeds[role] = clip
+    specs = [SectionSpec(s.name, s.bars, s.energy, s.progression) for s in sections] if sections else None
+    roles = tuple(tracks) if tracks else ("drums", "bass", "chords", "lead", "counter")
+    result = await anyio.to_thread.run_sync(lambda: do_arrange(
+        style=style, key=key, tempo=tempo, time_signature=time_signature, form=form, sections=specs, seed=seed,
+        density=density, seed_clips=seeds, progression=progression, roles=roles))
+    song = result.song
+    if name:
+        song = song.model_copy(update={"name": name})
+    engine = "theory: liveloom style library + arranging rules (not a learned model)"
+    record = store_song(ws, song, provenance(engine=engine, params={
+        "style": style, "key": song.key, "tempo": song.tempo, "form": form,
+        "sections": [s.model_dump() for s in sections] if sections else None, "progression": progression,
+        "tracks": list(roles), "seed_clips": seed_clips, "density": density, "seed": seed},
+        parents=list((seed_clips or {}).values())))
+    failed = [c for c in result.checks if not c.passed]
+    return ArrangeResult(**artifact_summary(record).model_dump(), style=style or "pop", key_used=song.key or "",
+                         tempo_used=song.tempo, engine=engine,
+                         form=[SectionOut(**{k: v for k, v in s.items() if k != "chords"}) for s in result.sections],
+                         checks_passed=len(result.checks) - len(failed), checks_total=len(result.checks),
+                         all_checks_passed=not failed, failed_checks=checks_out(failed))
 
-    @register_tool(server, title="Orchestrate a clip", read_only=False, idempotent=True)
-    async def orchestrate(
-        id: Annotated[str, Field(min_length=1, max_length=64, description="The clip to orchestrate (kept as it is).")],
-        ensemble: Annotated[Literal["string quartet", "string orchestra", "brass", "big band", "woodwind quintet",
-                                    "synth stack"], Field(description="Who plays it.")] = "string quartet",
-    ) -> OrchestrateResult:
-        """Spread a clip over an ensemble: the top line to the first instrument, the bass line to the lowest, inner
-        notes to the inner instruments; instruments without a line of their own double the nearest one; every note
-        moved by octaves into its instrument's range. The result is a song with one track per instrument (General
-        MIDI programs), checked for ranges and for every pitch class of the source still being heard.
+@tool(title="Orchestrate a clip", read_only=False, idempotent=True)
+async def orchestrate(
+    ctx: Context,
+    id: Annotated[str, Field(min_length=1, max_length=64, description="The clip to orchestrate (kept as it is).")],
+    ensemble: Annotated[Literal["string quartet", "string orchestra", "brass", "big band", "woodwind quintet",
+                                "synth stack"], Field(description="Who plays it.")] = "string quartet",
+) -> OrchestrateResult:
+    """Spread a clip over an ensemble: the top line to the first instrument, the bass line to the lowest, inner
+    notes to the inner instruments; instruments without a line of their own double the nearest one; every note
+    moved by octaves into its instrument's range. The result is a song with one track per instrument (General
+    MIDI programs), checked for ranges and for every pitch class of the source still being heard.
 
-        Example: {"id": "clip_3f9a2b1c0d", "ensemble": "brass"}."""
-        from liveloom.tools.core.arranger import orchestrate as do_orchestrate
+    Example: {"id": "clip_3f9a2b1c0d", "ensemble": "brass"}."""
+    from liveloom.engines.arranger import orchestrate as do_orchestrate
 
-        _, clip = ws.load_clip(id)
-        song, checks, details = await anyio.to_thread.run_sync(lambda: do_orchestrate(clip, ensemble))
-        engine = "theory: voices ranked per onset and assigned to instruments by range (not a learned model)"
-        record = store_song(ws, song, Provenance(tool="orchestrate", model=engine, params={"ensemble": ensemble},
-                                                 parents=[id]))
-        return OrchestrateResult(**artifact_summary(record).model_dump(), source=id, ensemble=ensemble, engine=engine,
-                                 checks=checks_out(checks), all_checks_passed=all(c.passed for c in checks),
-                                 details=details)
+    ws = services(ctx).workspace
+    _, clip = ws.load_clip(id)
+    song, checks, details = await anyio.to_thread.run_sync(lambda: do_orchestrate(clip, ensemble))
+    engine = "theory: voices ranked per onset and assigned to instruments by range (not a learned model)"
+    record = store_song(ws, song, provenance(engine=engine, params={"ensemble": ensemble},
+                                             parents=[id]))
+    return OrchestrateResult(**artifact_summary(record).model_dump(), source=id, ensemble=ensemble, engine=engine,
+                             checks=checks_out(checks), all_checks_passed=all(c.passed for c in checks),
+                             details=details)

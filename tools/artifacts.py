@@ -6,17 +6,17 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import anyio
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ImageContent, TextContent
 from pydantic import BaseModel, Field
 
-from liveloom.server.files import write_file_atomically
-from liveloom.server.toolkit import Services, register_tool
-from liveloom.server.workspace import Provenance
-from liveloom.tools.core.errors import LiveloomError
-from liveloom.tools.core.limits import LIMITS
-from liveloom.tools.core.midi_io import midi_to_song, song_to_midi
-from liveloom.tools.core.model import Song
+from liveloom.store.files import write_file_atomically
+from liveloom.tools.base import provenance, services, tool
+from liveloom.store.workspace import Provenance
+from liveloom.music.errors import LiveloomError
+from liveloom.music.limits import LIMITS
+from liveloom.music.midi_io import midi_to_song, song_to_midi
+from liveloom.music.types import Song
 from liveloom.tools.schemas import ArtifactSummary, NoteOut, artifact_summary, store_clip, store_song
 
 ArtifactId = Annotated[str, Field(min_length=1, max_length=64, description="An artifact id, e.g. 'clip_3f9a2b1c0d'.",
@@ -101,160 +101,170 @@ def _safe_stem(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.")[:60] or "liveloom"
 
 
-def register(server: MCPServer, services: Services) -> None:
-    ws, files = services.workspace, services.files
 
-    @register_tool(server, title="List artifacts", read_only=True, idempotent=True)
-    async def list_artifacts(
-        kind: Annotated[Literal["clip", "song", "analysis", "audio", "image", "midi"] | None,
-                        Field(description="Only this kind.")] = None,
-        query: Annotated[str | None, Field(max_length=100, description="Match in name, tool or id.")] = None,
-        limit: Annotated[int, Field(ge=1, le=200)] = 20,
-        offset: Annotated[int, Field(ge=0)] = 0,
-    ) -> ArtifactList:
-        """List stored artifacts, newest first. Example: {"kind": "clip", "limit": 10}."""
-        records, total = ws.list(kind=kind, query=query, limit=limit, offset=offset)
-        items = [ArtifactBrief(id=r.id, kind=r.kind, name=r.name, created=r.created, tool=r.provenance.tool,
-                               uri=r.uri, description=_describe(r)) for r in records]
-        nxt = offset + len(items)
-        return ArtifactList(total=total, items=items, next_offset=nxt if nxt < total else None)
+@tool(title="List artifacts", read_only=True, idempotent=True)
+async def list_artifacts(
+    ctx: Context,
+    kind: Annotated[Literal["clip", "song", "analysis", "audio", "image", "midi"] | None,
+                    Field(description="Only this kind.")] = None,
+    query: Annotated[str | None, Field(max_length=100, description="Match in name, tool or id.")] = None,
+    limit: Annotated[int, Field(ge=1, le=200)] = 20,
+    offset: Annotated[int, Field(ge=0)] = 0,
+) -> ArtifactList:
+    """List stored artifacts, newest first. Example: {"kind": "clip", "limit": 10}."""
+    ws = services(ctx).workspace
+    records, total = ws.list(kind=kind, query=query, limit=limit, offset=offset)
+    items = [ArtifactBrief(id=r.id, kind=r.kind, name=r.name, created=r.created, tool=r.provenance.tool,
+                           uri=r.uri, description=_describe(r)) for r in records]
+    nxt = offset + len(items)
+    return ArtifactList(total=total, items=items, next_offset=nxt if nxt < total else None)
 
-    @register_tool(server, title="Get a clip or song", read_only=True, idempotent=True)
-    async def get_clip(
-        id: ArtifactId,
-        notes: Annotated[bool, Field(description="Include a page of notes (else only the summary).")] = False,
-        offset: Annotated[int, Field(ge=0, description="First note of the page.")] = 0,
-        limit: Annotated[int, Field(ge=1, le=LIMITS.max_page_size, description="Notes per page.")] = 500,
-        track: Annotated[int | None, Field(ge=0, description="For songs: only this track's notes.")] = None,
-    ) -> ClipDetail:
-        """A clip or song: a compact summary, and its notes (in beats) a page at a time when notes=true.
+@tool(title="Get a clip or song", read_only=True, idempotent=True)
+async def get_clip(
+    ctx: Context,
+    id: ArtifactId,
+    notes: Annotated[bool, Field(description="Include a page of notes (else only the summary).")] = False,
+    offset: Annotated[int, Field(ge=0, description="First note of the page.")] = 0,
+    limit: Annotated[int, Field(ge=1, le=LIMITS.max_page_size, description="Notes per page.")] = 500,
+    track: Annotated[int | None, Field(ge=0, description="For songs: only this track's notes.")] = None,
+) -> ClipDetail:
+    """A clip or song: a compact summary, and its notes (in beats) a page at a time when notes=true.
 
-        Example: {"id": "clip_3f9a2b1c0d", "notes": true, "limit": 100}."""
-        record, song = await anyio.to_thread.run_sync(ws.load_song, id)
-        if track is not None and track >= len(song.tracks):
-            raise LiveloomError(f"{id} has {len(song.tracks)} tracks; track must be 0-{len(song.tracks) - 1}")
-        all_notes = [NoteOut(**n.model_dump(), track=ti if record.kind == "song" else None)
-                     for ti, t in enumerate(song.tracks) if track is None or ti == track
-                     for n in t.notes_on_timeline()]
-        all_notes.sort(key=lambda n: (n.start, n.track or 0, n.pitch))
-        page = all_notes[offset:offset + limit] if notes else None
-        nxt = offset + limit if notes and offset + limit < len(all_notes) else None
-        return ClipDetail(artifact=artifact_summary(record), provenance=record.provenance,
-                          notes_total=len(all_notes), notes=page, next_offset=nxt)
+    Example: {"id": "clip_3f9a2b1c0d", "notes": true, "limit": 100}."""
+    ws = services(ctx).workspace
+    record, song = await anyio.to_thread.run_sync(ws.load_song, id)
+    if track is not None and track >= len(song.tracks):
+        raise LiveloomError(f"{id} has {len(song.tracks)} tracks; track must be 0-{len(song.tracks) - 1}")
+    all_notes = [NoteOut(**n.model_dump(), track=ti if record.kind == "song" else None)
+                 for ti, t in enumerate(song.tracks) if track is None or ti == track
+                 for n in t.notes_on_timeline()]
+    all_notes.sort(key=lambda n: (n.start, n.track or 0, n.pitch))
+    page = all_notes[offset:offset + limit] if notes else None
+    nxt = offset + limit if notes and offset + limit < len(all_notes) else None
+    return ClipDetail(artifact=artifact_summary(record), provenance=record.provenance,
+                      notes_total=len(all_notes), notes=page, next_offset=nxt)
 
-    @register_tool(server, title="Import a MIDI file", read_only=False, idempotent=False)
-    async def import_midi(
-        path: Annotated[str, Field(min_length=1, max_length=4096, examples=["groove.mid", "/Users/me/Music/idea.mid"],
-                                   description="A .mid file inside an allowed folder; relative paths are read "
-                                               "from the workspace's files folder.")],
-        name: Annotated[str | None, Field(max_length=200)] = None,
-    ) -> ArtifactSummary:
-        """Import a standard MIDI file: one track becomes a clip artifact, several become a song.
+@tool(title="Import a MIDI file", read_only=False, idempotent=False)
+async def import_midi(
+    ctx: Context,
+    path: Annotated[str, Field(min_length=1, max_length=4096, examples=["groove.mid", "/Users/me/Music/idea.mid"],
+                               description="A .mid file inside an allowed folder; relative paths are read "
+                                           "from the workspace's files folder.")],
+    name: Annotated[str | None, Field(max_length=200)] = None,
+) -> ArtifactSummary:
+    """Import a standard MIDI file: one track becomes a clip artifact, several become a song.
 
-        Tempo map, time signature, key signature, programs and drums (channel 10) are kept."""
-        real, song = await load_midi_file(files, path, name)
-        if name:
-            song = song.model_copy(update={"name": name})
-        if not song.tracks:
-            raise LiveloomError(f"{real.name} has no notes; nothing to import")
-        prov = Provenance(tool="import_midi", params={"path": str(real)})
-        if len(song.tracks) == 1:
-            clip = song.tracks[0].clips[0].clip.model_copy(update={"name": name or real.stem})
-            record = store_clip(ws, clip, prov)
-        else:
-            record = store_song(ws, song, prov)
-        return artifact_summary(record)
+    Tempo map, time signature, key signature, programs and drums (channel 10) are kept."""
+    ws = services(ctx).workspace
+    real, song = await load_midi_file(services(ctx).files, path, name)
+    if name:
+        song = song.model_copy(update={"name": name})
+    if not song.tracks:
+        raise LiveloomError(f"{real.name} has no notes; nothing to import")
+    prov = provenance(params={"path": str(real)})
+    if len(song.tracks) == 1:
+        clip = song.tracks[0].clips[0].clip.model_copy(update={"name": name or real.stem})
+        record = store_clip(ws, clip, prov)
+    else:
+        record = store_song(ws, song, prov)
+    return artifact_summary(record)
 
-    @register_tool(server, title="Export MIDI", read_only=False, destructive=False, idempotent=False)
-    async def export_midi(
-        ids: Annotated[list[str], Field(min_length=1, max_length=LIMITS.max_tracks,
-                                        description="Clips and songs; each clip becomes a track.",
-                                        examples=[["clip_3f9a2b1c0d", "clip_77aa00bb11"]])],
-        path: Annotated[str | None, Field(max_length=4096, description="Where to write the .mid; default: the "
-                                          "workspace's files folder. Relative paths go there too.")] = None,
-        overwrite: Annotated[bool, Field(description="Replace an existing file at path.")] = False,
-        name: Annotated[str | None, Field(max_length=200)] = None,
-    ) -> ExportResult:
-        """Write clips and songs as one multi-track standard MIDI file (type 1; drums on channel 10).
+@tool(title="Export MIDI", read_only=False, destructive=False, idempotent=False)
+async def export_midi(
+    ctx: Context,
+    ids: Annotated[list[str], Field(min_length=1, max_length=LIMITS.max_tracks,
+                                    description="Clips and songs; each clip becomes a track.",
+                                    examples=[["clip_3f9a2b1c0d", "clip_77aa00bb11"]])],
+    path: Annotated[str | None, Field(max_length=4096, description="Where to write the .mid; default: the "
+                                      "workspace's files folder. Relative paths go there too.")] = None,
+    overwrite: Annotated[bool, Field(description="Replace an existing file at path.")] = False,
+    name: Annotated[str | None, Field(max_length=200)] = None,
+) -> ExportResult:
+    """Write clips and songs as one multi-track standard MIDI file (type 1; drums on channel 10).
 
-        Example: {"ids": ["clip_3f9a2b1c0d", "clip_77aa00bb11"], "path": "sketch.mid"}."""
-        loaded = [ws.load_song(i) for i in ids]
-        first = loaded[0][1]
-        tracks = [t for _, s in loaded for t in s.tracks]
-        if len(tracks) > LIMITS.max_tracks:
-            raise LiveloomError(f"that makes {len(tracks)} tracks; the limit is {LIMITS.max_tracks}")
-        song = Song(name=name or first.name, tempo=first.tempo, time_signature=first.time_signature, key=first.key,
-                    tempo_map=first.tempo_map, time_signature_map=first.time_signature_map, tracks=tracks)
-        target = path or f"{_safe_stem(song.name)}-{loaded[0][0].id}.mid"
-        out = files.writable(target, suffixes=(".mid", ".midi"), overwrite=overwrite)
-        export = await anyio.to_thread.run_sync(song_to_midi, song)
-        record = ws.put("midi", song.name, export.data,
-                        Provenance(tool="export_midi", params={"ids": ids, "path": str(out)}, parents=list(ids)),
-                        {"tracks": len(tracks), "path": str(out)})
-        write_file_atomically(out, export.data, overwrite=overwrite)
-        return ExportResult(id=record.id, path=str(out), tracks=len(tracks), bytes=len(export.data),
-                            dropped=export.dropped)
+    Example: {"ids": ["clip_3f9a2b1c0d", "clip_77aa00bb11"], "path": "sketch.mid"}."""
+    ws = services(ctx).workspace
+    files = services(ctx).files
+    loaded = [ws.load_song(i) for i in ids]
+    first = loaded[0][1]
+    tracks = [t for _, s in loaded for t in s.tracks]
+    if len(tracks) > LIMITS.max_tracks:
+        raise LiveloomError(f"that makes {len(tracks)} tracks; the limit is {LIMITS.max_tracks}")
+    song = Song(name=name or first.name, tempo=first.tempo, time_signature=first.time_signature, key=first.key,
+                tempo_map=first.tempo_map, time_signature_map=first.time_signature_map, tracks=tracks)
+    target = path or f"{_safe_stem(song.name)}-{loaded[0][0].id}.mid"
+    out = files.writable(target, suffixes=(".mid", ".midi"), overwrite=overwrite)
+    export = await anyio.to_thread.run_sync(song_to_midi, song)
+    record = ws.put("midi", song.name, export.data,
+                    provenance(params={"ids": ids, "path": str(out)}, parents=list(ids)),
+                    {"tracks": len(tracks), "path": str(out)})
+    write_file_atomically(out, export.data, overwrite=overwrite)
+    return ExportResult(id=record.id, path=str(out), tracks=len(tracks), bytes=len(export.data),
+                        dropped=export.dropped)
 
-    @register_tool(server, title="Piano roll", read_only=False, idempotent=False)
-    async def piano_roll(
-        ctx: Context,
-        id: ArtifactId,
-        title: Annotated[str | None, Field(max_length=200)] = None,
-    ) -> Annotated[CallToolResult, PianoRollResult]:
-        """Draw a clip or song as a piano-roll PNG (returned as an image and stored as an artifact):
-        pitch names, bar and beat lines, velocity as shading, tracks in colours, drums by name."""
-        from liveloom.tools.core.pianoroll import render_piano_roll
+@tool(title="Piano roll", read_only=False, idempotent=False)
+async def piano_roll(
+    ctx: Context,
+    id: ArtifactId,
+    title: Annotated[str | None, Field(max_length=200)] = None,
+) -> Annotated[CallToolResult, PianoRollResult]:
+    """Draw a clip or song as a piano-roll PNG (returned as an image and stored as an artifact):
+    pitch names, bar and beat lines, velocity as shading, tracks in colours, drums by name."""
+    from liveloom.engines.pianoroll import render_piano_roll
 
-        record, song = ws.load_song(id)
-        await ctx.report_progress(0, 2, "drawing")
-        png = await anyio.to_thread.run_sync(lambda: render_piano_roll(song, title=title))
-        image = ws.put("image", f"{song.name} piano roll", png,
-                       Provenance(tool="piano_roll", params={"id": id, "title": title}, parents=[id]), {"source": id})
-        await ctx.report_progress(2, 2, "done")
-        result = PianoRollResult(id=image.id, path=str(ws.path_of(image)), source=id, tracks=len(song.tracks),
-                                 bars=round(song.length / song.time_signature.beats_per_bar, 3))
-        return CallToolResult(
-            content=[ImageContent(type="image", data=base64.b64encode(png).decode(), mime_type="image/png"),
-                     TextContent(type="text", text=result.model_dump_json())],
-            structured_content=result.model_dump(),
-        )
+    ws = services(ctx).workspace
+    record, song = ws.load_song(id)
+    await ctx.report_progress(0, 2, "drawing")
+    png = await anyio.to_thread.run_sync(lambda: render_piano_roll(song, title=title))
+    image = ws.put("image", f"{song.name} piano roll", png,
+                   provenance(params={"id": id, "title": title}, parents=[id]), {"source": id})
+    await ctx.report_progress(2, 2, "done")
+    result = PianoRollResult(id=image.id, path=str(ws.path_of(image)), source=id, tracks=len(song.tracks),
+                             bars=round(song.length / song.time_signature.beats_per_bar, 3))
+    return CallToolResult(
+        content=[ImageContent(type="image", data=base64.b64encode(png).decode(), mime_type="image/png"),
+                 TextContent(type="text", text=result.model_dump_json())],
+        structured_content=result.model_dump(),
+    )
 
-    @register_tool(server, title="Render to audio", read_only=False, idempotent=False)
-    async def render_audio(
-        ctx: Context,
-        id: ArtifactId,
-        path: Annotated[str | None, Field(max_length=4096, description="Also write the WAV here (a .wav path in "
-                                          "an allowed folder). The WAV is stored in the workspace either way.")] = None,
-        sample_rate: Annotated[int, Field(ge=8000, le=96000)] = 44100,
-        gain: Annotated[float, Field(gt=0, le=2.0, description="FluidSynth master gain.")] = 0.6,
-        overwrite: bool = False,
-    ) -> AudioResult:
-        """Render a clip or song to a WAV with FluidSynth and a General MIDI soundfont.
+@tool(title="Render to audio", read_only=False, idempotent=False)
+async def render_audio(
+    ctx: Context,
+    id: ArtifactId,
+    path: Annotated[str | None, Field(max_length=4096, description="Also write the WAV here (a .wav path in "
+                                      "an allowed folder). The WAV is stored in the workspace either way.")] = None,
+    sample_rate: Annotated[int, Field(ge=8000, le=96000)] = 44100,
+    gain: Annotated[float, Field(gt=0, le=2.0, description="FluidSynth master gain.")] = 0.6,
+    overwrite: bool = False,
+) -> AudioResult:
+    """Render a clip or song to a WAV with FluidSynth and a General MIDI soundfont.
 
-        Example: {"id": "song_3f9a2b1c0d", "path": "mix.wav"}. Says what to install if FluidSynth is missing."""
-        from liveloom.tools.core.render import find_renderer, render_midi, wav_info
+    Example: {"id": "song_3f9a2b1c0d", "path": "mix.wav"}. Says what to install if FluidSynth is missing."""
+    from liveloom.engines.render import find_renderer, render_midi, wav_info
 
-        renderer = find_renderer()
-        record, song = ws.load_song(id)
-        seconds = song.beats_to_seconds(song.length)
-        if seconds > LIMITS.max_render_seconds:
-            raise LiveloomError(f"{id} lasts {seconds:.0f} s; render_audio renders at most "
-                                f"{LIMITS.max_render_seconds:.0f} s")
-        out = files.writable(path, suffixes=(".wav",), overwrite=overwrite) if path else None
-        await ctx.report_progress(0, 3, "writing MIDI")
-        midi = (await anyio.to_thread.run_sync(song_to_midi, song)).data
-        await ctx.report_progress(1, 3, "rendering with FluidSynth")
-        wav = await render_midi(midi, sample_rate=sample_rate, gain=gain)
-        info = wav_info(wav)
-        audio = ws.put("audio", song.name, wav,
-                       Provenance(tool="render_audio", model="FluidSynth",
-                                  params={"id": id, "sample_rate": sample_rate, "gain": gain,
-                                          "soundfont": renderer.soundfont.name}, parents=[id]),
-                       {"seconds": info.seconds, "sample_rate": info.sample_rate, "source": id})
-        if out is not None:
-            write_file_atomically(out, wav, overwrite=overwrite)
-        await ctx.report_progress(3, 3, "done")
-        return AudioResult(id=audio.id, path=str(out or ws.path_of(audio)), seconds=round(info.seconds, 3),
-                           sample_rate=info.sample_rate, channels=info.channels,
-                           peak_dbfs=round(info.peak_dbfs, 2) if info.peak_dbfs > -1e9 else -200.0,
-                           soundfont=str(renderer.soundfont))
+    ws = services(ctx).workspace
+    files = services(ctx).files
+    renderer = find_renderer(services(ctx).render)
+    record, song = ws.load_song(id)
+    seconds = song.beats_to_seconds(song.length)
+    if seconds > LIMITS.max_render_seconds:
+        raise LiveloomError(f"{id} lasts {seconds:.0f} s; render_audio renders at most "
+                            f"{LIMITS.max_render_seconds:.0f} s")
+    out = files.writable(path, suffixes=(".wav",), overwrite=overwrite) if path else None
+    await ctx.report_progress(0, 3, "writing MIDI")
+    midi = (await anyio.to_thread.run_sync(song_to_midi, song)).data
+    await ctx.report_progress(1, 3, "rendering with FluidSynth")
+    wav = await render_midi(midi, renderer, sample_rate=sample_rate, gain=gain)
+    info = wav_info(wav)
+    audio = ws.put("audio", song.name, wav,
+                   provenance(engine="FluidSynth",
+                              params={"id": id, "sample_rate": sample_rate, "gain": gain,
+                                      "soundfont": renderer.soundfont.name}, parents=[id]),
+                   {"seconds": info.seconds, "sample_rate": info.sample_rate, "source": id})
+    if out is not None:
+        write_file_atomically(out, wav, overwrite=overwrite)
+    await ctx.report_progress(3, 3, "done")
+    return AudioResult(id=audio.id, path=str(out or ws.path_of(audio)), seconds=round(info.seconds, 3),
+                       sample_rate=info.sample_rate, channels=info.channels,
+                       peak_dbfs=round(info.peak_dbfs, 2) if info.peak_dbfs > -1e9 else -200.0,
+                       soundfont=str(renderer.soundfont))

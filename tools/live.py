@@ -2,16 +2,15 @@
 
 from typing import Annotated, Literal
 
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
-from liveloom.ableton_bridge.bridge import ClipRef
-from liveloom.server.toolkit import Services, register_tool
-from liveloom.server.workspace import Provenance
-from liveloom.tools.core.automation import points_to_steps, shape_steps
-from liveloom.tools.core.errors import LiveloomError
-from liveloom.tools.core.limits import LIMITS
-from liveloom.tools.core.model import Clip, Note, round_up_to_bar
+from liveloom.ableton_bridge.bridge import ClipRef, LiveBridge
+from liveloom.tools.base import provenance, services, tool
+from liveloom.music.automation import points_to_steps, shape_steps
+from liveloom.music.errors import LiveloomError
+from liveloom.music.limits import LIMITS
+from liveloom.music.types import Clip, Note, round_up_to_bar
 from liveloom.tools.schemas import ArtifactSummary, artifact_summary, store_clip, store_song
 
 TrackIndex = Annotated[int, Field(ge=0, le=999, description="Track index, 0 = first track (see get_session).")]
@@ -134,241 +133,253 @@ class SimpleResult(BaseModel):
     done: str
 
 
-def register(server: MCPServer, services: Services) -> None:
-    ws, live = services.workspace, services.live
 
-    async def bridge():
-        return await live.bridge()
+async def _bridge(ctx: Context) -> LiveBridge:
+    """The Live connection of this server (made on first use)."""
+    return await services(ctx).live.bridge()
 
-    @register_tool(server, family="live", title="Live status", read_only=True, idempotent=True)
-    async def live_status() -> LiveStatus:
-        """Is Live reachable, which version, which Remote Script answers (stock AbletonOSC or liveloom's
-        companion), and what needs the companion. Never fails: an unreachable Live is reported with help."""
-        from liveloom.ableton_bridge.client import LiveUnavailable
 
-        b = await bridge()
-        try:
-            caps = await b.connect(refresh=True)
-            names = await b.track_names()
-            tempo = float((await b.client.query("/live/song/get/tempo"))[0])
-        except LiveUnavailable as exc:
-            return LiveStatus(reachable=False, target=str(b.target), help=str(exc))
-        return LiveStatus(reachable=True, target=caps.target, live_version=caps.live_version, script=caps.script,
-                          companion=caps.companion, needs_companion=caps.needs_companion, tracks=len(names),
-                          tempo=tempo)
+@tool(family="live", title="Live status", read_only=True, idempotent=True)
+async def live_status(ctx: Context) -> LiveStatus:
+    """Is Live reachable, which version, which Remote Script answers (stock AbletonOSC or liveloom's
+    companion), and what needs the companion. Never fails: an unreachable Live is reported with help."""
+    from liveloom.ableton_bridge.client import LiveUnavailable
 
-    @register_tool(server, family="live", title="Get the Live session", read_only=True, idempotent=True)
-    async def get_session(
-        max_scenes: Annotated[int, Field(ge=1, le=128, description="Scan this many scenes for clips.")] = 16,
-    ) -> Session:
-        """The Live set: tempo, meter, transport, tracks with their devices and the clips in their slots."""
-        return Session(**await (await bridge()).session(max_scenes=max_scenes))
+    b = await _bridge(ctx)
+    try:
+        caps = await b.connect(refresh=True)
+        names = await b.track_names()
+        tempo = float((await b.client.query("/live/song/get/tempo"))[0])
+    except LiveUnavailable as exc:
+        return LiveStatus(reachable=False, target=str(b.target), help=str(exc))
+    return LiveStatus(reachable=True, target=caps.target, live_version=caps.live_version, script=caps.script,
+                      companion=caps.companion, needs_companion=caps.needs_companion, tracks=len(names),
+                      tempo=tempo)
 
-    @register_tool(server, family="live", title="Create a MIDI track", read_only=False, idempotent=False)
-    async def create_track(
-        name: Annotated[str, Field(min_length=1, max_length=120, examples=["Bass"])],
-        index: Annotated[int, Field(ge=-1, le=999, description="Where to insert; -1 = at the end.")] = -1,
-    ) -> TrackResult:
-        """Create a MIDI track in Live and name it; verified by reading the name back."""
-        new = await (await bridge()).create_track(name, index)
-        return TrackResult(index=new, name=name)
+@tool(family="live", title="Get the Live session", read_only=True, idempotent=True)
+async def get_session(
+    ctx: Context,
+    max_scenes: Annotated[int, Field(ge=1, le=128, description="Scan this many scenes for clips.")] = 16,
+) -> Session:
+    """The Live set: tempo, meter, transport, tracks with their devices and the clips in their slots."""
+    return Session(**await (await _bridge(ctx)).session(max_scenes=max_scenes))
 
-    @register_tool(server, family="live", title="Write a clip into Live", read_only=False, destructive=True, idempotent=False)
-    async def write_clip(
-        track: TrackIndex,
-        id: Annotated[str | None, Field(max_length=64, description="A clip artifact to write.")] = None,
-        notes: Annotated[list[Note] | None, Field(max_length=LIMITS.max_notes_per_clip,
-                                                  description="Or notes given inline (beats).")] = None,
-        slot: Annotated[int | None, Field(ge=0, le=999, description="Session clip slot (scene index).")] = None,
-        position: Annotated[float | None, Field(ge=0, le=LIMITS.max_clip_beats * 16, description="Or an "
-                                                "Arrangement position in beats (needs the companion script).")] = None,
-        mode: Annotated[Literal["new", "replace", "merge"], Field(
-            description="new: the slot must be empty; replace: overwrite the clip's notes (restored if the write "
-                        "fails); merge: add to them.")] = "new",
-        name: Annotated[str | None, Field(max_length=120)] = None,
-        color: Annotated[int | None, Field(ge=0, le=0xFFFFFF, description="RGB colour, e.g. 16711680 = red.")] = None,
-        loop: Annotated[bool | None, Field(description="Loop the clip (default: the clip's own setting).")] = None,
-        length: Annotated[float | None, Field(gt=0, le=LIMITS.max_clip_beats, description="Inline notes: clip "
-                                              "length in beats (default: whole bars).")] = None,
-        ctx: Context = None,
-    ) -> WriteClipResult:
-        """Write a clip (an artifact id, or inline notes) into a Session slot or at an Arrangement position,
-        then read it back and compare every note. On failure nothing half-written is left behind.
+@tool(family="live", title="Create a MIDI track", read_only=False, idempotent=False)
+async def create_track(
+    ctx: Context,
+    name: Annotated[str, Field(min_length=1, max_length=120, examples=["Bass"])],
+    index: Annotated[int, Field(ge=-1, le=999, description="Where to insert; -1 = at the end.")] = -1,
+) -> TrackResult:
+    """Create a MIDI track in Live and name it; verified by reading the name back."""
+    new = await (await _bridge(ctx)).create_track(name, index)
+    return TrackResult(index=new, name=name)
 
-        Example: {"id": "clip_3f9a2b1c0d", "track": 1, "slot": 0, "name": "Chords"}."""
-        if (id is None) == (notes is None):
-            raise LiveloomError("give either id (a clip artifact) or notes (inline), not both or neither")
-        if (slot is None) == (position is None):
-            raise LiveloomError("give either slot (Session) or position (Arrangement beats)")
-        if id is not None:
-            record, clip = ws.load_clip(id)
-        else:
-            end = max((n.end for n in notes), default=0.0)
-            clip = Clip(name=name or "clip", notes=notes, length=length or round_up_to_bar(max(end, 1e-9),
-                                                                                        Clip().time_signature))
-            record = store_clip(ws, clip, Provenance(tool="write_clip", params={"inline_notes": len(notes)}))
-        await ctx.report_progress(0, 2, "writing")
-        report = await (await bridge()).write_clip(clip, track=track, slot=slot, position=position, mode=mode,
-                                                   name=name, color=color, loop=loop)
-        await ctx.report_progress(2, 2, "verified")
-        return WriteClipResult(id=record.id, where=str(report.ref), track=report.ref.track, slot=report.ref.slot,
-                               arrangement_index=report.ref.arrangement_index, notes_written=report.notes_written,
-                               notes_verified=report.notes_verified, created=report.created, method=report.method,
-                               datagrams=report.datagrams, round_trips=report.round_trips, checks=report.checks)
+@tool(family="live", title="Write a clip into Live", read_only=False, destructive=True, idempotent=False)
+async def write_clip(
+    ctx: Context,
+    track: TrackIndex,
+    id: Annotated[str | None, Field(max_length=64, description="A clip artifact to write.")] = None,
+    notes: Annotated[list[Note] | None, Field(max_length=LIMITS.max_notes_per_clip,
+                                              description="Or notes given inline (beats).")] = None,
+    slot: Annotated[int | None, Field(ge=0, le=999, description="Session clip slot (scene index).")] = None,
+    position: Annotated[float | None, Field(ge=0, le=LIMITS.max_clip_beats * 16, description="Or an "
+                                            "Arrangement position in beats (needs the companion script).")] = None,
+    mode: Annotated[Literal["new", "replace", "merge"], Field(
+        description="new: the slot must be empty; replace: overwrite the clip's notes (restored if the write "
+                    "fails); merge: add to them.")] = "new",
+    name: Annotated[str | None, Field(max_length=120)] = None,
+    color: Annotated[int | None, Field(ge=0, le=0xFFFFFF, description="RGB colour, e.g. 16711680 = red.")] = None,
+    loop: Annotated[bool | None, Field(description="Loop the clip (default: the clip's own setting).")] = None,
+    length: Annotated[float | None, Field(gt=0, le=LIMITS.max_clip_beats, description="Inline notes: clip "
+                                          "length in beats (default: whole bars).")] = None,
+) -> WriteClipResult:
+    """Write a clip (an artifact id, or inline notes) into a Session slot or at an Arrangement position,
+    then read it back and compare every note. On failure nothing half-written is left behind.
 
-    @register_tool(server, family="live", title="Read a clip from Live", read_only=False, idempotent=False)
-    async def read_clip(
-        track: TrackIndex,
-        slot: Annotated[int | None, Field(ge=0, le=999)] = None,
-        arrangement_index: Annotated[int | None, Field(ge=0, description="Or the track's n-th Arrangement clip "
-                                                       "(needs the companion script).")] = None,
-    ) -> ArtifactSummary:
-        """Read a Live clip's notes and settings into a clip artifact (so it can be analysed, varied, exported)."""
-        if (slot is None) == (arrangement_index is None):
-            raise LiveloomError("give either slot or arrangement_index")
-        b = await bridge()
-        ref = ClipRef(track, slot=slot, arrangement_index=arrangement_index)
-        clip = await b.read_clip(ref)
-        record = store_clip(ws, clip, Provenance(tool="read_clip", params={"track": track, "slot": slot,
-                                                                           "arrangement_index": arrangement_index,
-                                                                           "live": str(b.target)}))
-        return artifact_summary(record)
+    Example: {"id": "clip_3f9a2b1c0d", "track": 1, "slot": 0, "name": "Chords"}."""
+    ws = services(ctx).workspace
+    if (id is None) == (notes is None):
+        raise LiveloomError("give either id (a clip artifact) or notes (inline), not both or neither")
+    if (slot is None) == (position is None):
+        raise LiveloomError("give either slot (Session) or position (Arrangement beats)")
+    if id is not None:
+        record, clip = ws.load_clip(id)
+    else:
+        end = max((n.end for n in notes), default=0.0)
+        clip = Clip(name=name or "clip", notes=notes, length=length or round_up_to_bar(max(end, 1e-9),
+                                                                                    Clip().time_signature))
+        record = store_clip(ws, clip, provenance(params={"inline_notes": len(notes)}))
+    await ctx.report_progress(0, 2, "writing")
+    report = await (await _bridge(ctx)).write_clip(clip, track=track, slot=slot, position=position, mode=mode,
+                                               name=name, color=color, loop=loop)
+    await ctx.report_progress(2, 2, "verified")
+    return WriteClipResult(id=record.id, where=str(report.ref), track=report.ref.track, slot=report.ref.slot,
+                           arrangement_index=report.ref.arrangement_index, notes_written=report.notes_written,
+                           notes_verified=report.notes_verified, created=report.created, method=report.method,
+                           datagrams=report.datagrams, round_trips=report.round_trips, checks=report.checks)
 
-    @register_tool(server, family="live", title="Read the Live set as a song", read_only=False, idempotent=False)
-    async def read_song(
-        max_scenes: Annotated[int, Field(ge=1, le=256, description="Read this many scenes.")] = 64,
-    ) -> SongReadResult:
-        """Read every Session clip into one song artifact: tracks as in Live, scenes laid end to end as sections.
-        Then export_midi gives the whole set as a MIDI file, render_audio a WAV.
+@tool(family="live", title="Read a clip from Live", read_only=False, idempotent=False)
+async def read_clip(
+    ctx: Context,
+    track: TrackIndex,
+    slot: Annotated[int | None, Field(ge=0, le=999)] = None,
+    arrangement_index: Annotated[int | None, Field(ge=0, description="Or the track's n-th Arrangement clip "
+                                                   "(needs the companion script).")] = None,
+) -> ArtifactSummary:
+    """Read a Live clip's notes and settings into a clip artifact (so it can be analysed, varied, exported)."""
+    ws = services(ctx).workspace
+    if (slot is None) == (arrangement_index is None):
+        raise LiveloomError("give either slot or arrangement_index")
+    b = await _bridge(ctx)
+    ref = ClipRef(track, slot=slot, arrangement_index=arrangement_index)
+    clip = await b.read_clip(ref)
+    record = store_clip(ws, clip, provenance(params={"track": track, "slot": slot,
+                                                                       "arrangement_index": arrangement_index,
+                                                                       "live": str(b.target)}))
+    return artifact_summary(record)
 
-        Example: {} then {"ids": ["song_…"], "path": "my-set.mid"} for export_midi."""
-        b = await bridge()
-        song, skipped = await b.read_song(max_scenes=max_scenes)
-        if not song.tracks:
-            raise LiveloomError("the Live set has no MIDI clips in its first scenes; nothing to read")
-        record = store_song(ws, song, Provenance(tool="read_song", params={"max_scenes": max_scenes,
-                                                                           "live": str(b.target)}))
-        return SongReadResult(**artifact_summary(record).model_dump(), sections=[s.name for s in song.sections],
-                              skipped=skipped)
+@tool(family="live", title="Read the Live set as a song", read_only=False, idempotent=False)
+async def read_song(
+    ctx: Context,
+    max_scenes: Annotated[int, Field(ge=1, le=256, description="Read this many scenes.")] = 64,
+) -> SongReadResult:
+    """Read every Session clip into one song artifact: tracks as in Live, scenes laid end to end as sections.
+    Then export_midi gives the whole set as a MIDI file, render_audio a WAV.
 
-    @register_tool(server, family="live", title="Write clip automation", read_only=False, destructive=True, idempotent=True)
-    async def write_automation(
-        track: TrackIndex,
-        slot: SlotIndex,
-        parameter: Annotated[str, Field(max_length=200, description="'volume', 'pan', 'send:0', 'device:D:P' "
-                                        "(device and parameter indices) or 'Device name/Parameter name'.",
-                                        examples=["volume", "Auto Filter/Frequency"])],
-        points: Annotated[list[AutomationPoint] | None, Field(max_length=20_000, description="Breakpoints, "
-                                                              "joined by straight lines.")] = None,
-        shape: Annotated[AutomationShape | None, Field(description="Or a shape: ramp, exponential, sine LFO, "
-                                                       "steps.")] = None,
-        resolution: Annotated[float, Field(gt=0, le=16, description="Beats per automation step.")] = 0.25,
-        replace: Annotated[bool, Field(description="Clear the parameter's envelope in this clip first.")] = True,
-    ) -> AutomationResult:
-        """Write a clip automation envelope for a device or mixer parameter, in the parameter's real range,
-        and read every step back. Needs liveloom's companion Remote Script.
+    Example: {} then {"ids": ["song_…"], "path": "my-set.mid"} for export_midi."""
+    ws = services(ctx).workspace
+    b = await _bridge(ctx)
+    song, skipped = await b.read_song(max_scenes=max_scenes)
+    if not song.tracks:
+        raise LiveloomError("the Live set has no MIDI clips in its first scenes; nothing to read")
+    record = store_song(ws, song, provenance(params={"max_scenes": max_scenes,
+                                                                       "live": str(b.target)}))
+    return SongReadResult(**artifact_summary(record).model_dump(), sections=[s.name for s in song.sections],
+                          skipped=skipped)
 
-        Example: {"track": 0, "slot": 0, "parameter": "Auto Filter/Frequency",
-                  "shape": {"kind": "ramp", "start": 0, "end": 16, "from_value": 40, "to_value": 130}}."""
-        if (points is None) == (shape is None):
-            raise LiveloomError("give either points or shape")
-        if points is not None:
-            steps = points_to_steps([(p.beat, p.value) for p in points], resolution)
-        else:
-            steps = shape_steps(shape.kind, start=shape.start, end=shape.end, from_value=shape.from_value,
-                                to_value=shape.to_value, resolution=resolution, rate=shape.rate, values=shape.values)
-        b = await bridge()
-        await b.require_companion("Writing automation")
-        target = await _resolve_target(b, track, parameter)
-        result = await b.write_automation(ClipRef(track, slot=slot), target, steps, replace=replace)
-        return AutomationResult(where=str(ClipRef(track, slot=slot)), **result)
+@tool(family="live", title="Write clip automation", read_only=False, destructive=True, idempotent=True)
+async def write_automation(
+    ctx: Context,
+    track: TrackIndex,
+    slot: SlotIndex,
+    parameter: Annotated[str, Field(max_length=200, description="'volume', 'pan', 'send:0', 'device:D:P' "
+                                    "(device and parameter indices) or 'Device name/Parameter name'.",
+                                    examples=["volume", "Auto Filter/Frequency"])],
+    points: Annotated[list[AutomationPoint] | None, Field(max_length=20_000, description="Breakpoints, "
+                                                          "joined by straight lines.")] = None,
+    shape: Annotated[AutomationShape | None, Field(description="Or a shape: ramp, exponential, sine LFO, "
+                                                   "steps.")] = None,
+    resolution: Annotated[float, Field(gt=0, le=16, description="Beats per automation step.")] = 0.25,
+    replace: Annotated[bool, Field(description="Clear the parameter's envelope in this clip first.")] = True,
+) -> AutomationResult:
+    """Write a clip automation envelope for a device or mixer parameter, in the parameter's real range,
+    and read every step back. Needs liveloom's companion Remote Script.
 
-    @register_tool(server, family="live", title="Write a song into Live", read_only=False, idempotent=False)
-    async def write_song(
-        id: Annotated[str, Field(max_length=64, description="A song (or clip) artifact.")],
-        mode: Annotated[Literal["session", "arrangement"], Field(
-            description="session: one new track per song track, sections as scenes; arrangement: clips at their "
-                        "positions (needs the companion script).")] = "session",
-        first_scene: Annotated[int, Field(ge=0, le=999)] = 0,
-        ctx: Context = None,
-    ) -> SongWriteResult:
-        """Put a whole song into Live in one call: new tracks, clips in scenes or in the Arrangement, the tempo;
-        every clip verified. On failure the new tracks are deleted again and the error says what was written."""
-        _, song = ws.load_song(id)
-        await ctx.report_progress(0, 1, f"writing {len(song.tracks)} tracks")
-        result = await (await bridge()).write_song(song, mode=mode, first_scene=first_scene)
-        await ctx.report_progress(1, 1, "verified")
-        return SongWriteResult(**result)
+    Example: {"track": 0, "slot": 0, "parameter": "Auto Filter/Frequency",
+              "shape": {"kind": "ramp", "start": 0, "end": 16, "from_value": 40, "to_value": 130}}."""
+    if (points is None) == (shape is None):
+        raise LiveloomError("give either points or shape")
+    if points is not None:
+        steps = points_to_steps([(p.beat, p.value) for p in points], resolution)
+    else:
+        steps = shape_steps(shape.kind, start=shape.start, end=shape.end, from_value=shape.from_value,
+                            to_value=shape.to_value, resolution=resolution, rate=shape.rate, values=shape.values)
+    b = await _bridge(ctx)
+    await b.require_companion("Writing automation")
+    target = await _resolve_target(b, track, parameter)
+    result = await b.write_automation(ClipRef(track, slot=slot), target, steps, replace=replace)
+    return AutomationResult(where=str(ClipRef(track, slot=slot)), **result)
 
-    @register_tool(server, family="live", title="Set a device parameter", read_only=False, destructive=True, idempotent=True)
-    async def set_device_parameter(
-        track: TrackIndex,
-        device: Annotated[int, Field(ge=0, le=999, description="Device index on the track.")],
-        parameter: Annotated[str, Field(max_length=120, description="Parameter name, or its index as text.")],
-        value: Annotated[float, Field(description="In the parameter's own range (see the error if not).")],
-    ) -> ParameterResult:
-        """Set one device parameter and read it back."""
-        p: int | str = int(parameter) if parameter.strip().isdigit() else parameter
-        return ParameterResult(**await (await bridge()).set_device_parameter(track, device, p, value))
+@tool(family="live", title="Write a song into Live", read_only=False, idempotent=False)
+async def write_song(
+    ctx: Context,
+    id: Annotated[str, Field(max_length=64, description="A song (or clip) artifact.")],
+    mode: Annotated[Literal["session", "arrangement"], Field(
+        description="session: one new track per song track, sections as scenes; arrangement: clips at their "
+                    "positions (needs the companion script).")] = "session",
+    first_scene: Annotated[int, Field(ge=0, le=999)] = 0,
+) -> SongWriteResult:
+    """Put a whole song into Live in one call: new tracks, clips in scenes or in the Arrangement, the tempo;
+    every clip verified. On failure the new tracks are deleted again and the error says what was written."""
+    ws = services(ctx).workspace
+    _, song = ws.load_song(id)
+    await ctx.report_progress(0, 1, f"writing {len(song.tracks)} tracks")
+    result = await (await _bridge(ctx)).write_song(song, mode=mode, first_scene=first_scene)
+    await ctx.report_progress(1, 1, "verified")
+    return SongWriteResult(**result)
 
-    @register_tool(server, family="live", title="Transport", read_only=False, idempotent=True)
-    async def transport(
-        action: Annotated[Literal["play", "stop", "tempo", "time_signature", "loop", "status"],
-                          Field(description="What to do.")],
-        tempo: Annotated[float | None, Field(ge=20, le=999)] = None,
-        numerator: Annotated[int | None, Field(ge=1, le=99)] = None,
-        denominator: Annotated[Literal[1, 2, 4, 8, 16] | None, Field()] = None,
-        loop: bool | None = None,
-        loop_start: Annotated[float | None, Field(ge=0)] = None,
-        loop_length: Annotated[float | None, Field(gt=0)] = None,
-    ) -> TransportState:
-        """Play, stop, set tempo, time signature or the loop; returns the transport as read back from Live."""
-        b = await bridge()
-        if action == "tempo" and tempo is None:
-            raise LiveloomError("action 'tempo' needs tempo")
-        if action == "time_signature" and (numerator is None or denominator is None):
-            raise LiveloomError("action 'time_signature' needs numerator and denominator")
-        if action == "loop" and loop is None:
-            raise LiveloomError("action 'loop' needs loop (true or false)")
-        value = tempo if action == "tempo" else (float(loop) if action == "loop" else None)
-        state = await b.transport(action, value, numerator, denominator, loop_start, loop_length)
-        return TransportState(**state)
+@tool(family="live", title="Set a device parameter", read_only=False, destructive=True, idempotent=True)
+async def set_device_parameter(
+    ctx: Context,
+    track: TrackIndex,
+    device: Annotated[int, Field(ge=0, le=999, description="Device index on the track.")],
+    parameter: Annotated[str, Field(max_length=120, description="Parameter name, or its index as text.")],
+    value: Annotated[float, Field(description="In the parameter's own range (see the error if not).")],
+) -> ParameterResult:
+    """Set one device parameter and read it back."""
+    p: int | str = int(parameter) if parameter.strip().isdigit() else parameter
+    return ParameterResult(**await (await _bridge(ctx)).set_device_parameter(track, device, p, value))
 
-    @register_tool(server, family="live", title="Fire a clip or scene", read_only=False, idempotent=False)
-    async def fire(
-        track: Annotated[int | None, Field(ge=0, le=999)] = None,
-        slot: Annotated[int | None, Field(ge=0, le=999)] = None,
-        scene: Annotated[int | None, Field(ge=0, le=999, description="Fire a whole scene instead.")] = None,
-    ) -> SimpleResult:
-        """Launch a clip (track and slot) or a scene. Live starts it at its next launch quantization."""
-        b = await bridge()
-        await b.connect()
-        if scene is not None and track is None and slot is None:
-            n = await b.num_scenes()
-            if scene >= n:
-                raise LiveloomError(f"scene {scene} does not exist; the set has {n} scenes")
-            b.client.send("/live/scene/fire", scene)
-            await b.client.query("/live/test")
-            return SimpleResult(done=f"fired scene {scene}")
-        if track is None or slot is None or scene is not None:
-            raise LiveloomError("give track and slot (a clip), or scene alone")
-        await b.check_track(track)
-        if not await b.has_clip(track, slot):
-            raise LiveloomError(f"there is no clip at track {track}, slot {slot} to fire")
-        b.client.send("/live/clip_slot/fire", track, slot)
+@tool(family="live", title="Transport", read_only=False, idempotent=True)
+async def transport(
+    ctx: Context,
+    action: Annotated[Literal["play", "stop", "tempo", "time_signature", "loop", "status"],
+                      Field(description="What to do.")],
+    tempo: Annotated[float | None, Field(ge=20, le=999)] = None,
+    numerator: Annotated[int | None, Field(ge=1, le=99)] = None,
+    denominator: Annotated[Literal[1, 2, 4, 8, 16] | None, Field()] = None,
+    loop: bool | None = None,
+    loop_start: Annotated[float | None, Field(ge=0)] = None,
+    loop_length: Annotated[float | None, Field(gt=0)] = None,
+) -> TransportState:
+    """Play, stop, set tempo, time signature or the loop; returns the transport as read back from Live."""
+    b = await _bridge(ctx)
+    if action == "tempo" and tempo is None:
+        raise LiveloomError("action 'tempo' needs tempo")
+    if action == "time_signature" and (numerator is None or denominator is None):
+        raise LiveloomError("action 'time_signature' needs numerator and denominator")
+    if action == "loop" and loop is None:
+        raise LiveloomError("action 'loop' needs loop (true or false)")
+    value = tempo if action == "tempo" else (float(loop) if action == "loop" else None)
+    state = await b.transport(action, value, numerator, denominator, loop_start, loop_length)
+    return TransportState(**state)
+
+@tool(family="live", title="Fire a clip or scene", read_only=False, idempotent=False)
+async def fire(
+    ctx: Context,
+    track: Annotated[int | None, Field(ge=0, le=999)] = None,
+    slot: Annotated[int | None, Field(ge=0, le=999)] = None,
+    scene: Annotated[int | None, Field(ge=0, le=999, description="Fire a whole scene instead.")] = None,
+) -> SimpleResult:
+    """Launch a clip (track and slot) or a scene. Live starts it at its next launch quantization."""
+    b = await _bridge(ctx)
+    await b.connect()
+    if scene is not None and track is None and slot is None:
+        n = await b.num_scenes()
+        if scene >= n:
+            raise LiveloomError(f"scene {scene} does not exist; the set has {n} scenes")
+        b.client.send("/live/scene/fire", scene)
         await b.client.query("/live/test")
-        return SimpleResult(done=f"fired the clip at track {track}, slot {slot}")
+        return SimpleResult(done=f"fired scene {scene}")
+    if track is None or slot is None or scene is not None:
+        raise LiveloomError("give track and slot (a clip), or scene alone")
+    await b.check_track(track)
+    if not await b.has_clip(track, slot):
+        raise LiveloomError(f"there is no clip at track {track}, slot {slot} to fire")
+    b.client.send("/live/clip_slot/fire", track, slot)
+    await b.client.query("/live/test")
+    return SimpleResult(done=f"fired the clip at track {track}, slot {slot}")
 
-    @register_tool(server, family="live", title="Undo in Live", read_only=False, destructive=True, idempotent=False)
-    async def undo() -> SimpleResult:
-        """Undo the last change in Live (Live's own undo history)."""
-        b = await bridge()
-        await b.connect()
-        if not (await b.client.query("/live/song/get/can_undo"))[0]:
-            raise LiveloomError("Live has nothing to undo")
-        b.client.send("/live/song/undo")
-        await b.client.query("/live/test")
-        return SimpleResult(done="undid the last change in Live")
+@tool(family="live", title="Undo in Live", read_only=False, destructive=True, idempotent=False)
+async def undo(ctx: Context) -> SimpleResult:
+    """Undo the last change in Live (Live's own undo history)."""
+    b = await _bridge(ctx)
+    await b.connect()
+    if not (await b.client.query("/live/song/get/can_undo"))[0]:
+        raise LiveloomError("Live has nothing to undo")
+    b.client.send("/live/song/undo")
+    await b.client.query("/live/test")
+    return SimpleResult(done="undid the last change in Live")
 
 
 async def _resolve_target(b, track: int, parameter: str) -> str:

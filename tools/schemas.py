@@ -1,15 +1,17 @@
-"""Output models shared by the tool families, and the compact summaries agents read.
+"""Argument types and output models shared by the tool families, the compact summaries agents read, and
+storing a clip or song with its summary.
 
 Results to the agent are summaries (bars, note count, range, key), never note dumps; the
 notes themselves are available from `get_clip(notes=true)` in pages, or as MCP resources.
 """
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from liveloom.server.workspace import ArtifactRecord, Provenance, Workspace
-from liveloom.tools.core.model import Clip, Note, Song, pitch_name
+from liveloom.music.styles import style_names
+from liveloom.music.types import Clip, Note, Song, pitch_name
+from liveloom.store.workspace import ArtifactRecord, Provenance, Workspace
 
 
 class TrackSummary(BaseModel):
@@ -94,3 +96,36 @@ def store_clip(workspace: Workspace, clip: Clip, provenance: Provenance) -> Arti
 
 def store_song(workspace: Workspace, song: Song, provenance: Provenance) -> ArtifactRecord:
     return workspace.put_song(song, provenance, song_summary_dict(song))
+
+
+# ------------------------------------------------------------------ shared argument types
+
+GRIDS = {"1/4": 1.0, "1/8": 0.5, "1/8T": 1 / 3, "1/16": 0.25, "1/16T": 1 / 6, "1/32": 0.125}
+EngineArg = Annotated[Literal["auto", "model", "theory"], Field(
+    description="auto: the trained model where it knows the style and role (folk melodies, chorale melodies and "
+                "four-part chorale chords), the theory composer elsewhere. model / theory force one.")]
+Seed = Annotated[int, Field(ge=0, le=2**31 - 1, description="Same seed and arguments, same result.")]
+Temperature = Annotated[float, Field(ge=0.1, le=1.5, description="Lower is safer, higher more adventurous.")]
+KeyArg = Annotated[str | None, Field(max_length=40, description="e.g. 'D minor', 'Bb major', 'F# dorian'; default "
+                                     "the style's usual mode on C.", examples=["D minor"])]
+StyleArg = Annotated[str | None, Field(max_length=40, description=(
+    "A style from the library: " + ", ".join(style_names())
+    + " (aliases like 'lo-fi', 'hip-hop', 'techno', 'bossa nova', 'irish' work). Default pop."),
+    examples=["lofi"])]
+
+
+class CheckOut(BaseModel):
+    name: str
+    passed: bool
+    detail: str
+
+
+class ChordOut(BaseModel):
+    symbol: str
+    chord: str
+    start: float
+    duration: float
+
+
+def checks_out(checks) -> list[CheckOut]:
+    return [CheckOut(**c.as_dict()) for c in checks]

@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import secrets
 import sqlite3
-import sys
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, Field, ValidationError
 
 from liveloom import __version__
-from liveloom.tools.core.errors import LiveloomError, NotFoundError
-from liveloom.tools.core.model import Clip, Song
+from liveloom.music.errors import LiveloomError, NotFoundError
+from liveloom.music.types import Clip, Song
+
+from .files import write_atomically
 
 ArtifactKind = Literal["clip", "song", "analysis", "audio", "image", "midi"]
 _EXTENSIONS = {"clip": "json", "song": "json", "analysis": "json", "audio": "wav", "image": "png", "midi": "mid"}
@@ -38,7 +38,9 @@ class Provenance(BaseModel):
     """Where an artifact came from: enough to explain and to reproduce it."""
 
     tool: str
-    model: str | None = Field(default=None, description="Learned model name, or the algorithm that made it.")
+    engine: str | None = Field(default=None, validation_alias=AliasChoices("engine", "model"), serialization_alias="model",
+                               description="What made it: the learned model (name, size, device) or the algorithm. "
+                                           "Stored under its first name, 'model', so older workspaces read the same.")
     model_version: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     seed: int | None = None
@@ -64,20 +66,6 @@ class ArtifactRecord(BaseModel):
     @property
     def mime_type(self) -> str:
         return _MIME[self.file.rsplit(".", 1)[-1]]
-
-
-def default_home() -> Path:
-    """LIVELOOM_HOME, else the per-OS application data folder."""
-    env = os.environ.get("LIVELOOM_HOME")
-    if env:
-        return Path(env).expanduser()
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "liveloom"
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-        return Path(base) / "liveloom"
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "liveloom"
 
 
 _SCHEMA = """
@@ -124,17 +112,7 @@ class Workspace:
 
     def _write_payload(self, artifact_id: str, ext: str, data: bytes) -> str:
         name = f"{artifact_id}.{ext}"
-        final = self.artifacts_dir / name
-        tmp = self.artifacts_dir / f".{name}.{secrets.token_hex(4)}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.link(tmp, final)  # fails with FileExistsError rather than replace anything
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_atomically(self.artifacts_dir / name, data)  # FileExistsError rather than replace anything
         return name
 
     # -------------------------------------------------------------- writing
@@ -165,7 +143,7 @@ class Workspace:
                     db.execute(
                         "INSERT INTO artifacts (id, kind, name, created, tool, provenance, summary, file, size) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (record.id, kind, record.name, created, provenance.tool, provenance.model_dump_json(),
+                        (record.id, kind, record.name, created, provenance.tool, provenance.model_dump_json(by_alias=True),
                          json.dumps(record.summary), file_name, len(data)),
                     )
             except sqlite3.IntegrityError:

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import random
 
-import numpy as np
 
-from .composer import no_overlaps
-from .model import Note
-from .theory import Key
+from liveloom.music.notes import no_overlaps
+from liveloom.music.types import Note
+from liveloom.music.theory import Key
 
 
 def similarity(a: list[Note], b: list[Note], tolerance: float = 0.125) -> float:
@@ -116,6 +115,7 @@ def interpolate_notes(a: list[Note], b: list[Note], t: float, *, seed: int, is_d
     drums only with the same drum), then a share t of the pairs and unpaired notes, first in a seeded order, is taken from B
     (a pair gives B's note, an unpaired A note leaves, an unpaired B note enters). The order is the same at
     every t, so the steps move monotonically from A to B."""
+    import numpy as np
     from scipy.optimize import linear_sum_assignment
 
     rng = random.Random(seed)

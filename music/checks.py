@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .composer import DRUM_PITCHES, ChordEvent, chord_at
-from .model import Note, TimeSignature
+from .harmony import ChordEvent, chord_at
+from .notation import DRUM_PITCHES
+from .types import Note, TimeSignature
 from .theory import Key
 
 
@@ -37,7 +38,7 @@ def in_range(notes: list[Note], lo: int, hi: int, what: str = "register") -> Che
                  else f"{len(out)} notes outside {lo}-{hi} ({what}), e.g. {out[:5]}")
 
 
-def no_overlaps(notes: list[Note]) -> Check:
+def check_no_overlaps(notes: list[Note]) -> Check:
     by_pitch: dict[int, list[Note]] = {}
     for n in notes:
         by_pitch.setdefault(n.pitch, []).append(n)
@@ -136,7 +137,7 @@ def monophonic(notes: list[Note]) -> Check:
 def check_role(role: str, notes: list[Note], *, length: float, bars: int, ts: TimeSignature, key: Key,
                chords: list[ChordEvent] | None, register: tuple[int, int]) -> list[Check]:
     """The checks that apply to a role."""
-    out = [exact_bars(notes, length, bars, ts), no_overlaps(notes)]
+    out = [exact_bars(notes, length, bars, ts), check_no_overlaps(notes)]
     if role == "drums":
         return out + [drum_map(notes)]
     out += [in_range(notes, *register), in_key(notes, key, chords)]

@@ -8,7 +8,10 @@ intervals above the root, and the symbol it was read from.
 from __future__ import annotations
 
 import re
+
 from dataclasses import dataclass
+
+from .errors import NotationError
 
 _LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _ACCIDENTAL = {"#": 1, "♯": 1, "b": -1, "♭": -1, "x": 2, "##": 2, "bb": -2}
@@ -36,7 +39,7 @@ def parse_pitch_class(text: str) -> int:
     """'C' -> 0, 'F#' -> 6, 'Bb' -> 10."""
     m = re.fullmatch(r"([A-Ga-g])(##|bb|#|b|♯|♭|x)?", text.strip())
     if not m:
-        raise ValueError(f"{text!r} is not a note name like C, F# or Bb")
+        raise NotationError(f"{text!r} is not a note name like C, F# or Bb")
     return (_LETTER_PC[m.group(1).upper()] + _ACCIDENTAL.get(m.group(2) or "", 0)) % 12
 
 
@@ -51,11 +54,11 @@ def parse_pitch(text: str) -> int:
     else:
         m = _PITCH_RE.fullmatch(t)
         if not m:
-            raise ValueError(f"{text!r} is not a pitch like C4, F#3, Bb5 or a MIDI number 0-127")
+            raise NotationError(f"{text!r} is not a pitch like C4, F#3, Bb5 or a MIDI number 0-127")
         pc = _LETTER_PC[m.group(1).upper()] + _ACCIDENTAL.get(m.group(2) or "", 0)
         value = (int(m.group(3)) + 1) * 12 + pc
     if not 0 <= value <= 127:
-        raise ValueError(f"{text!r} is outside the MIDI range C-1..G9 (0-127)")
+        raise NotationError(f"{text!r} is outside the MIDI range C-1..G9 (0-127)")
     return value
 
 
@@ -93,10 +96,10 @@ def parse_key(text: str) -> Key:
     t = text.strip().replace("♭", "b").replace("♯", "#")
     m = re.fullmatch(r"([A-Ga-g])(#|b)?\s*(.*)", t)
     if not m:
-        raise ValueError(f"key {text!r} is not like 'Bb major', 'D minor', 'Dm' or 'F# dorian'")
+        raise NotationError(f"key {text!r} is not like 'Bb major', 'D minor', 'Dm' or 'F# dorian'")
     mode_text = m.group(3).strip().lower()
     if mode_text not in _MODE_ALIASES:
-        raise ValueError(f"unknown mode {m.group(3)!r} in key {text!r}; use one of: {', '.join(SCALES)}")
+        raise NotationError(f"unknown mode {m.group(3)!r} in key {text!r}; use one of: {', '.join(SCALES)}")
     mode = _MODE_ALIASES[mode_text]
     if not mode_text and m.group(1).islower():
         mode = "minor"
@@ -156,7 +159,7 @@ def parse_chord_symbol(text: str) -> ChordSpec:
     t = text.strip()
     m = _ROOT_RE.match(t)
     if not m:
-        raise ValueError(f"{text!r} does not start with a chord root A-G (with # or b)")
+        raise NotationError(f"{text!r} does not start with a chord root A-G (with # or b)")
     root = parse_pitch_class(m.group(0))
     rest = t[m.end():]
     bass = root
@@ -165,7 +168,7 @@ def parse_chord_symbol(text: str) -> ChordSpec:
         try:
             bass = parse_pitch_class(bass_text)
         except ValueError:
-            raise ValueError(f"bass note {bass_text!r} after '/' in {text!r} is not a note name") from None
+            raise NotationError(f"bass note {bass_text!r} after '/' in {text!r} is not a note name") from None
     quality = next((q for q in _QUALITY_KEYS if rest.startswith(q)), "")
     intervals = set(_QUALITIES[quality])
     tail = rest[len(quality):]
@@ -173,14 +176,14 @@ def parse_chord_symbol(text: str) -> ChordSpec:
     while pos < len(tail):
         am = _ALTERATION_RE.match(tail, pos)
         if not am:
-            raise ValueError(
+            raise NotationError(
                 f"cannot read {tail[pos:]!r} in chord {text!r}; qualities look like m, 7, maj7, m7b5, dim7, sus4, "
                 "add9, 9, 13, with alterations b9 #9 #11 b13 b5 #5"
             )
         op, degree = am.group(1), int(am.group(2))
         base = _DEGREE_INTERVAL.get(degree)
         if base is None:
-            raise ValueError(f"no chord degree {degree} in {text!r}")
+            raise NotationError(f"no chord degree {degree} in {text!r}")
         if op == "no":
             intervals -= {base, base - 1, base + 1} if degree in (3, 5) else {base}
         elif op == "add":
@@ -215,7 +218,7 @@ def _parse_one_roman(text: str, key: Key) -> tuple[int, tuple[int, ...], int, st
     """-> (root pc, intervals, inversion index, figure) for a roman numeral without '/'."""
     m = _ROMAN_RE.match(text)
     if not m:
-        raise ValueError(
+        raise NotationError(
             f"{text!r} is not a roman numeral like I, ii7, V7, viio7, iiø7, bVII, V65, IV6, Imaj7"
         )
     num, qual, fig = m.group("num"), m.group("qual") or "", m.group("fig") or ""
@@ -304,7 +307,7 @@ _NAME_OF_INTERVALS = {_QUALITIES[q]: q for q in _CANONICAL}
 
 def chord_name(spec: ChordSpec) -> str:
     """A readable chord symbol for a parsed chord (used to report what a roman numeral became)."""
-    from .model import PITCH_CLASS_NAMES
+    from .types import PITCH_CLASS_NAMES
 
     suffix = _NAME_OF_INTERVALS.get(spec.intervals)
     if suffix is None:

@@ -8,19 +8,19 @@ picks, and the result says which ran.
 
 from __future__ import annotations
 
-import math
 import random
 import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .checks import Check, check_role
-from .composer import MIN_SPAN, REGISTERS, REGISTER_NAMES, ChordEvent, Request, compose_role, \
-    no_overlaps, progression_events
-from .errors import LiveloomError
-from .model import Clip, Note, TimeSignature
-from .styles import ROLES, Style, get_style
-from .theory import Key, parse_key, parse_pitch
+from liveloom.music.checks import Check, check_role
+from liveloom.music.harmony import ChordEvent, progression_events
+from liveloom.music.notes import fit_to_length, no_overlaps
+from .composer import MIN_SPAN, REGISTERS, REGISTER_NAMES, Request, compose_role
+from liveloom.music.errors import LiveloomError
+from liveloom.music.types import Clip, Note, TimeSignature
+from liveloom.music.styles import ROLES, Style, get_style
+from liveloom.music.theory import Key, parse_key, parse_pitch
 
 Engine = Literal["auto", "model", "theory"]
 MAX_BARS = 256
@@ -72,7 +72,7 @@ def parse_register(text: str | None, role: str) -> tuple[int, int]:
 
 
 def _name(p: int) -> str:
-    from .model import pitch_name
+    from liveloom.music.types import pitch_name
 
     return pitch_name(max(0, min(127, p)))
 
@@ -156,7 +156,7 @@ def _compose_with_model(role: str, st: Style, k: Key, ts: TimeSignature, bars: i
                         models, name: str | None) -> Composition:
     from liveloom.models import tokenizer as T
     from liveloom.models.convert import meter_ticks, piece_notes
-    from liveloom.models.generate import Constraints, ModelError
+    from liveloom.models.generate import Constraints
 
     if models is None:  # pragma: no cover - the server always passes its hub
         raise LiveloomError("no model hub available")
@@ -177,16 +177,11 @@ def _compose_with_model(role: str, st: Style, k: Key, ts: TimeSignature, bars: i
     per_bar = lo_n + density * (hi_n - lo_n)  # notes per bar per voice
     header = T.Header(style=model_style, key_tonic=k.tonic, key_minor=k.is_minor, meter_ticks=meter,
                       tempo=T.tempo_band(bpm), voices=voices, density=T.density_bin(per_bar))
-    try:
-        model = models.symbolic()
-        gen = model.generate(header, bars, constraints=constraints, seed=seed, temperature=max(0.1, temperature))
-    except ModelError as exc:
-        raise LiveloomError(str(exc)) from None
+    model = models.symbolic()
+    gen = model.generate(header, bars, constraints=constraints, seed=seed, temperature=max(0.1, temperature))
     notes = [n.model_copy(update={"velocity": 96 if v == 0 else 80}) for v, n in piece_notes(gen.piece)]
     length = bars * ts.beats_per_bar
-    notes = [n if n.end <= length else n.model_copy(update={"duration": round(length - n.start, 6)})
-             for n in notes if n.start < length]
-    notes = no_overlaps(notes)
+    notes = no_overlaps(fit_to_length(notes, length))
     clip = Clip(name=name or f"{st.name} {role}", notes=notes, length=length, tempo=bpm, time_signature=ts,
                 key=str(k), role=role, instrument=st.instruments.get(role))
     checks = check_role(role if voices == 1 else "model chords", notes, length=length, bars=bars, ts=ts,
@@ -197,7 +192,3 @@ def _compose_with_model(role: str, st: Style, k: Key, ts: TimeSignature, bars: i
                + (", SATB ranges, 4 voices" if voices == 4 else ", one note at a time")]
     return Composition(clip=clip, engine=engine, style=st, key=k, chords=[], progression_text=None, checks=checks,
                        details=details, register=register)
-
-
-def bars_of(clip: Clip) -> int:
-    return max(1, math.ceil(clip.length / clip.time_signature.beats_per_bar - 1e-9))

@@ -1,7 +1,7 @@
 """MIDI -> WAV through the FluidSynth program and a General MIDI soundfont.
 
-FluidSynth and a GM soundfont are found on PATH and in the usual places (or through
-LIVELOOM_FLUIDSYNTH / LIVELOOM_SOUNDFONT). Where either is missing, `find_renderer` says what
+FluidSynth and a GM soundfont are found on PATH and in the usual places, or where the settings say
+(the server reads LIVELOOM_FLUIDSYNTH / LIVELOOM_SOUNDFONT into them). Where either is missing, `find_renderer` says what
 to install instead of pretending. Rendering runs FluidSynth as a subprocess, so a cancelled
 request kills it.
 """
@@ -9,7 +9,6 @@ request kills it.
 from __future__ import annotations
 
 import io
-import os
 import shutil
 import tempfile
 import wave
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import anyio
 
-from .errors import LiveloomError
+from liveloom.music.errors import LiveloomError
 
 SOUNDFONT_CANDIDATES = (
     "/usr/share/sounds/sf2/FluidR3_GM.sf2",
@@ -40,16 +39,25 @@ INSTALL_HINT = (
 
 
 @dataclass(frozen=True)
+class RenderSettings:
+    """Where to look: a FluidSynth program and a soundfont given by the user, else PATH and the usual places."""
+
+    fluidsynth: str | None = None
+    soundfont: str | None = None
+
+
+@dataclass(frozen=True)
 class Renderer:
     program: str
     soundfont: Path
 
 
-def find_renderer() -> Renderer:
-    program = os.environ.get("LIVELOOM_FLUIDSYNTH") or shutil.which("fluidsynth")
+def find_renderer(settings: RenderSettings | None = None) -> Renderer:
+    settings = settings or RenderSettings()
+    program = settings.fluidsynth or shutil.which("fluidsynth")
     if not program or not Path(program).exists():
         raise LiveloomError(f"render_audio needs the FluidSynth program, which was not found. {INSTALL_HINT}")
-    env_sf = os.environ.get("LIVELOOM_SOUNDFONT")
+    env_sf = settings.soundfont
     candidates = [env_sf] if env_sf else list(SOUNDFONT_CANDIDATES)
     for c in candidates:
         p = Path(c).expanduser()
@@ -82,9 +90,10 @@ def wav_info(data: bytes) -> WavInfo:
     return WavInfo(seconds=n / rate if rate else 0.0, sample_rate=rate, channels=channels, peak_dbfs=peak_db)
 
 
-async def render_midi(midi: bytes, *, sample_rate: int = 44100, gain: float = 0.6, timeout: float = 600.0) -> bytes:
+async def render_midi(midi: bytes, renderer: Renderer | None = None, *, sample_rate: int = 44100, gain: float = 0.6,
+                      timeout: float = 600.0) -> bytes:
     """Render MIDI bytes to 16-bit stereo WAV bytes. Raises LiveloomError with FluidSynth's message."""
-    renderer = find_renderer()
+    renderer = renderer or find_renderer()
     with tempfile.TemporaryDirectory(prefix="liveloom-render-") as tmp:
         mid_path = Path(tmp) / "in.mid"
         wav_path = Path(tmp) / "out.wav"

@@ -22,7 +22,7 @@ from typing import Literal
 
 from .errors import NotationError
 from .limits import LIMITS
-from .model import Clip, Note, TimeSignature, round_up_to_bar
+from .types import Clip, Note, TimeSignature, round_up_to_bar
 from .theory import ChordSpec, Key, chord_name, looks_like_roman, parse_chord_symbol, parse_pitch, parse_roman
 from .voicing import voice_progression
 
@@ -316,7 +316,7 @@ def _hits(rhythm: str, start: float, end: float, bar_len: float) -> list[tuple[f
         pattern = [(0.5, 0.25)]
         period = 1.0
     else:
-        raise ValueError(rhythm)
+        raise NotationError(rhythm)
     first_period = (start // period) * period
     t0 = first_period
     while t0 < end - 1e-9:
@@ -467,11 +467,11 @@ def drum_pitch(name: str) -> int:
     if re.fullmatch(r"\d{1,3}", n):
         value = int(n)
         if not 0 <= value <= 127:
-            raise ValueError(f"drum note {value} is outside 0-127")
+            raise NotationError(f"drum note {value} is outside 0-127")
         return value
     if n in GM_DRUMS:
         return GM_DRUMS[n]
-    raise ValueError(f"unknown drum {name!r}; use a GM name ({', '.join(sorted(set(GM_DRUMS))[:24])}, ...) "
+    raise NotationError(f"unknown drum {name!r}; use a GM name ({', '.join(sorted(set(GM_DRUMS))[:24])}, ...) "
                      "or a MIDI note number")
 
 
@@ -563,3 +563,4 @@ def _realize_abc(text: str) -> Realization:
     end = max(n.end for n in notes)
     clip = Clip(name=title, notes=notes, length=round_up_to_bar(end, ts), time_signature=ts, key=key_text, tempo=bpm)
     return Realization(clip=clip, kind="abc", checks=[f"{len(notes)} notes read from ABC"])
+DRUM_PITCHES = frozenset(GM_DRUMS.values())

@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass
 
 from .errors import LiveloomError
-from .model import Note, TimeSignature, pitch_name
+from .types import Note, TimeSignature, pitch_name
 from .theory import SCALES, Key
 
 

@@ -15,6 +15,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from liveloom.music.errors import Cancelled
+from liveloom.music.types import Note
+
+if TYPE_CHECKING:
+    from liveloom.models.hub import ModelHub
 
 
 SR = 22050
@@ -30,9 +37,6 @@ ENERGY_TOL = 11
 BASE_HZ = 27.5
 CONTOUR_BINS = 264
 
-
-class Cancelled(Exception):
-    pass
 
 MIN_NOTE_FRAMES = 11  # basic-pitch's default shortest note: 11 frames of 256 samples at 22,050 Hz (127.7 ms)
 
@@ -247,3 +251,81 @@ def piano_notes(events, min_seconds: float = 0.0, lowest: int | None = None, hig
         out.append(NoteEvent(start=e.start, end=end, pitch=e.pitch,
                              amplitude=e.velocity / 127, bends=None))
     return out, len(pedal)
+
+
+def sample_rate(piano: bool) -> int:
+    """The rate the model hears: basic-pitch's 22,050 Hz, or the piano model's own."""
+    if piano:
+        from liveloom.models.transkun_piano import SAMPLE_RATE
+
+        return SAMPLE_RATE
+    return SR
+
+
+@dataclass
+class Transcription:
+    events: list
+    engine: str
+    detected_bpm: float | None
+    silent: bool  # no sound above -80 dBFS
+    pedal_presses: int | None  # the piano model's sustain-pedal presses; None for the general model
+
+
+def transcribe_audio(hub: ModelHub, y, rate: int, *, piano: bool = False, onset_threshold: float = 0.5,
+                     frame_threshold: float = 0.3, min_note_ms: float | None = None, lowest: int | None = None,
+                     highest: int | None = None, melody: bool = False, pitch_bends: bool = True,
+                     hold_with_pedal: bool = False, detect_tempo: bool = True,
+                     progress: Callable[[int, int, str], None] = lambda d, t, u: None,
+                     cancel: threading.Event | None = None) -> Transcription:
+    """Samples at `rate` (the model's) -> note events in seconds: basic-pitch's network (any instrument), or the
+    Transkun piano model. Progress per window or segment; raises Cancelled soon after `cancel` is set."""
+    silent = not check_audio_not_silent(y)
+    if piano:
+        model = hub.piano()
+        engine = (f"Transkun 2.0 piano model ({model.parameters / 1e6:.1f} M parameters, from {model.source}) "
+                  f"in PyTorch on {model.device}, {'bfloat16' if model.precision == 'bf16' else 'float32'}")
+        events, presses = [], 0
+        if not silent:
+            raw = model.transcribe(y, progress=lambda d, t: progress(d, t, "segment"), cancel=cancel)
+            events, presses = piano_notes(raw, (min_note_ms or 0.0) / 1000, lowest, highest, hold_with_pedal)
+    else:
+        model, device = hub.transcriber()
+        engine = (f"basic-pitch ICASSP 2022 network (weights from the basic-pitch 0.4.0 wheel) in PyTorch on "
+                  f"{device}, {'bfloat16' if model.precision == 'bf16' else 'float32'} convolutions")
+        events, presses = [], None
+        if not silent:
+            out = infer(y, model, device, progress=lambda d, t: progress(d, t, "window"),
+                        cancel=cancel or threading.Event())
+            frames = MIN_NOTE_FRAMES if min_note_ms is None else max(1, int(round(min_note_ms / 1000 * SR / HOP)))
+            events = decode(out, onset_threshold, frame_threshold, frames, lowest, highest, pitch_bends=pitch_bends)
+    if melody:
+        events = one_at_a_time(events)
+    found = None
+    if detect_tempo and not silent and len(y) > rate * 3:
+        import librosa
+        import numpy as np
+
+        bpm, _ = librosa.beat.beat_track(y=y, sr=rate, hop_length=512 * rate // SR)
+        found = float(np.atleast_1d(bpm)[0]) or None
+    return Transcription(events, engine, found, silent, presses)
+
+
+def events_to_notes(events, bpm: float) -> list[Note]:
+    """Note events in seconds -> notes in beats at `bpm`, velocities from amplitude, pitch bends (in semitones,
+    one point per change, at most 4,096) from the contour."""
+    beat = 60.0 / bpm
+    notes = []
+    for ev in events:
+        start = ev.start / beat
+        dur = max(1e-3, (ev.end - ev.start) / beat)
+        bend = None
+        if ev.bends and any(ev.bends):
+            pts, last = [], None
+            for i, b in enumerate(ev.bends):  # contour frames are 256 samples apart
+                if b != last:
+                    pts.append((round(i * HOP / SR / beat, 4), round(b / 3.0, 3)))
+                    last = b
+            bend = pts[:4096]
+        notes.append(Note(pitch=ev.pitch, start=round(max(0.0, start), 6), duration=round(dur, 6),
+                          velocity=max(1, min(127, int(round(127 * ev.amplitude)))), pitch_bend=bend))
+    return notes

@@ -13,8 +13,9 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-from .model import PITCH_CLASS_NAMES, Note, TimeSignature, pitch_name
-from .theory import SCALES, ChordSpec, Key, chord_name
+from .errors import LiveloomError, NotationError
+from .theory import SCALES, ChordSpec, Key, chord_name, parse_key
+from .types import PITCH_CLASS_NAMES, Clip, Note, Song, TimeSignature, pitch_name
 
 PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "krumhansl": ((6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88),
@@ -412,3 +413,84 @@ def estimate_meter(positions: list[float], weights: list[float]) -> tuple[int, f
 
 def accent_weight(note: Note) -> float:
     return note.velocity * (1 + note.duration) * (2.0 if note.pitch < 55 else 1.0)
+
+
+def key_of(clip: Clip, given: str | None) -> Key:
+    """The key to work in: the one given, else the clip's, else the estimated one."""
+    try:
+        if given:
+            return parse_key(given)
+        if clip.key:
+            return parse_key(clip.key)
+    except ValueError as exc:
+        raise NotationError(str(exc)) from None
+    return parse_key(estimate_key([n for n in clip.notes if not n.mute]).key)
+
+
+def analyze_song(song: Song, chords_per: str = "bar", profile: str = "aarden", cadence: bool = True,
+                 given_key: Key | None = None) -> dict:
+    """Everything analyze_clip reports about a song: tempo and meter (estimated when the file did not say), key
+    with confidence and windows, chords with roman numerals per span, density, range, groove, structure and
+    descriptors. Drum tracks count for rhythm only."""
+    timelines = [(t.is_drum, [n for n in t.notes_on_timeline() if not n.mute]) for t in song.tracks]
+    pitched = [n for is_drum, notes in timelines if not is_drum for n in notes]
+    everything = [n for _, notes in timelines for n in notes]
+    if not everything:
+        raise LiveloomError("there are no sounding notes to analyze")
+    ts = song.time_signature
+    bar = ts.beats_per_bar
+    length = max(song.length, max(n.end for n in everything))
+    out: dict = {"tempo": song.tempo, "time_signature": str(ts), "bars": round(length / bar, 3),
+                 "meter_source": "file" if song.meter_known else "default"}
+    if not song.tempo_known:  # the file's clock is MIDI's default 120 BPM: find the music's own pulse
+        try:
+            onset_s = sorted({song.beats_to_seconds(n.start) for n in everything})
+            bpm, strength = estimate_tempo(onset_s)
+            out["tempo_estimate"] = {"bpm": bpm, "strength": round(strength, 3)}
+        except ValueError:
+            pass
+    if not song.meter_known:
+        try:
+            if "tempo_estimate" in out:  # measure positions in the pulse just found
+                pulse = 60.0 / out["tempo_estimate"]["bpm"]
+                positions = [song.beats_to_seconds(n.start) / pulse for n in everything]
+            else:
+                positions = [n.start / (4.0 / ts.denominator) for n in everything]
+            beats_per_bar, strength = estimate_meter(positions, [accent_weight(n) for n in everything])
+            out["time_signature"] = f"{beats_per_bar}/4"
+            out["meter_source"] = "estimated"
+            out["meter_strength"] = strength
+            ts = TimeSignature(numerator=beats_per_bar, denominator=4)
+            bar = ts.beats_per_bar
+            out["bars"] = round(length / bar, 3)
+        except ValueError:
+            pass
+    if pitched:
+        est = estimate_key(pitched, profile=profile, cadence=cadence)
+        k = given_key or parse_key(est.key)
+        out["key"] = {"key": str(k) if given_key else est.key, "confidence": 1.0 if given_key else est.confidence,
+                      "runners_up": [] if given_key else [name for name, _ in est.runners_up],
+                      "method": "given" if given_key else est.method}
+        windows = windowed_keys(pitched, bar, profile=profile)
+        out["key_windows"] = windows
+        out["modulations"] = [f"bars {w['start_bar']}-{w['end_bar']}: {w['key']}" for w in windows
+                              if w["key"] != out["key"]["key"] and w["score"] > 0.75]
+        span = {"bar": bar, "half_bar": bar / 2, "beat": 4.0 / ts.denominator}[chords_per]
+        chords = chords_by_span(pitched, span, length)
+        out["chords"] = [{"bar": int(c["start"] // bar) + 1, "beat": round(c["start"] % bar / (4.0 / ts.denominator) + 1, 3),
+                          "chord": c["chord"], "roman": roman_numeral(c["spec"], k), "fit": c["fit"]}
+                         for c in chords]
+        stats = note_stats(pitched, length, bar)
+    else:
+        out.update({"key": {"key": "none (drums only)", "confidence": 0.0, "runners_up": [], "method": "-"},
+                    "modulations": [], "chords": [], "key_windows": []})
+        stats = note_stats(everything, length, bar)
+    groove = rhythm_and_groove(everything, ts, song.tempo)
+    desc = descriptors(everything, ts, length)
+    out.update({"notes": len(everything), "notes_per_bar": round(len(everything) / max(1e-9, length / bar), 2),
+                "range": stats.get("range", []), "pitch_class_histogram": stats.get("pitch_class_histogram", {}),
+                "polyphony": desc.get("polyphony"), "syncopation": groove.get("syncopation"),
+                "swing_ratio": groove.get("swing_ratio"), "microtiming_ms": groove.get("microtiming_ms", {}),
+                "structure": structure(pitched or everything, bar, length),
+                "descriptors": {k: v for k, v in desc.items() if k != "polyphony"}})
+    return out

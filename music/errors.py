@@ -11,8 +11,9 @@ class NotFoundError(LiveloomError):
     """An artifact id, file or name that does not exist."""
 
 
-class NotationError(LiveloomError):
-    """Musical text that could not be read; names the token and where it is."""
+class NotationError(LiveloomError, ValueError):
+    """Musical text that could not be read (a note, key, chord or rhythm); names the token and where it is.
+    Also a ValueError, so that parsers that try one reading and then another can catch it as one."""
 
     def __init__(self, message: str, token: str | None = None, index: int | None = None, column: int | None = None):
         where = []
@@ -27,3 +28,15 @@ class NotationError(LiveloomError):
         self.token = token
         self.index = index
         self.column = column
+
+
+class ModelFailure(LiveloomError):
+    """A learned model that cannot serve a request: missing or bad weights, a checkpoint of another vocabulary, a
+    request outside what it was trained on. The ML errors (models/) derive from it, so tools report them as they are."""
+
+
+class Cancelled(LiveloomError):
+    """The request was cancelled while it ran; nothing was stored."""
+
+    def __init__(self, message: str = "cancelled; nothing was stored"):
+        super().__init__(message)

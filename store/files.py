@@ -12,12 +12,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from liveloom.tools.core.errors import LiveloomError, NotFoundError
-
-
-def allowed_from_env() -> list[Path]:
-    raw = os.environ.get("LIVELOOM_ALLOW", "")
-    return [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()]
+from liveloom.music.errors import LiveloomError, NotFoundError
 
 
 @dataclass
@@ -77,19 +72,27 @@ class FilePolicy:
         return real
 
 
-def write_file_atomically(path: Path, data: bytes, *, overwrite: bool) -> None:
-    """Write through a temporary file; without `overwrite` the final link fails if the name exists."""
+def write_atomically(path: Path, data: bytes, *, overwrite: bool = False) -> None:
+    """Write through a temporary file beside `path`, fsynced, then renamed into place (`overwrite`) or hard-linked
+    to its name, which raises FileExistsError rather than replace anything. A reader never sees half a file."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
         if overwrite:
             os.replace(tmp, path)
         else:
             os.link(tmp, path)
-    except FileExistsError:
-        raise LiveloomError(f"{path} appeared while writing; nothing was overwritten. Choose another name.") from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_file_atomically(path: Path, data: bytes, *, overwrite: bool) -> None:
+    """`write_atomically` for a user's file: a name that appeared meanwhile is a clear error."""
+    try:
+        write_atomically(path, data, overwrite=overwrite)
+    except FileExistsError:
+        raise LiveloomError(f"{path} appeared while writing; nothing was overwritten. Choose another name.") from None

@@ -15,7 +15,7 @@ from collections import defaultdict
 import mido
 
 from .errors import LiveloomError
-from .model import (
+from .types import (
     DRUM_CHANNEL,
     Clip,
     Note,

@@ -3,18 +3,22 @@ library style (voicings, comping rhythm, bass line) by the theory composer."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from liveloom.server.toolkit import Services
-from liveloom.tools.core.checks import Check, check_role
-from liveloom.tools.core.composer import ChordEvent, Request, compose_role, describe_progression
-from liveloom.tools.core.model import Clip, PlacedClip, Song, Track
-from liveloom.tools.core.reharmonize import reharmonize
-from liveloom.tools.core.styles import get_style
-from liveloom.tools.core.theory import parse_roman
+from liveloom.music.checks import Check, check_role
+from liveloom.music.harmony import ChordEvent, describe_progression
+from .composer import Request, compose_role
+from liveloom.music.notes import whole_bars
+from liveloom.music.types import Clip, PlacedClip, Song, Track
+from liveloom.engines.reharmonize import reharmonize
+from liveloom.music.styles import get_style
+from liveloom.music.theory import parse_roman
 
 from .restyle import melody_and_key, write_voices
+
+if TYPE_CHECKING:
+    from liveloom.models.hub import ModelHub
 
 JAZZY = {"jazz", "bossa nova", "lo-fi hip-hop", "funk"}
 
@@ -28,15 +32,15 @@ class Harmonized:
     checks: list[Check]
 
 
-def harmonize_clip(services: Services, clip: Clip, style: str, key: str | None, chords_per_bar: int, seed: int,
+def harmonize_clip(hub: ModelHub, clip: Clip, style: str, key: str | None, chords_per_bar: int, seed: int,
                    temperature: float) -> Harmonized:
     melody, k = melody_and_key(clip, key, "harmonize")
     if style.strip().lower() in ("chorale", "bach", "satb", "four-part", "4-part"):
-        return _chorale(services, clip, k, seed, temperature)
+        return _chorale(hub, clip, k, seed, temperature)
     st = get_style(style)
     ts = clip.time_signature
     bar = ts.beats_per_bar
-    bars = max(1, math.ceil(clip.length / bar - 1e-9))
+    bars = whole_bars(clip.length, ts)
     length = bars * bar
     vocabulary = "jazz" if st.name in JAZZY else "pop"
     rh = reharmonize(melody, k, vocabulary, bar / chords_per_bar, length)
@@ -66,9 +70,9 @@ def harmonize_clip(services: Services, clip: Clip, style: str, key: str | None, 
     return Harmonized(song, engine, str(k), describe_progression(events), checks)
 
 
-def _chorale(services: Services, clip: Clip, k, seed: int, temperature: float) -> Harmonized:
+def _chorale(hub: ModelHub, clip: Clip, k, seed: int, temperature: float) -> Harmonized:
     """Alto, tenor and bass by the trained model under the melody, as restyle writes them in the chorale style."""
-    out = write_voices(services, clip, target="chorale", weights=None, voices=3, key=str(k), seed=seed,
+    out = write_voices(hub, clip, target="chorale", weights=None, voices=3, key=str(k), seed=seed,
                        temperature=temperature, avoid_parallels=True, score_styles=False,
                        name=f"{clip.name} harmonized (chorale)")
     c = out.checks

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from .model import Song, pitch_name
+from liveloom.music.types import Song, pitch_name
 
 _DRUM_NAMES = {
     35: "Kick 2", 36: "Kick", 37: "Side stick", 38: "Snare", 39: "Clap", 40: "Snare 2", 41: "Floor tom L",

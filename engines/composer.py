@@ -21,12 +21,13 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from .errors import LiveloomError
-from .model import Note, TimeSignature
-from .notation import GM_DRUMS, apply_swing, parse_progression, realize
-from .theory import ChordSpec, Key, chord_name, looks_like_roman, parse_roman
-from .voicing import voice_progression
-from .styles import Patterns, Style
+from liveloom.music.types import Note, TimeSignature
+from liveloom.music.harmony import ChordEvent, chord_at
+from liveloom.music.notation import apply_swing, realize
+from liveloom.music.notes import fit_to_length, no_overlaps, one_line
+from liveloom.music.theory import ChordSpec, Key
+from liveloom.music.voicing import voice_progression
+from liveloom.music.styles import Patterns, Style
 
 # Default registers per role (MIDI pitches, inclusive) and the narrowest each role can work in.
 REGISTERS: dict[str, tuple[int, int]] = {
@@ -35,22 +36,6 @@ REGISTERS: dict[str, tuple[int, int]] = {
 }
 MIN_SPAN = {"melody": 9, "counter": 9, "chords": 14, "pad": 14, "arpeggio": 12, "bass": 12, "drums": 0}
 REGISTER_NAMES = {"low": -12, "middle": 0, "mid": 0, "high": 12}
-
-
-@dataclass(frozen=True)
-class ChordEvent:
-    spec: ChordSpec
-    start: float
-    duration: float
-    symbol: str
-
-    @property
-    def end(self) -> float:
-        return self.start + self.duration
-
-    @property
-    def pcs(self) -> set[int]:
-        return {(self.spec.root + i) % 12 for i in self.spec.intervals} | {self.spec.bass}
 
 
 @dataclass
@@ -86,55 +71,6 @@ class Outcome:
     notes: list[Note]
     details: list[str] = field(default_factory=list)
     last_voicing: tuple[int, ...] | None = None
-
-
-# ------------------------------------------------------------------ progressions
-
-
-def progression_events(text: str, key: Key, ts: TimeSignature, bars: int, cut: bool = False) -> list[ChordEvent]:
-    """Parse a progression (chord symbols or roman numerals; one chord per bar unless durations say) and
-    repeat it to fill `bars` bars. Longer than `bars`: cut when `cut` (the style chose it), else an error
-    that says what to change (the user gave it)."""
-    tokens = text.replace("|", " ").split()
-    kind = "roman" if tokens and all(t == "%" or _is_roman(t.split(":")[0], key) for t in tokens) else "chords"
-    parsed = parse_progression(text, kind, key, ts)
-    total = bars * ts.beats_per_bar
-    span = parsed[-1][1] + parsed[-1][2]
-    if span > total + 1e-6 and not cut:
-        raise LiveloomError(f"the progression {text!r} lasts {span / ts.beats_per_bar:g} bars but bars={bars}; "
-                            f"ask for at least {span / ts.beats_per_bar:g} bars or give a shorter progression")
-    events: list[ChordEvent] = []
-    offset = 0.0
-    while offset < total - 1e-9:
-        for spec, start, dur, tok in parsed:
-            s = offset + start
-            if s >= total - 1e-9:
-                break
-            events.append(ChordEvent(spec, s, min(dur, total - s), tok.text.split(":")[0]))
-        offset += span
-    return events
-
-
-def _is_roman(token: str, key: Key) -> bool:
-    if not looks_like_roman(token) and not token[:1] in "IViv":
-        return False
-    try:
-        parse_roman(token, key)
-        return True
-    except ValueError:
-        return False
-
-
-def chord_at(chords: list[ChordEvent], t: float) -> ChordEvent:
-    for c in chords:
-        if c.start - 1e-9 <= t < c.end - 1e-9:
-            return c
-    return chords[-1]
-
-
-def describe_progression(chords: list[ChordEvent]) -> list[dict]:
-    return [{"symbol": c.symbol, "chord": chord_name(c.spec), "start": round(c.start, 6),
-             "duration": round(c.duration, 6)} for c in chords]
 
 
 # ------------------------------------------------------------------ rhythms from step strings
@@ -601,23 +537,6 @@ def _vel(v: float, rng: random.Random) -> int:
     return max(1, min(127, int(round(v + rng.gauss(0, 3)))))
 
 
-def no_overlaps(notes: list[Note]) -> list[Note]:
-    """Cut a note where the next note of the same pitch begins (Live and MIDI cannot hold both)."""
-    out: list[Note] = []
-    last: dict[int, int] = {}
-    for n in sorted(notes, key=lambda n: (n.start, n.pitch)):
-        i = last.get(n.pitch)
-        if i is not None:
-            prev = out[i]
-            if prev.start == n.start:
-                continue
-            if prev.end > n.start:
-                out[i] = prev.model_copy(update={"duration": round(n.start - prev.start, 6)})
-        last[n.pitch] = len(out)
-        out.append(n)
-    return out
-
-
 COMPOSERS = {"chords": compose_chords, "pad": compose_pad, "arpeggio": compose_arpeggio, "bass": compose_bass,
              "drums": compose_drums, "melody": compose_melody}
 
@@ -631,25 +550,10 @@ def compose_role(req: Request, melody: list[Note] | None = None) -> Outcome:
         pair = 1.0 if req.role != "drums" and req.style.name == "jazz" else 0.5
         notes = apply_swing(notes, pair=pair, ratio=min(0.75, swing))
         out.details.append(f"swing {swing:.2f} on {'eighths' if pair == 1.0 else 'sixteenths'}")
-    notes = [n for n in notes if n.start < req.length - 1e-9]
-    notes = [n if n.end <= req.length else n.model_copy(update={"duration": round(req.length - n.start, 6)})
-             for n in notes]
+    notes = fit_to_length(notes, req.length)
     if req.role in ("melody", "counter", "bass"):
         notes = one_line(notes)
     out.notes = no_overlaps(notes)
-    return out
-
-
-def one_line(notes: list[Note]) -> list[Note]:
-    """A single line: each note ends by the next onset (swing and variation can make them overlap)."""
-    ordered = sorted(notes, key=lambda n: (n.start, -n.pitch))
-    out: list[Note] = []
-    for n in ordered:
-        if out and abs(out[-1].start - n.start) < 1e-9:
-            continue  # two notes at once in a line: keep the higher
-        if out and out[-1].end > n.start + 1e-9:
-            out[-1] = out[-1].model_copy(update={"duration": round(n.start - out[-1].start, 6)})
-        out.append(n)
     return out
 
 
@@ -675,4 +579,4 @@ def fit_to_chords(notes: list[Note], chords: list[ChordEvent], ts: TimeSignature
     return out
 
 
-DRUM_PITCHES = frozenset(GM_DRUMS.values())
+

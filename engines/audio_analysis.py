@@ -12,17 +12,14 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from . import analysis
-from .errors import LiveloomError
-from .theory import chord_name, parse_chord_symbol
+from liveloom.music import analysis
+from liveloom.music.errors import LiveloomError
+from liveloom.music.theory import chord_name, parse_chord_symbol
+from liveloom.music.errors import Cancelled
 
 SUPPORTED = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".aif", ".aiff")
 SR = 22050
 HOP = 512
-
-
-class Cancelled(Exception):
-    pass
 
 
 def load(path: Path, max_seconds: float, rate: int = SR):

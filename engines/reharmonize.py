@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import LiveloomError
-from .model import Note
-from .theory import ChordSpec, Key, chord_name, parse_roman
-from .voicing import voice_progression
+from liveloom.music.errors import LiveloomError
+from liveloom.music.types import Note
+from liveloom.music.theory import ChordSpec, Key, chord_name, parse_roman
+from liveloom.music.voicing import voice_progression
 
 STYLES: dict[str, list[str]] = {
     "pop": ["I", "ii", "iii", "IV", "V", "vi", "IVadd9", "Vsus4"],

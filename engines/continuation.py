@@ -1,0 +1,97 @@
+"""The trained model on an existing clip: continue it by some bars, or rewrite some of its bars knowing the bars
+around them (fill-in-the-middle). The clip is put on the model's grid with voices by pitch rank, the style is
+the one given or the style classifier's guess, and the key, range and polyphony constrain every step."""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING
+
+from liveloom.music.errors import LiveloomError
+from liveloom.music.notes import fit_to_length, no_overlaps, whole_bars
+from liveloom.music.theory import Key
+from liveloom.music.types import Clip, Note
+
+if TYPE_CHECKING:
+    from liveloom.models.hub import ModelHub
+
+
+def piece_of(clip: Clip, max_voices: int = 4):
+    """The clip on the model's grid with voices by pitch rank at each onset (0 = top): (piece, voices, meter)."""
+    from liveloom.models import tokenizer as T
+    from liveloom.models.convert import meter_ticks, notes_to_piece
+
+    meter = meter_ticks(clip.time_signature)
+    if meter not in T.METERS:
+        raise LiveloomError(f"the model writes bars of 1 to 8 quarter notes; {clip.time_signature} is not one")
+    groups: dict[float, list[Note]] = {}
+    for n in clip.notes:
+        if not n.mute:
+            groups.setdefault(round(n.start, 4), []).append(n)
+    voiced = []
+    voices = 1
+    for notes in groups.values():
+        notes.sort(key=lambda n: -n.pitch)
+        voices = max(voices, min(max_voices, len(notes)))
+        for i, n in enumerate(notes[:max_voices]):
+            voiced.append((i, n))
+    return notes_to_piece(voiced, meter, whole_bars(clip.length, clip.time_signature)), voices, meter
+
+
+def _setup(hub: ModelHub, clip: Clip, key: Key, style: str | None):
+    from liveloom.models import tokenizer as T
+    from liveloom.models.generate import Constraints
+
+    piece, voices, meter = piece_of(clip)
+    if style is None:
+        scores = hub.style_classifier().proba(piece)
+        style = max(scores, key=scores.get)
+    pitches = [n.pitch for n in clip.notes]
+    lo, hi = max(21, min(pitches) - 3), min(108, max(pitches) + 3)
+    bars = len(piece.bar_ticks)
+    header = T.Header(style=style, key_tonic=key.tonic, key_minor=key.is_minor, meter_ticks=meter,
+                      tempo=T.tempo_band(clip.tempo), voices=voices,
+                      density=T.density_bin(len(clip.notes) / max(1, bars) / voices))
+    constraints = Constraints(scale=frozenset(key.written_pitch_classes()), pitch_range=(lo, hi),
+                              max_polyphony=voices)
+    return piece, header, constraints, style
+
+
+def engine_name(model, style: str) -> str:
+    return (f"model: liveloom symbolic transformer ({model.parameters / 1e6:.1f}M parameters, {model.folder.name}) "
+            f"on {model.device}, style '{style}'")
+
+
+def continue_pitched(hub: ModelHub, clip: Clip, key: Key, bars: int, style: str | None, seed: int,
+                     temperature: float) -> tuple[list[Note], str]:
+    """`bars` new bars after a pitched clip (their notes start at 0) and the engine's description."""
+    from liveloom.models.convert import piece_notes
+
+    piece, header, constraints, style = _setup(hub, clip, key, style)
+    model = hub.symbolic()
+    gen = model.continue_piece(piece, header, bars, constraints=constraints, seed=seed, temperature=temperature)
+    length = bars * clip.time_signature.beats_per_bar
+    notes = fit_to_length([n for _, n in piece_notes(gen.piece, velocity=90)], length)
+    return no_overlaps(notes), engine_name(model, style)
+
+
+def vary_with_model(hub: ModelHub, clip: Clip, key: Key, amount: float, seed: int,
+                    temperature: float) -> tuple[list[Note], str]:
+    """Rewrite bars chosen with probability `amount` by fill-in-the-middle, knowing the bars around them."""
+    from liveloom.models import tokenizer as T
+    from liveloom.models.convert import piece_notes
+
+    rng = random.Random(seed)
+    piece, header, constraints, style = _setup(hub, clip, key, None)
+    model = hub.symbolic()
+    bars = len(piece.bar_ticks)
+    chosen = [b for b in range(bars) if rng.random() < amount]
+    if amount > 0 and not chosen:
+        chosen = [rng.randrange(bars)]
+    for b in chosen:
+        gen = model.infill(piece, header, b, b + 1, constraints=constraints, seed=seed * 100 + b,
+                           temperature=temperature)
+        new = [T.TNote(n.voice, n.pitch, b, n.pos, n.dur) for n in gen.piece.notes if n.bar == 0]
+        piece = T.Piece(piece.bar_ticks, [n for n in piece.notes if n.bar != b] + new)
+    notes = fit_to_length([n for _, n in piece_notes(piece, velocity=90)], clip.length)
+    return no_overlaps(notes), engine_name(model, style) + f", fill-in-the-middle over {len(chosen)} of {bars} bars"

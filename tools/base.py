@@ -1,0 +1,132 @@
+"""What every tool module shares: the services a tool reaches through its request context, and the `tool`
+decorator that makes an async function an MCP tool.
+
+A tool is a top-level async function with typed arguments and a `ctx: Context` parameter (left out of its input
+schema by the SDK). The server's lifespan yields the `Services`; `services(ctx)` hands them to the tool. The
+decorator records the tool's title and honest annotations for registration, names the tool in the provenance
+of whatever it stores, and turns failures into tool errors the agent can act on:
+* expected failures (`LiveloomError`, the ML errors included) carry their own message;
+* anything unexpected becomes a short message naming the exception (the traceback goes to stderr, not to the
+  agent), and the server keeps serving.
+The wrapper keeps the function's signature, so the input and output schemas are the function's own, and a test
+can call the function directly with a context of its own.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import ValidationError
+
+from liveloom.music.errors import LiveloomError
+from liveloom.store.workspace import Provenance
+
+if TYPE_CHECKING:
+    from liveloom.ableton_bridge.service import LiveService
+    from liveloom.engines.render import RenderSettings
+    from liveloom.models.hub import ModelHub
+    from liveloom.store.files import FilePolicy
+    from liveloom.store.workspace import Workspace
+
+log = logging.getLogger("liveloom")
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+_current_tool: contextvars.ContextVar[str] = contextvars.ContextVar("liveloom_tool", default="unknown")
+
+
+@dataclass
+class Services:
+    """What tools share: the workspace, the file policy, the Live connection, the models and the renderer.
+    Built once by the server and yielded by its lifespan; never global."""
+
+    workspace: Workspace
+    files: FilePolicy
+    live: LiveService
+    models: ModelHub
+    render: RenderSettings
+
+
+def services(ctx: Context) -> Services:
+    """The services of the server handling this request (the lifespan's value)."""
+    return ctx.request_context.lifespan_context
+
+
+def provenance(**fields: Any) -> Provenance:
+    """A provenance record for what the running tool stores, with the tool's name filled in."""
+    return Provenance(tool=_current_tool.get(), **fields)
+
+
+@dataclass(frozen=True)
+class ToolInfo:
+    name: str
+    title: str
+    annotations: ToolAnnotations
+    family: str | None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err["loc"]) or "value"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def tool(*, title: str, read_only: bool, destructive: bool = False, idempotent: bool = False,
+         open_world: bool = False, family: str | None = None) -> Callable[[F], F]:
+    """Make an async function a liveloom tool named after the function. `family` is published in the tool's
+    `_meta` as "liveloom/family" (e.g. "live" for tools that touch the Live set)."""
+
+    def decorator(fn: F) -> F:
+        name = fn.__name__
+
+        @functools.wraps(fn)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            token = _current_tool.set(name)
+            try:
+                return await fn(*args, **kwargs)
+            except ToolError:
+                raise
+            except LiveloomError as exc:
+                raise ToolError(str(exc)) from None
+            except ValidationError as exc:
+                raise ToolError(f"the result would be invalid: {describe_validation_error(exc)}") from None
+            except Exception as exc:
+                log.exception("tool %s failed unexpectedly", name)
+                raise ToolError(
+                    f"{name} failed unexpectedly ({type(exc).__name__}: {exc}). Nothing stored was changed and "
+                    "the server is still running; this is a liveloom bug, please report it with the arguments."
+                ) from None
+            finally:
+                _current_tool.reset(token)
+
+        wrapper.tool_info = ToolInfo(name, title, ToolAnnotations(
+            title=title, read_only_hint=read_only, destructive_hint=destructive, idempotent_hint=idempotent,
+            open_world_hint=open_world), family)
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def tools_of(module: ModuleType) -> list[Callable[..., Awaitable[Any]]]:
+    """The tools a family module defines, in the order they are written."""
+    return [f for f in vars(module).values() if callable(f) and isinstance(getattr(f, "tool_info", None), ToolInfo)
+            and f.__module__ == module.__name__]
+
+
+def register(server: MCPServer, module: ModuleType) -> None:
+    """Add every tool of a family module to the server under its own name and annotations."""
+    for fn in tools_of(module):
+        info: ToolInfo = fn.tool_info
+        server.add_tool(fn, name=info.name, title=info.title, annotations=info.annotations,
+                        meta={"liveloom/family": info.family} if info.family else None)
