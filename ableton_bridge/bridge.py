@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from liveloom.music.errors import LiveloomError
+from liveloom.music.notes import no_overlaps
 from liveloom.music.types import Clip, Note
 
 from .client import MAX_DATAGRAM, LiveCommandError, LiveUnavailable, OSCClient, build_message
@@ -360,19 +361,7 @@ class LiveBridge:
     @staticmethod
     def _live_notes(notes: list[Note]) -> list[Note]:
         """What Live will hold after its overlap rule: no two overlapping notes of one pitch (the later one wins)."""
-        out: list[Note] = []
-        last: dict[int, Note] = {}
-        for n in sorted(notes, key=lambda n: (n.start, n.pitch)):
-            prev = last.get(n.pitch)
-            if prev is not None and prev.end > n.start + 1e-9:
-                idx = out.index(prev)
-                if n.start - prev.start < 1e-9:
-                    out.pop(idx)
-                else:
-                    out[idx] = prev.model_copy(update={"duration": n.start - prev.start})
-            out.append(n)
-            last[n.pitch] = out[-1]
-        return out
+        return no_overlaps(notes, same_start="keep_last")
 
     async def write_clip(self, clip: Clip, *, track: int, slot: int | None = None, position: float | None = None,
                          mode: Literal["new", "replace", "merge"] = "new", name: str | None = None,
@@ -547,6 +536,61 @@ class LiveBridge:
         if not await self._send_until(lambda: self.client.send("/live/track/set/name", new, name[:120]), named):
             raise WriteFailed(f"the new track {new} did not take the name {name[:120]!r}")
         return new
+
+    async def tempo(self) -> float:
+        return float((await self.client.query("/live/song/get/tempo"))[0])
+
+    async def device_names(self, track: int) -> list[str]:
+        return [str(d) for d in await self.client.query("/live/track/get/devices/name", track, index_count=1)]
+
+    async def resolve_parameter(self, track: int, parameter: str) -> str:
+        """'volume' | 'pan' | 'send:N' | 'device:D:P' | 'Device name/Parameter name' -> the script's target form,
+        with a clear error naming what the track has when a device or parameter is not there."""
+        p = parameter.strip()
+        low = p.lower()
+        if low in ("volume", "pan") or low.startswith("send:") or low.startswith("device:"):
+            return low
+        if "/" not in p:
+            raise LiveloomError(f"parameter {parameter!r} is not 'volume', 'pan', 'send:N', 'device:D:P' or "
+                                "'Device name/Parameter name'")
+        dev_name, par_name = (x.strip() for x in p.split("/", 1))
+        await self.check_track(track)
+        devices = await self.device_names(track)
+        if dev_name.lower() not in [d.lower() for d in devices]:
+            raise LiveloomError(f"track {track} has no device {dev_name!r}; it has: {', '.join(devices) or 'none'}")
+        d = [x.lower() for x in devices].index(dev_name.lower())
+        params = await self.parameters(track, d)
+        match = [q for q in params if q["name"].lower() == par_name.lower()]
+        if not match:
+            raise LiveloomError(f"{devices[d]} has no parameter {par_name!r}; it has: "
+                                + ", ".join(q["name"] for q in params))
+        return f"device:{d}:{match[0]['index']}"
+
+    async def fire_scene(self, scene: int) -> None:
+        """Launch a scene (Live starts it at its next launch quantization)."""
+        await self.connect()
+        n = await self.num_scenes()
+        if scene >= n:
+            raise LiveloomError(f"scene {scene} does not exist; the set has {n} scenes")
+        self.client.send("/live/scene/fire", scene)
+        await self.client.query("/live/test")  # Live has handled the fire once it answers this
+
+    async def fire_clip(self, track: int, slot: int) -> None:
+        """Launch the clip in a slot; an empty slot is an error, not a silent stop."""
+        await self.connect()
+        await self.check_track(track)
+        if not await self.has_clip(track, slot):
+            raise LiveloomError(f"there is no clip at track {track}, slot {slot} to fire")
+        self.client.send("/live/clip_slot/fire", track, slot)
+        await self.client.query("/live/test")
+
+    async def undo(self) -> None:
+        """Live's own undo of the last change."""
+        await self.connect()
+        if not (await self.client.query("/live/song/get/can_undo"))[0]:
+            raise LiveloomError("Live has nothing to undo")
+        self.client.send("/live/song/undo")
+        await self.client.query("/live/test")
 
     async def parameters(self, track: int, device: int) -> list[dict]:
         names = (await self.client.query("/live/device/get/parameters/name", track, device))

@@ -149,7 +149,7 @@ async def live_status(ctx: Context) -> LiveStatus:
     try:
         caps = await b.connect(refresh=True)
         names = await b.track_names()
-        tempo = float((await b.client.query("/live/song/get/tempo"))[0])
+        tempo = await b.tempo()
     except LiveUnavailable as exc:
         return LiveStatus(reachable=False, target=str(b.target), help=str(exc))
     return LiveStatus(reachable=True, target=caps.target, live_version=caps.live_version, script=caps.script,
@@ -286,7 +286,7 @@ async def write_automation(
                             to_value=shape.to_value, resolution=resolution, rate=shape.rate, values=shape.values)
     b = await _bridge(ctx)
     await b.require_companion("Writing automation")
-    target = await _resolve_target(b, track, parameter)
+    target = await b.resolve_parameter(track, parameter)
     result = await b.write_automation(ClipRef(track, slot=slot), target, steps, replace=replace)
     return AutomationResult(where=str(ClipRef(track, slot=slot)), **result)
 
@@ -353,53 +353,16 @@ async def fire(
 ) -> SimpleResult:
     """Launch a clip (track and slot) or a scene. Live starts it at its next launch quantization."""
     b = await _bridge(ctx)
-    await b.connect()
     if scene is not None and track is None and slot is None:
-        n = await b.num_scenes()
-        if scene >= n:
-            raise LiveloomError(f"scene {scene} does not exist; the set has {n} scenes")
-        b.client.send("/live/scene/fire", scene)
-        await b.client.query("/live/test")
+        await b.fire_scene(scene)
         return SimpleResult(done=f"fired scene {scene}")
     if track is None or slot is None or scene is not None:
         raise LiveloomError("give track and slot (a clip), or scene alone")
-    await b.check_track(track)
-    if not await b.has_clip(track, slot):
-        raise LiveloomError(f"there is no clip at track {track}, slot {slot} to fire")
-    b.client.send("/live/clip_slot/fire", track, slot)
-    await b.client.query("/live/test")
+    await b.fire_clip(track, slot)
     return SimpleResult(done=f"fired the clip at track {track}, slot {slot}")
 
 @tool(family="live", title="Undo in Live", read_only=False, destructive=True, idempotent=False)
 async def undo(ctx: Context) -> SimpleResult:
     """Undo the last change in Live (Live's own undo history)."""
-    b = await _bridge(ctx)
-    await b.connect()
-    if not (await b.client.query("/live/song/get/can_undo"))[0]:
-        raise LiveloomError("Live has nothing to undo")
-    b.client.send("/live/song/undo")
-    await b.client.query("/live/test")
+    await (await _bridge(ctx)).undo()
     return SimpleResult(done="undid the last change in Live")
-
-
-async def _resolve_target(b, track: int, parameter: str) -> str:
-    """'volume' | 'pan' | 'send:N' | 'device:D:P' | 'Device/Parameter' -> the script's target form."""
-    p = parameter.strip()
-    low = p.lower()
-    if low in ("volume", "pan") or low.startswith("send:") or low.startswith("device:"):
-        return low
-    if "/" not in p:
-        raise LiveloomError(f"parameter {parameter!r} is not 'volume', 'pan', 'send:N', 'device:D:P' or "
-                            "'Device name/Parameter name'")
-    dev_name, par_name = (x.strip() for x in p.split("/", 1))
-    await b.check_track(track)
-    devices = [str(d) for d in await b.client.query("/live/track/get/devices/name", track, index_count=1)]
-    if dev_name.lower() not in [d.lower() for d in devices]:
-        raise LiveloomError(f"track {track} has no device {dev_name!r}; it has: {', '.join(devices) or 'none'}")
-    d = [x.lower() for x in devices].index(dev_name.lower())
-    params = await b.parameters(track, d)
-    match = [q for q in params if q["name"].lower() == par_name.lower()]
-    if not match:
-        raise LiveloomError(f"{devices[d]} has no parameter {par_name!r}; it has: "
-                            + ", ".join(q["name"] for q in params))
-    return f"device:{d}:{match[0]['index']}"
