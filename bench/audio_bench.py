@@ -26,10 +26,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from analysis_bench import load, mirex  # noqa: E402
 
-from liveloom.engines.audio_analysis import analyze, load as load_audio  # noqa: E402
+from liveloom.engines.audio_analysis import analyze  # noqa: E402
+from liveloom.engines.audio_analysis import load as load_audio
+from liveloom.engines.render import render_midi  # noqa: E402
 from liveloom.music.midi_io import song_to_midi  # noqa: E402
 from liveloom.music.types import Clip, Note, PlacedClip, Song, Track  # noqa: E402
-from liveloom.engines.render import render_midi  # noqa: E402
 
 
 def song_of(rec: dict, bpm: float, program: int) -> Song:

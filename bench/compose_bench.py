@@ -140,8 +140,8 @@ def _corpus_melodies(cache: Path, style: str, n: int, bars: int) -> list[dict]:
 
 
 def descriptors_table(cache: Path | None, per_style: int) -> list[list]:
-    from liveloom.models.hub import ModelHub
     from liveloom.engines.generation import compose
+    from liveloom.models.hub import ModelHub
     from liveloom.music.styles import library
 
     hub = ModelHub()
@@ -191,8 +191,8 @@ def descriptors_table(cache: Path | None, per_style: int) -> list[list]:
 def _naive_melody(key: str, notes_per_bar: float, seed: int):
     """The baseline many generators ship: random tones of the scale in a fixed range, random onsets on an
     eighth-note grid, each note held to the next onset."""
-    from liveloom.music.types import Note
     from liveloom.music.theory import parse_key
+    from liveloom.music.types import Note
 
     rng = random.Random(seed)
     k = parse_key(key)

@@ -15,8 +15,8 @@ import platform
 import random
 import statistics
 
-from liveloom.music.types import Note, TimeSignature
 from liveloom.music.transform import TEMPLATES, apply_groove, extract_groove
+from liveloom.music.types import Note, TimeSignature
 
 MS_PER_BEAT = 500.0  # 120 BPM
 

@@ -21,10 +21,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from analysis_bench import load  # noqa: E402
 
-from liveloom.music.analysis import key_label  # noqa: E402
-from liveloom.music.types import Note  # noqa: E402
 from liveloom.engines.reharmonize import STYLES, reharmonize  # noqa: E402
+from liveloom.music.analysis import key_label  # noqa: E402
 from liveloom.music.theory import parse_key  # noqa: E402
+from liveloom.music.types import Note  # noqa: E402
 
 
 def main() -> None:

@@ -31,10 +31,10 @@ async def run(args) -> list[dict]:
     from liveloom.models import data
     from liveloom.models import tokenizer as T
     from liveloom.models.convert import piece_notes, time_signature
+    from liveloom.music.types import Clip
     from liveloom.server.app import build_server
     from liveloom.server.config import Config
     from liveloom.store.workspace import Provenance
-    from liveloom.music.types import Clip
     from liveloom.tools.schemas import store_clip
 
     encoded = data.tokenized(args.cache) if args.cache else data.tokenized()

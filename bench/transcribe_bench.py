@@ -130,9 +130,9 @@ def main() -> None:
     from basic_pitch import ICASSP_2022_MODEL_PATH
     from basic_pitch.inference import Model, predict
 
-    from liveloom.models.basic_pitch_torch import load
     from liveloom.engines import audio_analysis as aa
     from liveloom.engines import transcription as tr
+    from liveloom.models.basic_pitch_torch import load
 
     if shutil.which("fluidsynth") is None:
         raise SystemExit("FluidSynth is needed to render the benchmark audio (scripts/install.sh installs it)")
@@ -197,9 +197,9 @@ def main() -> None:
 def piano_report(rows, files, nets) -> None:
     """The piano files again through the piano model (Transkun 2.0; transcribe's piano=true), in each
     precision that ran above, side by side with the general model's and the reference's numbers."""
-    from liveloom.models import transkun_piano
     from liveloom.engines import audio_analysis as aa
     from liveloom.engines import transcription as tr
+    from liveloom.models import transkun_piano
 
     models = {precision: transkun_piano.load(precision=precision) for precision in nets}
     sel = [(r, f) for r, f in zip(rows, files) if r["inst"] == "piano"]

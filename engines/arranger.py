@@ -16,13 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from liveloom.music.checks import Check, check_role
+from liveloom.music.errors import LiveloomError
 from liveloom.music.harmony import describe_progression, progression_events
 from liveloom.music.notes import no_overlaps, one_line
-from .composer import REGISTERS, Request, compose_role, fit_to_chords
-from liveloom.music.errors import LiveloomError
-from .generation import MAX_BARS, choose_progression, style_key_meter
-from liveloom.music.types import Clip, Note, PlacedClip, Section, Song, TimeSignature, Track
 from liveloom.music.styles import Style
+from liveloom.music.types import Clip, Note, PlacedClip, Section, Song, TimeSignature, Track
+
+from .composer import REGISTERS, Request, compose_role, fit_to_chords
+from .generation import MAX_BARS, choose_progression, style_key_meter
 from .variation import vary_notes
 
 FORMS: dict[str, list[tuple[str, int, float]]] = {

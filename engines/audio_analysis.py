@@ -13,9 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from liveloom.music import analysis
-from liveloom.music.errors import LiveloomError
+from liveloom.music.errors import Cancelled, LiveloomError
 from liveloom.music.theory import chord_name, parse_chord_symbol
-from liveloom.music.errors import Cancelled
 
 SUPPORTED = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".aif", ".aiff")
 SR = 22050

@@ -21,13 +21,13 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from liveloom.music.types import Note, TimeSignature
 from liveloom.music.harmony import ChordEvent, chord_at
 from liveloom.music.notation import apply_swing, realize
 from liveloom.music.notes import fit_to_length, no_overlaps, one_line
-from liveloom.music.theory import ChordSpec, Key
-from liveloom.music.voicing import voice_progression
 from liveloom.music.styles import Patterns, Style
+from liveloom.music.theory import ChordSpec, Key
+from liveloom.music.types import Note, TimeSignature
+from liveloom.music.voicing import voice_progression
 
 # Default registers per role (MIDI pitches, inclusive) and the narrowest each role can work in.
 REGISTERS: dict[str, tuple[int, int]] = {

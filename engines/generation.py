@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from liveloom.music.checks import Check, check_role
+from liveloom.music.errors import LiveloomError
 from liveloom.music.harmony import ChordEvent, progression_events
 from liveloom.music.notes import fit_to_length, no_overlaps
-from .composer import MIN_SPAN, REGISTERS, REGISTER_NAMES, Request, compose_role
-from liveloom.music.errors import LiveloomError
-from liveloom.music.types import Clip, Note, TimeSignature
 from liveloom.music.styles import ROLES, Style, get_style
 from liveloom.music.theory import Key, parse_key, parse_pitch
+from liveloom.music.types import Clip, Note, TimeSignature
+
+from .composer import MIN_SPAN, REGISTER_NAMES, REGISTERS, Request, compose_role
 
 Engine = Literal["auto", "model", "theory"]
 MAX_BARS = 256

@@ -6,15 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from liveloom.engines.reharmonize import reharmonize
 from liveloom.music.checks import Check, check_role
 from liveloom.music.harmony import ChordEvent, describe_progression
-from .composer import Request, compose_role
 from liveloom.music.notes import whole_bars
-from liveloom.music.types import Clip, PlacedClip, Song, Track
-from liveloom.engines.reharmonize import reharmonize
 from liveloom.music.styles import get_style
 from liveloom.music.theory import parse_roman
+from liveloom.music.types import Clip, PlacedClip, Song, Track
 
+from .composer import Request, compose_role
 from .restyle import melody_and_key, write_voices
 
 if TYPE_CHECKING:

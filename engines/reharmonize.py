@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from liveloom.music.errors import LiveloomError
-from liveloom.music.types import Note
 from liveloom.music.theory import ChordSpec, Key, chord_name, parse_roman
+from liveloom.music.types import Note
 from liveloom.music.voicing import voice_progression
 
 STYLES: dict[str, list[str]] = {

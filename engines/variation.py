@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import random
 
-
 from liveloom.music.notes import no_overlaps
-from liveloom.music.types import Note
 from liveloom.music.theory import Key
+from liveloom.music.types import Note
 
 
 def similarity(a: list[Note], b: list[Note], tolerance: float = 0.125) -> float:

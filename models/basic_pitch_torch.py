@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+
 from liveloom.music.errors import ModelFailure
 
 SAMPLE_RATE = 22050

@@ -18,9 +18,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from liveloom.music.errors import ModelFailure
+
 from . import tokenizer as T
 from .tokenizer import Header, Piece, TNote
-from liveloom.music.errors import ModelFailure
 
 SHIPPED = Path(__file__).resolve().parent / "checkpoints" / "liveloom-small"
 MAX_CONTEXT = 1024

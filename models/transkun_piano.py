@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
 from liveloom.music.errors import Cancelled, ModelFailure
 
 SAMPLE_RATE = 44100

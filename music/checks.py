@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass
 
 from .harmony import ChordEvent, chord_at
 from .notation import DRUM_PITCHES
-from .types import Note, TimeSignature
 from .theory import Key
+from .types import Note, TimeSignature
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from typing import Literal
 
 from .errors import NotationError
 from .limits import LIMITS
-from .types import Clip, Note, TimeSignature, round_up_to_bar
 from .theory import ChordSpec, Key, chord_name, looks_like_roman, parse_chord_symbol, parse_pitch, parse_roman
+from .types import Clip, Note, TimeSignature, round_up_to_bar
 from .voicing import voice_progression
 
 NotationKind = Literal["auto", "chords", "roman", "notes", "drums", "abc"]
@@ -523,8 +523,9 @@ def _realize_drums(text: str, ts: TimeSignature, step: float) -> Realization:
 
 def _realize_abc(text: str) -> Realization:
     try:
-        from music21 import converter, meter, tempo as m21tempo
+        from music21 import converter, meter
         from music21 import key as m21key
+        from music21 import tempo as m21tempo
     except ImportError as exc:  # pragma: no cover - music21 is a dependency
         raise NotationError(f"ABC needs music21, which is not installed ({exc})") from None
     if not re.search(r"^\s*L:", text, re.M):

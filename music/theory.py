@@ -8,7 +8,6 @@ intervals above the root, and the symbol it was read from.
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass
 
 from .errors import NotationError

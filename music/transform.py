@@ -10,8 +10,8 @@ import random
 from dataclasses import dataclass
 
 from .errors import LiveloomError
-from .types import Note, TimeSignature, pitch_name
 from .theory import SCALES, Key
+from .types import Note, TimeSignature, pitch_name
 
 
 def _checked(notes: list[Note], pitches: list[int], what: str) -> list[Note]:

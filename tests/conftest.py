@@ -1,8 +1,8 @@
-"""Shared fixtures: a fresh workspace per test, and a real in-process MCP client on the server."""
+"""Shared fixtures: a fresh workspace per test, and a real in-process MCP client on the server. Helpers that
+tests call (call_ok, call_err, ...) are in helpers.py."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,8 +11,6 @@ from mcp import Client
 from liveloom.ableton_bridge.target import parse_target
 from liveloom.server.app import build_server
 from liveloom.server.config import Config
-
-HAS_FLUIDSYNTH = shutil.which("fluidsynth") is not None
 
 
 @pytest.fixture
@@ -43,17 +41,3 @@ async def client(server):
     async with Client(server) as c:
         yield c
     await server.services.live.close()
-
-
-async def call_ok(client: Client, tool: str, args: dict) -> dict:
-    result = await client.call_tool(tool, args)
-    assert not result.is_error, result.content[0].text if result.content else result
-    return result.structured_content
-
-
-async def call_err(client: Client, tool: str, args: dict) -> str:
-    result = await client.call_tool(tool, args)
-    assert result.is_error, f"{tool} should have failed but returned {result.structured_content}"
-    text = result.content[0].text
-    assert "Traceback" not in text
-    return text

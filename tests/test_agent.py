@@ -12,8 +12,8 @@ import sys
 import time
 
 import pytest
-
 from fake_messages_api import FakeMessagesAPI, last_result_data, last_tool_results, text, tool_use
+
 from liveloom.server.agent import SYSTEM_PROMPT, AgentError, AgentOptions, run_agent
 
 pytestmark = pytest.mark.anyio
@@ -144,6 +144,7 @@ def _cli(home, *args, env_extra=None, **kw):
                           text=True, timeout=120, **kw)
 
 
+@pytest.mark.slow
 def test_cli_help_no_key_and_no_network(home):
     helptext = _cli(home, "--help").stdout
     assert "--dry-run" in helptext and "ANTHROPIC_API_KEY" in helptext and "--file" in helptext
@@ -154,6 +155,7 @@ def test_cli_help_no_key_and_no_network(home):
     assert "Traceback" not in proc.stderr + proc.stdout
 
 
+@pytest.mark.slow
 def test_cli_steps_file_over_a_subprocess_server(home, tmp_path, api):
     fake = api([[tool_use("notation_to_clip", {"text": "kick: x...x...\nsnare: ....x..."})],
                 [text("Beat made.")],

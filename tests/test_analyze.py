@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from helpers import call_err, call_ok
 
-from conftest import call_err, call_ok
 from liveloom.music import analysis
-from liveloom.music.types import Note, TimeSignature
 from liveloom.music.notation import realize
 from liveloom.music.theory import parse_chord_symbol, parse_key
+from liveloom.music.types import Note, TimeSignature
 
 pytestmark = pytest.mark.anyio
 

@@ -8,8 +8,7 @@ import base64
 import numpy as np
 import pytest
 import soundfile as sf
-
-from conftest import call_err, call_ok
+from helpers import call_err, call_ok
 
 pytestmark = pytest.mark.anyio
 

@@ -7,6 +7,7 @@ import socket
 from contextlib import asynccontextmanager
 
 import pytest
+from udp_proxy import UdpRelay
 
 from liveloom.ableton_bridge.bridge import ClipRef, LiveBridge
 from liveloom.ableton_bridge.client import LiveUnavailable
@@ -14,7 +15,6 @@ from liveloom.ableton_bridge.sim import SimulatedLive, free_udp_port
 from liveloom.ableton_bridge.target import LiveTarget
 from liveloom.music.errors import LiveloomError
 from liveloom.music.types import Clip, Note
-from udp_proxy import UdpRelay
 
 pytestmark = pytest.mark.anyio
 

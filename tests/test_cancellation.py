@@ -9,8 +9,7 @@ import time
 
 import anyio
 import pytest
-
-from conftest import call_ok
+from helpers import call_ok
 from mcp import Client
 
 from liveloom.ableton_bridge.target import parse_target

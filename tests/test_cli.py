@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from conftest import HAS_FLUIDSYNTH
+from helpers import HAS_FLUIDSYNTH
 
 
 def run(home: Path, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
@@ -30,6 +29,7 @@ def test_call_notation_to_clip_ii_V_I_in_Bb_two_bars_each_swung_eighths(home):
     assert listed["items"][0]["id"] == out["id"]
 
 
+@pytest.mark.slow
 def test_call_errors_have_exit_codes_and_messages(home):
     proc = run(home, "call", "get_clip", "--json", '{"id": "clip_nope"}')
     assert proc.returncode == 1 and "no artifact" in proc.stderr and "Traceback" not in proc.stderr
@@ -55,6 +55,7 @@ def test_bad_live_target_is_a_clear_error(home):
     assert proc.returncode != 0 and "HOST:PORT" in proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAS_FLUIDSYNTH, reason="FluidSynth is not installed")
 def test_demo_leaves_a_midi_a_png_and_a_wav(home):
     proc = run(home, "demo")

@@ -5,13 +5,12 @@ from __future__ import annotations
 import random
 
 import pytest
+from helpers import call_err, call_ok
 
 from liveloom.music.harmony import chord_at, progression_events
 from liveloom.music.styles import library
 from liveloom.music.theory import parse_key, parse_roman
 from liveloom.music.types import TimeSignature
-
-from conftest import call_err, call_ok
 
 pytestmark = pytest.mark.anyio
 
@@ -96,6 +95,7 @@ async def test_constraints_hold_over_varied_requests(client):
         assert r["all_checks_passed"], (args, failed(r))
 
 
+@pytest.mark.slow
 async def test_model_engine_where_it_knows_the_style(client):
     folk = await call_ok(client, "compose", {"role": "melody", "style": "folk", "key": "G major", "bars": 4, "seed": 1})
     assert folk["engine"].startswith("model:") and "essen" in folk["engine"]

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import mido
 import pytest
-
-from conftest import HAS_FLUIDSYNTH
+from helpers import HAS_FLUIDSYNTH
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAS_FLUIDSYNTH, reason="render_audio needs FluidSynth (scripts/install.sh installs it)")
 def test_readme_conversation_runs_from_liveloom_call(tmp_path: Path):
     env = {**os.environ, "LIVELOOM_HOME": str(tmp_path / "home"),

@@ -15,7 +15,6 @@ install_fake_live()
 import Live  # noqa: E402
 
 
-
 def _stubs_dir() -> Path:
     import site
     import sysconfig

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from helpers import call_err, call_ok
 from mcp import Client
 
-from conftest import call_err, call_ok
 from liveloom.ableton_bridge.sim import free_udp_port
 from liveloom.ableton_bridge.target import LiveTarget
+from liveloom.music.types import Clip, Note, PlacedClip, Section, Song, Track
 from liveloom.server.app import build_server
 from liveloom.server.config import Config
 from liveloom.store.workspace import Provenance
-from liveloom.music.types import Clip, Note, PlacedClip, Section, Song, Track
 from liveloom.tools.schemas import store_song
 
 pytestmark = pytest.mark.anyio
@@ -163,6 +163,7 @@ async def test_transport_fire_and_undo(client, server):
     assert len(sim.song.tracks) == 1
 
 
+@pytest.mark.slow
 async def test_live_not_running_is_reported_with_how_to_fix_it(home):
     target = LiveTarget(False, "127.0.0.1", free_udp_port(), free_udp_port())
     server = build_server(Config(home=home, allow=[], live=target))

@@ -7,8 +7,7 @@ import json
 import wave
 
 import pytest
-
-from conftest import HAS_FLUIDSYNTH, call_err, call_ok
+from helpers import HAS_FLUIDSYNTH, call_err, call_ok
 
 pytestmark = pytest.mark.anyio
 

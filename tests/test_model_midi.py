@@ -9,7 +9,15 @@ from pydantic import ValidationError
 from liveloom.music.errors import LiveloomError
 from liveloom.music.midi_io import midi_to_song, song_to_midi
 from liveloom.music.types import (
-    Clip, Note, PlacedClip, Song, TempoChange, TimeSignature, TimeSignatureChange, Track, pitch_name,
+    Clip,
+    Note,
+    PlacedClip,
+    Song,
+    TempoChange,
+    TimeSignature,
+    TimeSignatureChange,
+    Track,
+    pitch_name,
     round_up_to_bar,
 )
 

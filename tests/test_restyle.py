@@ -4,8 +4,7 @@ a Live clip in and the result back into (simulated) Live, and bad input."""
 from __future__ import annotations
 
 import pytest
-
-from conftest import call_err, call_ok
+from helpers import call_err, call_ok
 
 pytestmark = pytest.mark.anyio
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import call_err, call_ok
 
-from conftest import call_err, call_ok
 from liveloom.music import transform
-from liveloom.music.types import Note, TimeSignature
 from liveloom.music.theory import parse_key
+from liveloom.music.types import Note, TimeSignature
 
 pytestmark = pytest.mark.anyio
 

@@ -8,8 +8,7 @@ import os
 import numpy as np
 import pytest
 import soundfile as sf
-
-from conftest import HAS_FLUIDSYNTH, call_err, call_ok
+from helpers import HAS_FLUIDSYNTH, call_err, call_ok
 
 SR = 44100
 NOTES = [(60, 0.5, 1.0), (64, 0.5, 1.0), (67, 1.5, 1.0), (72, 2.5, 1.5), (55, 3.0, 1.5)]  # pitch, start s, dur s
@@ -129,8 +128,8 @@ def test_bfloat16_convolutions_stay_close_to_float32(network, tmp_path):
     bfloat16: outputs within 0.03 of float32 (seen: ~0.01), and the same notes on clean tones."""
     import torch
 
-    from liveloom.models.basic_pitch_torch import WINDOW, load
     from liveloom.engines import transcription as tr
+    from liveloom.models.basic_pitch_torch import WINDOW, load
 
     fp32, device = network
     bf16, _ = load(device="cpu", precision="bf16")
@@ -316,8 +315,8 @@ def test_the_piano_model_loads_a_local_checkpoint_and_refuses_bad_ones(tmp_path)
 
 
 def test_sustain_pedal_holds_released_keys_until_it_comes_up():
-    from liveloom.models.transkun_piano import SUSTAIN_PEDAL, PianoEvent
     from liveloom.engines.transcription import piano_notes
+    from liveloom.models.transkun_piano import SUSTAIN_PEDAL, PianoEvent
 
     events = [PianoEvent(0.0, 0.5, 60, 80), PianoEvent(0.2, 0.4, 64, 70), PianoEvent(1.0, 1.2, 60, 90),
               PianoEvent(0.1, 1.5, SUSTAIN_PEDAL, 127), PianoEvent(2.0, 2.05, 67, 60)]
@@ -331,6 +330,7 @@ def test_sustain_pedal_holds_released_keys_until_it_comes_up():
     assert [e.pitch for e in short] == [64]
 
 
+@pytest.mark.slow
 @pytest.mark.anyio
 @pytest.mark.skipif(not HAS_FLUIDSYNTH, reason="FluidSynth renders the piano")
 async def test_piano_mode_transcribes_a_rendered_piano_through_mcp(client, server):

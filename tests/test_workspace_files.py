@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from liveloom.store.files import FilePolicy, write_file_atomically
-from liveloom.server.config import default_home
-from liveloom.store.workspace import Provenance, Workspace
 from liveloom.music.errors import LiveloomError, NotFoundError
 from liveloom.music.types import Clip, Note
+from liveloom.server.config import default_home
+from liveloom.store.files import FilePolicy, write_file_atomically
+from liveloom.store.workspace import Provenance, Workspace
 
 
 def _clip(i: int) -> Clip:

@@ -10,12 +10,13 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ImageContent, TextContent
 from pydantic import BaseModel, Field
 
-from liveloom.tools.base import provenance, services, tool
-from liveloom.tools.artifacts import load_midi_file
+from liveloom.engines import audio_analysis as aa
 from liveloom.music import analysis
 from liveloom.music.errors import LiveloomError
 from liveloom.music.limits import LIMITS
 from liveloom.music.theory import parse_key
+from liveloom.tools.artifacts import load_midi_file
+from liveloom.tools.base import provenance, services, tool
 
 
 class ChordAt(BaseModel):
@@ -151,8 +152,6 @@ async def analyze_audio(
     analysis artifact. Silence gives a result that says so. Reports progress; can be cancelled.
 
     Example: {"path": "bounce.wav", "plots": true}."""
-    from liveloom.engines import audio_analysis as aa
-
     ws = services(ctx).workspace
     files = services(ctx).files
     real = files.readable(path, max_bytes=LIMITS.max_audio_bytes, suffixes=aa.SUPPORTED)

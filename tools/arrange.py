@@ -8,10 +8,21 @@ import anyio
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
-from liveloom.tools.base import provenance, services, tool
+from liveloom.engines.arranger import SectionSpec
+from liveloom.engines.arranger import arrange as do_arrange
+from liveloom.engines.arranger import orchestrate as do_orchestrate
 from liveloom.music.errors import LiveloomError
-from liveloom.tools.schemas import ArtifactSummary, CheckOut, KeyArg, Seed, StyleArg, artifact_summary, checks_out, store_song
-
+from liveloom.tools.base import provenance, services, tool
+from liveloom.tools.schemas import (
+    ArtifactSummary,
+    CheckOut,
+    KeyArg,
+    Seed,
+    StyleArg,
+    artifact_summary,
+    checks_out,
+    store_song,
+)
 
 
 class SectionIn(BaseModel):
@@ -87,8 +98,6 @@ async def arrange(
     checked. Then write_song puts it in Live (sections become scenes).
 
     Example: {"style": "lofi", "key": "D minor", "tempo": 82, "form": "verse-chorus"}."""
-    from liveloom.engines.arranger import SectionSpec, arrange as do_arrange
-
     ws = services(ctx).workspace
     seeds = {}
     for role, cid in (seed_clips or {}).items():
@@ -130,8 +139,6 @@ async def orchestrate(
     MIDI programs), checked for ranges and for every pitch class of the source still being heard.
 
     Example: {"id": "clip_3f9a2b1c0d", "ensemble": "brass"}."""
-    from liveloom.engines.arranger import orchestrate as do_orchestrate
-
     ws = services(ctx).workspace
     _, clip = ws.load_clip(id)
     song, checks, details = await anyio.to_thread.run_sync(lambda: do_orchestrate(clip, ensemble))

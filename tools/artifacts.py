@@ -10,14 +10,22 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ImageContent, TextContent
 from pydantic import BaseModel, Field
 
-from liveloom.store.files import write_file_atomically
-from liveloom.tools.base import provenance, services, tool
-from liveloom.store.workspace import Provenance
+from liveloom.engines import pianoroll
+from liveloom.engines.render import find_renderer, render_midi, wav_info
 from liveloom.music.errors import LiveloomError
 from liveloom.music.limits import LIMITS
 from liveloom.music.midi_io import midi_to_song, song_to_midi
 from liveloom.music.types import Song
-from liveloom.tools.schemas import ArtifactSummary, NoteOut, artifact_summary, store_clip, store_song
+from liveloom.store.files import write_file_atomically
+from liveloom.store.workspace import Provenance
+from liveloom.tools.base import provenance, services, tool
+from liveloom.tools.schemas import (
+    ArtifactSummary,
+    NoteOut,
+    artifact_summary,
+    store_clip,
+    store_song,
+)
 
 ArtifactId = Annotated[str, Field(min_length=1, max_length=64, description="An artifact id, e.g. 'clip_3f9a2b1c0d'.",
                                   examples=["clip_3f9a2b1c0d"])]
@@ -210,12 +218,10 @@ async def piano_roll(
 ) -> Annotated[CallToolResult, PianoRollResult]:
     """Draw a clip or song as a piano-roll PNG (returned as an image and stored as an artifact):
     pitch names, bar and beat lines, velocity as shading, tracks in colours, drums by name."""
-    from liveloom.engines.pianoroll import render_piano_roll
-
     ws = services(ctx).workspace
     record, song = ws.load_song(id)
     await ctx.report_progress(0, 2, "drawing")
-    png = await anyio.to_thread.run_sync(lambda: render_piano_roll(song, title=title))
+    png = await anyio.to_thread.run_sync(lambda: pianoroll.render_piano_roll(song, title=title))
     image = ws.put("image", f"{song.name} piano roll", png,
                    provenance(params={"id": id, "title": title}, parents=[id]), {"source": id})
     await ctx.report_progress(2, 2, "done")
@@ -240,8 +246,6 @@ async def render_audio(
     """Render a clip or song to a WAV with FluidSynth and a General MIDI soundfont.
 
     Example: {"id": "song_3f9a2b1c0d", "path": "mix.wav"}. Says what to install if FluidSynth is missing."""
-    from liveloom.engines.render import find_renderer, render_midi, wav_info
-
     ws = services(ctx).workspace
     files = services(ctx).files
     renderer = find_renderer(services(ctx).render)

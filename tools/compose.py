@@ -5,9 +5,8 @@ carries the checks made on its result."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
 import secrets
+from typing import Annotated, Literal
 
 import anyio
 from mcp.server.mcpserver import Context
@@ -20,15 +19,32 @@ from liveloom.engines.harmonize import harmonize_clip
 from liveloom.engines.variation import continue_groove, interpolate_notes, vary_notes
 from liveloom.engines.variation import similarity as note_similarity
 from liveloom.music.analysis import key_of
-from liveloom.music.checks import changed_in_key, check_no_overlaps, check_role, exact_bars
+from liveloom.music.checks import (
+    changed_in_key,
+    check_no_overlaps,
+    check_role,
+    exact_bars,
+)
 from liveloom.music.errors import LiveloomError
 from liveloom.music.harmony import describe_progression
 from liveloom.music.notes import fit_to_length, is_one_line, one_line, shift, whole_bars
 from liveloom.music.styles import get_style
 from liveloom.music.types import Clip
 from liveloom.tools.base import provenance, services, tool
-from liveloom.tools.schemas import (ArtifactSummary, CheckOut, ChordOut, EngineArg, KeyArg, Seed, StyleArg, Temperature,
-                                    artifact_summary, checks_out, store_clip, store_song)
+from liveloom.tools.schemas import (
+    ArtifactSummary,
+    CheckOut,
+    ChordOut,
+    EngineArg,
+    KeyArg,
+    Seed,
+    StyleArg,
+    Temperature,
+    artifact_summary,
+    checks_out,
+    store_clip,
+    store_song,
+)
 
 Role = Literal["melody", "counter", "chords", "pad", "bass", "arpeggio", "drums"]
 class ComposeResult(ArtifactSummary):

@@ -6,12 +6,18 @@ from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
 from liveloom.ableton_bridge.bridge import ClipRef, LiveBridge
-from liveloom.tools.base import provenance, services, tool
+from liveloom.ableton_bridge.client import LiveUnavailable
 from liveloom.music.automation import points_to_steps, shape_steps
 from liveloom.music.errors import LiveloomError
 from liveloom.music.limits import LIMITS
 from liveloom.music.types import Clip, Note, round_up_to_bar
-from liveloom.tools.schemas import ArtifactSummary, artifact_summary, store_clip, store_song
+from liveloom.tools.base import provenance, services, tool
+from liveloom.tools.schemas import (
+    ArtifactSummary,
+    artifact_summary,
+    store_clip,
+    store_song,
+)
 
 TrackIndex = Annotated[int, Field(ge=0, le=999, description="Track index, 0 = first track (see get_session).")]
 SlotIndex = Annotated[int, Field(ge=0, le=999, description="Clip slot (scene) index, 0 = first scene.")]
@@ -143,8 +149,6 @@ async def _bridge(ctx: Context) -> LiveBridge:
 async def live_status(ctx: Context) -> LiveStatus:
     """Is Live reachable, which version, which Remote Script answers (stock AbletonOSC or liveloom's
     companion), and what needs the companion. Never fails: an unreachable Live is reported with help."""
-    from liveloom.ableton_bridge.client import LiveUnavailable
-
     b = await _bridge(ctx)
     try:
         caps = await b.connect(refresh=True)

@@ -7,12 +7,12 @@ import anyio
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
-from liveloom.tools.base import provenance, services, tool
 from liveloom.music.errors import LiveloomError
 from liveloom.music.limits import LIMITS
-from liveloom.music.types import TimeSignature
 from liveloom.music.notation import ChordRhythm, NotationKind, realize
 from liveloom.music.theory import parse_key
+from liveloom.music.types import TimeSignature
+from liveloom.tools.base import provenance, services, tool
 from liveloom.tools.schemas import ArtifactSummary, artifact_summary, store_clip
 
 

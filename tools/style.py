@@ -6,18 +6,25 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import anyio
-
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from liveloom.tools.base import provenance, services, tool
-from liveloom.music import analysis
-from liveloom.music import transform
-from liveloom.music.errors import LiveloomError
-from liveloom.music.types import Clip, Note
+from liveloom.engines import audio_analysis as aa
+from liveloom.engines.reharmonize import reharmonize as reharmonize_notes
+from liveloom.music import analysis, transform
 from liveloom.music.analysis import key_of
+from liveloom.music.errors import LiveloomError
+from liveloom.music.limits import LIMITS
 from liveloom.music.theory import parse_key
-from liveloom.tools.schemas import GRIDS, ArtifactSummary, artifact_summary, store_clip, store_song
+from liveloom.music.types import Clip, Note, PlacedClip, Song, TimeSignature, Track
+from liveloom.tools.base import provenance, services, tool
+from liveloom.tools.schemas import (
+    GRIDS,
+    ArtifactSummary,
+    artifact_summary,
+    store_clip,
+    store_song,
+)
 
 ClipId = Annotated[str, Field(min_length=1, max_length=64, description="The clip to transform (kept as it is).",
                               examples=["clip_3f9a2b1c0d"])]
@@ -41,10 +48,6 @@ def _fit(clip: Clip, notes: list[Note]) -> list[Note]:
 
 def _audio_groove(files, path: str) -> transform.Groove:
     """A groove from a recording: its onsets on its beat grid become reference notes."""
-    from liveloom.engines import audio_analysis as aa
-    from liveloom.music.limits import LIMITS
-    from liveloom.music.types import TimeSignature
-
     real = files.readable(path, max_bytes=LIMITS.max_audio_bytes, suffixes=aa.SUPPORTED)
     y, _ = aa.load(real, LIMITS.max_audio_seconds)
     found = aa.groove_onsets(y)
@@ -235,9 +238,6 @@ async def reharmonize(
     result is a song: the melody track (unchanged) and the new accompaniment.
 
     Example: {"id": "clip_3f9a2b1c0d", "style": "jazz", "per": "half_bar"}."""
-    from liveloom.music.types import PlacedClip, Song, Track
-    from liveloom.engines.reharmonize import reharmonize as run
-
     ws = services(ctx).workspace
     _, clip = ws.load_clip(id)
     if clip.is_drum:
@@ -247,7 +247,7 @@ async def reharmonize(
         raise LiveloomError(f"{id} has no sounding notes to harmonize")
     k = key_of(clip, key)
     span = clip.time_signature.beats_per_bar / (2 if per == "half_bar" else 1)
-    result = run(clip.notes, k, style, span, clip.length)
+    result = reharmonize_notes(clip.notes, k, style, span, clip.length)
     chords = Clip(name=f"{clip.name} {style} chords", notes=result.accompaniment, length=clip.length,
                   tempo=clip.tempo, time_signature=clip.time_signature, key=str(k), role="chords", instrument=0)
     song = Song(name=f"{clip.name} reharmonized ({style})", tempo=clip.tempo or 120.0,

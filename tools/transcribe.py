@@ -13,12 +13,24 @@ import anyio
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from liveloom.tools.base import provenance, services, tool
+from liveloom.engines import audio_analysis as aa
+from liveloom.engines import transcription as tr
+from liveloom.engines.render import find_renderer, render_midi, wav_info
 from liveloom.music.errors import Cancelled, LiveloomError
 from liveloom.music.limits import LIMITS
-from liveloom.music.types import Clip, Note, PlacedClip, Song, TimeSignature, Track
+from liveloom.music.midi_io import song_to_midi
 from liveloom.music.theory import parse_pitch
-from liveloom.tools.schemas import GRIDS, ArtifactSummary, artifact_summary, store_clip, store_song
+from liveloom.music.transform import quantize as quantize_notes
+from liveloom.music.types import Clip, Note, PlacedClip, Song, TimeSignature, Track
+from liveloom.store.files import write_file_atomically
+from liveloom.tools.base import provenance, services, tool
+from liveloom.tools.schemas import (
+    GRIDS,
+    ArtifactSummary,
+    artifact_summary,
+    store_clip,
+    store_song,
+)
 
 REGISTERS = (("low", 0, 47), ("mid", 48, 71), ("high", 72, 127))
 # ensemble -> (instrument, GM program) for the low, mid and high registers
@@ -77,10 +89,6 @@ async def _transcribe_file(ctx: Context, path: str, *, piano: bool = False, onse
                            hold_with_pedal: bool = False) -> _Heard:
     """Check the arguments and the file, decode it, transcribe it in a worker thread with progress (cancelled
     within a window or segment), and turn the events into notes in beats."""
-    from liveloom.engines import audio_analysis as aa
-    from liveloom.engines import transcription as tr
-    from liveloom.music.transform import quantize as quantize_notes
-
     if quantize is not None and quantize not in GRIDS:
         raise LiveloomError(f"unknown grid {quantize!r}; use one of: {', '.join(GRIDS)}")
     lo = parse_pitch(lowest) if lowest else None
@@ -220,10 +228,6 @@ async def reorchestrate_audio(
     not kept, only its notes. Returns the song (editable, writable to Live) and the WAV.
 
     Example: {"path": "piano_sketch.wav", "ensemble": "brass", "out_path": "sketch_brass.wav"}."""
-    from liveloom.music.midi_io import song_to_midi
-    from liveloom.engines.render import find_renderer, render_midi, wav_info
-    from liveloom.store.files import write_file_atomically
-
     ws = services(ctx).workspace
     files = services(ctx).files
     renderer = find_renderer(services(ctx).render)  # says what to install before any work is done

@@ -1,0 +1,37 @@
+"""Helpers the tests share: calling a tool through a real MCP client and expecting a result or a clean error,
+and calling a tool function directly, without a server, with a context of its own."""
+
+from __future__ import annotations
+
+import shutil
+from types import SimpleNamespace
+
+from mcp import Client
+
+HAS_FLUIDSYNTH = shutil.which("fluidsynth") is not None
+
+
+async def call_ok(client: Client, tool: str, args: dict) -> dict:
+    result = await client.call_tool(tool, args)
+    assert not result.is_error, result.content[0].text if result.content else result
+    return result.structured_content
+
+
+async def call_err(client: Client, tool: str, args: dict) -> str:
+    result = await client.call_tool(tool, args)
+    assert result.is_error, f"{tool} should have failed but returned {result.structured_content}"
+    text = result.content[0].text
+    assert "Traceback" not in text
+    return text
+
+
+class DirectContext:
+    """Stands in for the SDK's Context when a test calls a tool function itself: the services come from
+    `request_context.lifespan_context` as in a server, and progress reports are recorded."""
+
+    def __init__(self, services):
+        self.request_context = SimpleNamespace(lifespan_context=services)
+        self.progress: list[tuple[float, float | None, str | None]] = []
+
+    async def report_progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        self.progress.append((progress, total, message))
