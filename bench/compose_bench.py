@@ -44,7 +44,8 @@ def _stats(xs: list[float]) -> str:
     return f"{statistics.median(xs) * 1000:.1f} ms ({min(xs) * 1000:.1f}-{max(xs) * 1000:.1f})"
 
 
-async def speed(repeats: int) -> list[list]:
+async def speed(repeats: int) -> tuple[list[list], dict[str, float]]:
+    """The table's rows, and the median seconds of each timed task (for --check)."""
     from mcp import Client
 
     from liveloom.ableton_bridge.target import parse_target
@@ -52,7 +53,7 @@ async def speed(repeats: int) -> list[list]:
     from liveloom.server.config import Config
 
     server = build_server(Config(home=Path(tempfile.mkdtemp()), allow=[], live=parse_target("sim")))
-    rows = []
+    rows, medians = [], {}
     async with Client(server) as c:
         async def call(tool: str, args: dict) -> dict:
             r = await c.call_tool(tool, args)
@@ -92,6 +93,8 @@ async def speed(repeats: int) -> list[list]:
                 await call("compose", {**args, "seed": i})
                 ts.append(time.perf_counter() - t0)
             rows.append([label, _stats(ts), "-", "-"])
+            medians[label] = statistics.median(ts)
+        medians["compose x 4"], medians["arrange"] = statistics.median(four), statistics.median(arr)
     await server.services.live.close()
     cold = subprocess.run([sys.executable, "-c", (
         "import time; t0=time.perf_counter();"
@@ -100,7 +103,7 @@ async def speed(repeats: int) -> list[list]:
         "t2=time.perf_counter(); print(t1-t0, t2-t1)")], capture_output=True, text=True, check=True)
     imp, first = map(float, cold.stdout.split())
     rows.append(["cold: import + first compose (fresh process)", f"{imp * 1000:.0f} ms + {first * 1000:.0f} ms", "-", "-"])
-    return rows
+    return rows, medians
 
 
 def _melody_descr(notes, bar: float, length: float) -> dict:
@@ -282,11 +285,12 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=None, help="corpus cache for the corpus column "
                                                                "(python -m liveloom.models.corpus --cache DIR)")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--check", action="store_true", help="exit 1 when a figure the docs claim regresses")
     args = ap.parse_args()
     machine = f"{platform.machine()}, {platform.system()}, {torch.get_num_threads()} threads, CPU " \
               f"({'a GPU is present but the theory engine does not use it' if torch.cuda.is_available() else 'no GPU'})"
     print(f"machine: {machine}\n")
-    rows = anyio.run(speed, args.repeats)
+    rows, medians = anyio.run(speed, args.repeats)
     print(_table(rows, ["task", "median (range)", "target", "met"]))
     print("\ndescriptors of 8-bar generated melodies (pc entropy / scale consistency / groove consistency / "
           "notes per bar / mean interval in semitones)")
@@ -304,6 +308,21 @@ def main() -> None:
         args.json.write_text(json.dumps({"machine": machine, "speed": rows, "descriptors": drows,
                                          "constraints": crows, "requests_ok": ok, "requests": n,
                                          "arrange": arows}, indent=2))
+    if args.check:
+        from claims import Claim, report
+
+        arrange_passed = sum(int(r[2].split("/")[0]) for r in arows)
+        arrange_total = sum(int(r[2].split("/")[1]) for r in arows)
+        sys.exit(report([
+            Claim("compose 8 bars x 4 roles, s (published 0.026; target 1)", medians["compose x 4"], 1.0, False),
+            Claim("arrange 64 bars x 5 tracks, s (published 0.081; target 5)", medians["arrange"], 5.0, False),
+            Claim("model folk melody 8 bars, s (published 0.97; 2x room)", medians["model: folk melody 8 bars"], 2.0,
+                  False),
+            Claim("model chorale SATB 8 bars, s (published 3.51; 2x room)", medians["model: chorale SATB 8 bars"],
+                  7.0, False),
+            Claim("requests with every check passed, share (published 220/220)", ok / n, 1.0),
+            Claim("arrange checks passed, share (published 4,763/4,763)", arrange_passed / arrange_total, 1.0),
+        ]))
     if ok != n or math.isnan(ok):
         sys.exit(1)
 

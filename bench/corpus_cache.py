@@ -2,8 +2,10 @@
 
     .venv/bin/python bench/corpus_cache.py [--essen 600]
 
+Scores are read by the model's corpus parser (`liveloom.models.corpus`: parts, pickups padded so that bar
+lines fall where written, ABC files split per tune), so the benchmarks and the model see the same notes.
 Writes bench/out/corpus_<set>.jsonl (one piece per line: notes as [pitch, start, duration] in beats,
-the key signature's sharps, the final bass note, and the title). Resumable: pieces already cached are
+the key signature's sharps, the final bass note, and the name). Resumable: pieces already cached are
 skipped. Parsing takes minutes; nothing here is downloaded — the corpus ships inside music21.
 """
 
@@ -15,33 +17,24 @@ import sys
 import time
 from pathlib import Path
 
+from liveloom.models.corpus import parse_job, split_abc
+
 OUT = Path(__file__).resolve().parent / "out"
 
 
-def piece_record(score, name: str) -> dict | None:
-    from music21 import key as m21key
-
-    flat = score.stripTies().flatten()
-    notes = []
-    for el in flat.notes:
-        dur = float(el.quarterLength)
-        if dur <= 0:
-            continue
-        for p in (el.pitches if el.isChord else [el.pitch]):
-            notes.append([int(p.midi), round(float(el.offset), 4), round(dur, 4)])
-    if len(notes) < 8:
+def bench_record(rec: dict | None, name: str) -> dict | None:
+    """The analysis benchmarks' view of a parsed score: every part's notes, its key signature and final bass."""
+    if rec is None or rec.get("sharps") is None:
         return None
-    sigs = list(flat.getElementsByClass(m21key.KeySignature))
-    if not sigs:
+    notes = sorted(([p, s, d] for part in rec["parts"] for p, s, d in part["notes"]), key=lambda n: (n[1], n[0]))
+    if len(notes) < 8:
         return None
     end = max(n[1] for n in notes)
     final = [n for n in notes if n[1] == end]
-    return {"name": name, "notes": notes, "sharps": int(sigs[0].sharps), "final_bass": min(n[0] for n in final)}
+    return {"name": name, "notes": notes, "sharps": rec["sharps"], "final_bass": min(n[0] for n in final)}
 
 
-def cache(set_name: str, paths_and_works, limit: int | None = None) -> None:
-    from music21 import converter
-
+def cache(set_name: str, jobs, limit: int | None = None) -> None:
     OUT.mkdir(exist_ok=True)
     out = OUT / f"corpus_{set_name}.jsonl"
     done = set()
@@ -49,16 +42,15 @@ def cache(set_name: str, paths_and_works, limit: int | None = None) -> None:
         done = {json.loads(line)["name"] for line in out.read_text().splitlines() if line.strip()}
     n_new, t0 = 0, time.time()
     with out.open("a") as f:
-        for name, load in paths_and_works:
+        for name, job in jobs:
             if limit is not None and len(done) >= limit:
                 break
             if name in done:
                 continue
-            try:
-                rec = piece_record(load(converter), name)
-            except Exception as exc:  # a piece music21 cannot read is skipped, and said
-                print(f"skip {name}: {exc}", file=sys.stderr)
-                continue
+            _, rec, err = parse_job(job)
+            if err:  # a piece music21 cannot read is skipped, and said
+                print(f"skip {name}: {err}", file=sys.stderr)
+            rec = bench_record(rec, name)
             if rec:
                 f.write(json.dumps(rec) + "\n")
                 f.flush()
@@ -73,22 +65,17 @@ def chorales():
     for path in sorted(corpus.getComposer("bach")):
         stem = Path(str(path)).stem
         if stem.startswith("bwv"):
-            yield stem, (lambda conv, p=path: conv.parse(p))
+            yield stem, (str(path), None)
 
 
 def essen(limit: int):
-    """Each tune parsed on its own: music21's opus import of these files can attach one tune's key
-    signature to another tune's notes, so the files are split at their X: lines first."""
-    import re
-
+    """Each tune on its own (music21's opus import can attach one tune's key signature to another's notes)."""
     from music21 import corpus
 
     count = 0
     for path in sorted(str(p) for p in corpus.getPaths() if "essenFolksong" in str(p)):
-        text = Path(path).read_text(encoding="latin-1")
-        tunes = re.split(r"(?m)^(?=X:)", text)
-        for i, tune in enumerate(t for t in tunes if t.startswith("X:")):
-            yield f"{Path(path).stem}#{i}", (lambda conv, t=tune: conv.parse(t, format="abc"))
+        for i in range(len(split_abc(Path(path).read_text(encoding="latin-1")))):
+            yield f"{Path(path).stem}#{i}", (path, i)
             count += 1
             if count >= limit:
                 return

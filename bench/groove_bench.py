@@ -1,6 +1,6 @@
 """Groove transfer: how close a target gets to a reference groove, at strengths 0, 0.5 and 1.
 
-    .venv/bin/python bench/groove_bench.py
+    .venv/bin/python bench/groove_bench.py [--check]
 
 References are 4-bar 16th-note parts "performed" with a known feel (a template's offsets and accents plus
 a little random timing and velocity, seeded); targets are straight parts with flat velocity and other
@@ -10,10 +10,12 @@ the correlation of velocities with the reference's, and whether pitches and orde
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import random
 import statistics
+import sys
 
 from liveloom.music.transform import TEMPLATES, apply_groove, extract_groove
 from liveloom.music.types import Note, TimeSignature
@@ -28,7 +30,7 @@ def corr(a: list[float], b: list[float]) -> float:
     return num / den if den else 0.0
 
 
-def main() -> None:
+def reference_rows() -> list[tuple[str, float, float, float, bool]]:
     rng = random.Random(11)
     rows = []
     for name in ("mpc_swing_58", "mpc_swing_66", "shuffle", "laid_back", "clave_son"):
@@ -53,9 +55,10 @@ def main() -> None:
     for name, strength, err, vc, kept in rows:
         vc_text = f"{vc:.2f}" if strength else "—"
         print(f"| {name} | {strength:g} | {err:.1f} | {vc_text} | {'yes' if kept else 'NO'} |")
+    return rows
 
 
-def audio_rows() -> None:
+def audio_rows() -> list[tuple[float, float, bool]]:
     """Grooves taken from recordings: click tracks (noise bursts) with a known swing and accents, at 110 BPM,
     rendered with exact timing; the groove found in the audio is applied (strength 1) to a straight part and
     the off 16ths' positions compared with the recording's."""
@@ -68,6 +71,7 @@ def audio_rows() -> None:
     print("\ngroove_transfer from a recording's onsets (click tracks at 110 BPM, 8 bars of 16ths, accents on beats)\n")
     print("| swing | off-16th position found (of the 8th) | timing error (ms) | accent order kept (downbeat > beat > off) |")
     print("|---|---|---|---|")
+    rows = []
     rng = np.random.default_rng(0)
     click = (rng.standard_normal(int(0.03 * sr)) * np.exp(-np.arange(int(0.03 * sr)) / (0.004 * sr))).astype(np.float32)
     for swing in (0.50, 0.54, 0.58, 0.62, 0.66, 0.71):
@@ -91,8 +95,28 @@ def audio_rows() -> None:
         v = groove.velocity
         order = v[0] >= v[4] > v[1]
         print(f"| {swing:.2f} | {pos:.3f} | {err_ms:.1f} | {'yes' if order else 'no'} |")
+        rows.append((swing, err_ms, order))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 when a figure the docs claim regresses")
+    args = parser.parse_args()
+    rows, audio = reference_rows(), audio_rows()
+    if args.check:
+        from claims import Claim, report
+
+        full = [r for r in rows if r[1] == 1.0]
+        sys.exit(report([
+            Claim("strength 1: worst timing error to the reference, ms (published 1.4)", max(r[2] for r in full), 2.0,
+                  False),
+            Claim("strength 1: lowest velocity correlation (published 0.60)", min(r[3] for r in full), 0.55),
+            Claim("pitches and order kept, share of cases (published all)", sum(r[4] for r in rows) / len(rows), 1.0),
+            Claim("from audio: worst timing error, ms (published 6.1)", max(r[1] for r in audio), 7.0, False),
+            Claim("from audio: accent order kept, share (published all)", sum(r[2] for r in audio) / len(audio), 1.0),
+        ]))
 
 
 if __name__ == "__main__":
     main()
-    audio_rows()

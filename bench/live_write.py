@@ -15,6 +15,7 @@ import asyncio
 import os
 import platform
 import statistics
+import sys
 import time
 
 from liveloom.ableton_bridge.bridge import ClipRef, LiveBridge
@@ -121,31 +122,56 @@ def row(label: str, samples: list[tuple[float | None, int, int, int]], total: in
             f"{samples[0][2]:>6} | {landed_text:>16} |")
 
 
-async def main_async(runs: int, tick: float) -> None:
+async def main_async(runs: int, tick: float) -> dict[str, tuple[float | None, int]]:
+    """Prints the table; returns each row's median time (None: no reply) and what landed, for --check."""
     print(f"liveloom → Live writes — fake Live over UDP on 127.0.0.1, {tick * 1000:.0f} ms Remote Script tick; "
           f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, Python "
           f"{platform.python_version()}, CPU only; {runs} runs each\n")
     print(f"| {'write (verified by read-back unless noted)':<46} | {'median s':>8} | {'range s':^15} | {'trips':>5} | "
           f"{'grams':>6} | {'notes in Live':>16} |")
     print(f"|{'-' * 48}|{'-' * 10}|{'-' * 17}|{'-' * 7}|{'-' * 8}|{'-' * 18}|")
+    found: dict[str, tuple[float | None, int]] = {}
+
+    def keep(key: str, samples) -> None:
+        times = [s[0] for s in samples if s[0] is not None]
+        found[key] = (statistics.median(times) if times else None, min(s[3] for s in samples))
+
     for n in (10, 100, 1000, 5000):
         for label, fn in ((f"{n:>5} notes, liveloom + LiveloomOSC", lambda: liveloom_write(n, True, tick)),
                           (f"{n:>5} notes, liveloom + stock AbletonOSC", lambda: liveloom_write(n, False, tick)),
                           (f"{n:>5} notes, one message per note, unverified", lambda: per_note_write(n, tick))):
             samples = [await fn() for _ in range(runs)]
             print(row(label, samples, n), flush=True)
+            keep(" ".join(label.split()), samples)
     samples = [await song_write(tick) for _ in range(runs)]
     print(row("16-bar 6-track song + 6 volume envelopes", samples, 6 * 2 * 64 + 6 * 128), flush=True)
+    keep("song", samples)
     print("\ntrips = request/reply round trips; grams = datagrams sent; notes in Live counts what the fake set "
           "holds afterwards (the song row counts notes plus automation points).")
+    return found
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--tick", type=float, default=0.1, help="Remote Script tick in seconds (Live: ~0.1)")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a figure the docs claim regresses")
     args = parser.parse_args()
-    asyncio.run(main_async(args.runs, args.tick))
+    found = asyncio.run(main_async(args.runs, args.tick))
+    if args.check:
+        from claims import Claim, report
+
+        claims = []
+        for n in (10, 100, 1000, 5000):
+            for script in ("LiveloomOSC", "stock AbletonOSC"):
+                secs, landed = found[f"{n} notes, liveloom + {script}"]
+                claims.append(Claim(f"{n} notes through {script}: notes verified in Live (published all)", landed, n))
+        claims.append(Claim("5000 notes through LiveloomOSC, s (published 0.84; 2x room)",
+                            found["5000 notes, liveloom + LiveloomOSC"][0] or float("inf"), 1.7, False))
+        claims.append(Claim("song: notes + automation points verified (published 1,536 of 1,536)", found["song"][1],
+                            6 * 2 * 64 + 6 * 128))
+        claims.append(Claim("song, s (published 6.45; 2x room)", found["song"][0] or float("inf"), 13.0, False))
+        sys.exit(report(claims))
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from liveloom.music.types import Note  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--songs", type=int, default=200)
+    parser.add_argument("--check", action="store_true", help="exit 1 when a figure the docs claim regresses")
     args = parser.parse_args()
     songs = load("essen")[: args.songs]
     rows = []
@@ -53,6 +54,25 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for style, per, mean, median, t, kept in rows:
         print(f"| {style} | {per} | {mean:.3f} | {median:.3f} | {t * 1000:.1f} | {'yes' if kept else 'NO'} |")
+    if args.check:
+        sys.exit(_check(rows))
+
+
+# published: strong-beat chord-tone share (mean) per style, one chord per bar / per half bar
+PUBLISHED = {("pop", "bar"): 0.840, ("pop", "half bar"): 0.972, ("jazz", "bar"): 0.963, ("jazz", "half bar"): 0.996,
+             ("modal_interchange", "bar"): 0.848, ("modal_interchange", "half bar"): 0.990,
+             ("chorale", "bar"): 0.844, ("chorale", "half bar"): 0.972}
+
+
+def _check(rows) -> int:
+    from claims import Claim, report
+
+    claims = [Claim(f"{style} per {per}: chord-tone share (published {PUBLISHED[style, per]:.3f})", mean,
+                    PUBLISHED[style, per] - 0.02) for style, per, mean, *_ in rows if (style, per) in PUBLISHED]
+    claims.append(Claim("melody kept, share of styles (published all)", sum(r[5] for r in rows) / len(rows), 1.0))
+    claims.append(Claim("slowest ms per melody (published 5.7; 2x room)", max(r[4] for r in rows) * 1000, 11.4,
+                        False))
+    return report(claims)
 
 
 if __name__ == "__main__":

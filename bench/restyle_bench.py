@@ -100,6 +100,7 @@ def main() -> None:
     parser.add_argument("--melodies", type=int, default=30)
     parser.add_argument("--bars", type=int, default=8)
     parser.add_argument("--cache", type=Path, default=None)
+    parser.add_argument("--check", action="store_true", help="exit 1 when a figure the docs claim regresses")
     args = parser.parse_args()
     import torch
 
@@ -118,6 +119,23 @@ def main() -> None:
               f"{r['in_key']:.3f} / {r['in_range']:.3f} | {r['p_before']:.2f} → {p_after} | {r['top']:.0%} | "
               f"{statistics.median(s):.2f} ({min(s):.2f}–{max(s):.2f}) |")
     print(f"\nfirst call (loads the model and classifier): {cold:.2f} s", file=sys.stderr)
+    if args.check:
+        from claims import Claim, report
+
+        by = {r["target"]: r for r in rows}
+        claims = []
+        for r in rows:
+            claims += [Claim(f"{r['target']}: melody kept, share (published 100 %)", r["kept"], 1.0),
+                       Claim(f"{r['target']}: chord tones on strong beats (published >= 0.971)", r["chord_tones"], 0.95),
+                       Claim(f"{r['target']}: parallel 5ths/8ves per motion (published 0)", r["parallels"], 0.0, False),
+                       Claim(f"{r['target']}: new notes in key (published 1.000)", r["in_key"], 1.0),
+                       Claim(f"{r['target']}: new notes in range (published 1.000)", r["in_range"], 1.0),
+                       Claim(f"{r['target']}: s per call, median (published <= 2.97; 2x room)",
+                             statistics.median(r["secs"]), 6.0, False)]
+        if "chorale" in by:
+            claims.append(Claim("chorale: the classifier's top style, share (published 100 %)", by["chorale"]["top"],
+                                0.9))
+        sys.exit(report(claims))
 
 
 if __name__ == "__main__":

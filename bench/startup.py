@@ -1,6 +1,6 @@
 """Start-up time, idle memory and warm tool latency of the liveloom server.
 
-    .venv/bin/python bench/startup.py [--runs 5]
+    .venv/bin/python bench/startup.py [--runs 5] [--check]
 
 Prints one table: median and range over the runs, and the machine it ran on. Start-up is
 measured as a host sees it: from spawning `python -m liveloom serve` to the tools/list answer
@@ -106,6 +106,7 @@ def _row(label: str, values: list[float], unit: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--check", action="store_true", help="exit 1 when a figure the docs claim regresses")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="liveloom-bench-") as home:
         starts, rss = [], []
@@ -126,6 +127,27 @@ def main() -> None:
         print(_row("idle server memory (RSS) after tools/list", rss, "MiB"))
     for label, values in warm.items():
         print(_row(label, values, "x" if label.endswith("real time") else "ms"))
+    if args.check:
+        sys.exit(_check(starts, rss, warm))
+
+
+def _check(starts: list[float], rss: list[float], warm: dict[str, list[float]]) -> int:
+    from claims import Claim, report
+
+    med = statistics.median
+    claims = [Claim("cold start -> tools/list, s (published 1.0; 2x room)", med(starts), 2.0, False),
+              Claim("notation_to_clip ii-V-I, ms (published 9.9; 2x room)",
+                    med(warm["notation_to_clip: ii-V-I, 6 bars, swing8"]) * 1000, 20.0, False),
+              Claim("export_midi 2 clips, ms (published 31.8; 2x room)", med(warm["export_midi: 2 clips"]) * 1000,
+                    64.0, False),
+              Claim("piano_roll, ms (published 347; 2x room)", med(warm["piano_roll: 16 bars, 2 tracks"]) * 1000,
+                    700.0, False)]
+    if rss:
+        claims.append(Claim("idle memory, MiB (published 77; +30 %)", med(rss), 100.0, False))
+    if "render_audio: x real time" in warm:
+        claims.append(Claim("render_audio, x real time (published 61; 2x room)",
+                            med(warm["render_audio: x real time"]), 30.0))
+    return report(claims)
 
 
 if __name__ == "__main__":

@@ -124,6 +124,7 @@ def main() -> None:
                              "bf16, or both side by side (bf16 only where the CPU or GPU runs it natively)")
     parser.add_argument("--no-piano", action="store_true",
                         help="leave out the piano model's table (it runs about real time on 2 CPU cores)")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a figure the docs claim regresses")
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # basic-pitch's import warns about TensorFlow, CoreML and TFLite
     import torch
@@ -150,6 +151,7 @@ def main() -> None:
     from liveloom.models.basic_pitch_torch import bf16_is_fast
 
     nets, loads = {}, {}
+    device = None  # known once fp32 is loaded (it loads first)
     for precision in ["fp32", "bf16"] if args.precision == "both" else [args.precision]:
         if precision == "bf16" and args.precision == "both" and not bf16_is_fast(device):
             continue  # fp32 loaded first, so `device` is known here
@@ -190,11 +192,29 @@ def main() -> None:
             row[label + "_notes"] = sorted((round(s, 3), p) for s, _, p in est)
         rows.append(row)
     report(rows, cold, loads, device, torch.get_num_threads(), [label for label, _ in systems])
-    if not args.no_piano:
-        piano_report(rows, files, nets)
+    piano = None if args.no_piano else piano_report(rows, files, nets)
+    if args.check:
+        sys.exit(check(rows, piano))
 
 
-def piano_report(rows, files, nets) -> None:
+def check(rows, piano: dict[str, float] | None) -> int:
+    """The published targets: F1 at least the reference's (same run), at least 1.5x its speed per file
+    (published 1.86x), the reference's very notes on nearly every file (published 69 of 70), piano F1 0.99."""
+    from claims import Claim, report as check_report
+
+    mean = lambda k, i: statistics.mean(r[k][i] for r in rows)  # noqa: E731
+    ratio = statistics.median(r["fp32"][2] / r["ref"][2] for r in rows[1:])
+    same = sum(1 for r in rows if r["fp32_notes"] == r["ref_notes"]) / len(rows)
+    claims = [Claim("fp32 onset F1 minus the reference's, same run (published 0)", mean("fp32", 0) - mean("ref", 0),
+                    -1e-4),
+              Claim("fp32 speed per file, x the reference's, same run (published 1.86; target 1.5)", ratio, 1.5),
+              Claim("fp32 note lists identical to the reference's, share (published 69/70)", same, 0.95)]
+    if piano:
+        claims += [Claim(f"piano model {p} onset F1 (published 0.991)", f, 0.98) for p, f in piano.items()]
+    return check_report(claims)
+
+
+def piano_report(rows, files, nets) -> dict[str, float]:
     """The piano files again through the piano model (Transkun 2.0; transcribe's piano=true), in each
     precision that ran above, side by side with the general model's and the reference's numbers."""
     from liveloom.engines import audio_analysis as aa
@@ -202,6 +222,7 @@ def piano_report(rows, files, nets) -> None:
     from liveloom.models import transkun_piano
 
     models = {precision: transkun_piano.load(precision=precision) for precision in nets}
+    found = {}
     sel = [(r, f) for r, f in zip(rows, files) if r["inst"] == "piano"]
     print(f"\nsolo piano ({len(sel)} files, {sum(r['dur'] for r, _ in sel):.0f} s): the piano model "
           "(`transcribe` piano=true, Transkun 2.0) against the general model and the reference\n")
@@ -223,10 +244,12 @@ def piano_report(rows, files, nets) -> None:
             scores.append(f1(notes, [(e.start, e.end, e.pitch) for e in events]))
             if k:
                 speeds.append(r["dur"] / dt)
+        found[precision] = statistics.mean(a for a, _ in scores)
         print(f"| Transkun 2.0 piano model, {precision} | {statistics.mean(a for a, _ in scores):.3f} | "
               f"{statistics.mean(b for _, b in scores):.3f} | {statistics.median(speeds):.2f}x "
               f"({min(speeds):.2f}–{max(speeds):.2f}x) |")
     print("(speeds are x real time, the first file left out; Transkun runs 16 s segments 8 s apart, one at a time)")
+    return found
 
 
 def sf_seconds(path: Path) -> float:

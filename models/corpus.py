@@ -102,7 +102,7 @@ def _bars(part, end: float) -> list[list[float]]:
 
 
 def score_record(score, path: str, tune: int | None) -> dict | None:
-    from music21 import metadata, tempo
+    from music21 import key, metadata, tempo
 
     folder, style = collection_of(path)
     parts = list(score.parts) if hasattr(score, "parts") and len(score.parts) else [score]
@@ -143,10 +143,12 @@ def score_record(score, path: str, tune: int | None) -> dict | None:
     md = score.metadata if isinstance(getattr(score, "metadata", None), metadata.Metadata) else None
     if md is not None:
         title = str(md.title or "")
+    signatures = list(score.recurse().getElementsByClass(key.KeySignature))
     name = Path(path).name + (f"#{tune}" if tune is not None else "")
     work = hashlib.sha1(name.encode()).hexdigest()[:12]
     return {"name": name, "work": work, "folder": folder, "style": style, "title": title,
-            "bars": bars, "bpm": bpm, "parts": part_notes}
+            "bars": bars, "bpm": bpm, "sharps": int(signatures[0].sharps) if signatures else None,
+            "parts": part_notes}
 
 
 def parse_job(job: tuple[str, int | None]) -> tuple[tuple[str, int | None], dict | None, str | None]:
