@@ -1,7 +1,7 @@
 """analyze_audio on rendered corpus pieces with exact ground truth.
 
     .venv/bin/python bench/corpus_cache.py     # once
-    .venv/bin/python bench/audio_bench.py [--pieces 24]
+    .venv/bin/python bench/audio_bench.py [--pieces 24] [--check]
 
 Bach chorales from music21's corpus are rendered with FluidSynth (FluidR3 GM piano and strings) at
 random tempi 60-160 BPM; the truth is the tempo, the quarter-note beat grid, and the key (key
@@ -44,6 +44,7 @@ def song_of(rec: dict, bpm: float, program: int) -> Song:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pieces", type=int, default=24)
+    parser.add_argument("--check", action="store_true", help="exit 1 when a figure the docs claim regresses")
     args = parser.parse_args()
     import mir_eval
     import numpy as np
@@ -95,6 +96,17 @@ def main() -> None:
     print(f"| speed, warm: × real time, median (range) | {statistics.median(warm):.0f}× ({min(warm):.0f}–{max(warm):.0f}×) |")
     print(f"| first call (cold: numba compiles) | {cold:.1f} s for {rows[0]['seconds']:.0f} s of audio |")
     print(f"| audio analysed | {sum(r['seconds'] for r in rows) / 60:.1f} minutes |")
+    if args.check:
+        from claims import Claim, report
+
+        mean = lambda k: statistics.mean(r[k] for r in rows)  # noqa: E731
+        sys.exit(report([
+            Claim("tempo Acc2 (published 100 %)", mean("acc2"), 0.95),
+            Claim("tempo Acc1 (published 83.3 %)", mean("acc1"), 0.79),
+            Claim("beat F-measure (published 0.804)", mean("f"), 0.78),
+            Claim("key exact (published 83.3 %)", mean("key"), 0.79),
+            Claim("speed, warm, x real time (published 156; 2x room)", statistics.median(warm), 78.0),
+        ]))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,16 @@ def whole_bars(length: float, ts: TimeSignature) -> int:
     return max(1, math.ceil(length / ts.beats_per_bar - EPS))
 
 
+def keep_inside(notes: list[Note], length: float) -> list[Note]:
+    """Keep moved notes inside a clip without losing any: a note pushed past the end starts just before it and
+    ends with it (transformations keep the same notes in the same order; `fit_to_length` drops late ones)."""
+    out = []
+    for n in notes:
+        start = min(n.start, length - 1e-3)
+        out.append(n.model_copy(update={"start": start, "duration": max(1e-3, min(n.duration, length - start))}))
+    return out
+
+
 def no_overlaps(notes: list[Note], same_start: Literal["keep_first", "keep_last"] = "keep_first") -> list[Note]:
     """Cut a note where the next note of the same pitch begins (Live and MIDI cannot hold both). Two notes of
     one pitch starting together keep one: the first given, or the last given (Live's rule when notes are added

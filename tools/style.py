@@ -15,6 +15,7 @@ from liveloom.music import analysis, transform
 from liveloom.music.analysis import key_of
 from liveloom.music.errors import LiveloomError
 from liveloom.music.limits import LIMITS
+from liveloom.music.notes import keep_inside
 from liveloom.music.theory import parse_key
 from liveloom.music.types import Clip, Note, PlacedClip, Song, TimeSignature, Track
 from liveloom.tools.base import provenance, services, tool
@@ -37,15 +38,6 @@ class TransformResult(ArtifactSummary):
                                         "onsets kept).")
 
 
-def _fit(clip: Clip, notes: list[Note]) -> list[Note]:
-    """Keep moved notes inside the clip: a note pushed past the end is shortened to end with the clip."""
-    out = []
-    for n in notes:
-        start = min(n.start, clip.length - 1e-3)
-        out.append(n.model_copy(update={"start": start, "duration": max(1e-3, min(n.duration, clip.length - start))}))
-    return out
-
-
 def _audio_groove(files, path: str) -> transform.Groove:
     """A groove from a recording: its onsets on its beat grid become reference notes."""
     real = files.readable(path, max_bytes=LIMITS.max_audio_bytes, suffixes=aa.SUPPORTED)
@@ -61,7 +53,7 @@ def _audio_groove(files, path: str) -> transform.Groove:
 def _finish(ctx: Context, source_id: str, clip: Clip, notes: list[Note], params: dict, changed: str,
             **updates) -> TransformResult:
     """Store the transformed clip (its notes kept inside it) and say what changed."""
-    new = clip.model_copy(update={"notes": _fit(clip, notes), **updates})
+    new = clip.model_copy(update={"notes": keep_inside(notes, clip.length), **updates})
     new = Clip.model_validate(new.model_dump())
     record = store_clip(services(ctx).workspace, new, provenance(engine="deterministic transformation",
                                                                  params=params, parents=[source_id]))
