@@ -799,7 +799,6 @@ class LiveBridge:
             return (f"Rollback failed too ({exc}): delete the new tracks ({', '.join(map(str, tracks)) or 'none'}) "
                     "in Live by hand, or use Undo.")
 
-
     async def read_song(self, max_scenes: int = 64) -> tuple[object, list[str]]:
         """The Session as a song: every clip read back, scenes laid end to end as sections (each as long as its
         longest clip). -> (Song, notes on what could not be read)."""

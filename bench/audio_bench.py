@@ -46,6 +46,9 @@ def main() -> None:
     parser.add_argument("--pieces", type=int, default=24)
     parser.add_argument("--check", action="store_true", help="exit 1 when a figure the docs claim regresses")
     args = parser.parse_args()
+    from claims import require_defaults
+
+    require_defaults(parser, args, ['pieces'])
     import mir_eval
     import numpy as np
 

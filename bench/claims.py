@@ -34,3 +34,13 @@ def report(claims: list[Claim]) -> int:
     failed = [c for c in claims if not c.holds]
     print(f"{len(claims) - len(failed)} of {len(claims)} claims hold" + (" — a regression" if failed else ""))
     return 1 if failed else 0
+
+
+def require_defaults(parser, args, names: list[str]) -> None:
+    """--check compares with figures measured under the default settings: refuse other settings rather than
+    compare unlike with unlike (a smaller sample, shorter files, another tick)."""
+    changed = [n for n in names if getattr(args, n) != parser.get_default(n)]
+    if getattr(args, "check", False) and changed:
+        flags = ", ".join("--" + n.replace("_", "-") for n in changed)
+        parser.error(f"--check compares with the published figures, measured with the default settings; "
+                     f"leave out {flags}")

@@ -287,6 +287,9 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--check", action="store_true", help="exit 1 when a figure the docs claim regresses")
     args = ap.parse_args()
+    from claims import require_defaults
+
+    require_defaults(ap, args, ['requests'])
     machine = f"{platform.machine()}, {platform.system()}, {torch.get_num_threads()} threads, CPU " \
               f"({'a GPU is present but the theory engine does not use it' if torch.cuda.is_available() else 'no GPU'})"
     print(f"machine: {machine}\n")

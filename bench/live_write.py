@@ -157,6 +157,9 @@ def main() -> None:
     parser.add_argument("--tick", type=float, default=0.1, help="Remote Script tick in seconds (Live: ~0.1)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a figure the docs claim regresses")
     args = parser.parse_args()
+    from claims import require_defaults
+
+    require_defaults(parser, args, ['tick'])
     found = asyncio.run(main_async(args.runs, args.tick))
     if args.check:
         from claims import Claim, report

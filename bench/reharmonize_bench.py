@@ -32,6 +32,9 @@ def main() -> None:
     parser.add_argument("--songs", type=int, default=200)
     parser.add_argument("--check", action="store_true", help="exit 1 when a figure the docs claim regresses")
     args = parser.parse_args()
+    from claims import require_defaults
+
+    require_defaults(parser, args, ['songs'])
     songs = load("essen")[: args.songs]
     rows = []
     for style in STYLES:

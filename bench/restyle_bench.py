@@ -102,6 +102,9 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=None)
     parser.add_argument("--check", action="store_true", help="exit 1 when a figure the docs claim regresses")
     args = parser.parse_args()
+    from claims import require_defaults
+
+    require_defaults(parser, args, ['melodies', 'bars'])
     import torch
 
     rows = anyio.run(run, args)

@@ -126,6 +126,9 @@ def main() -> None:
                         help="leave out the piano model's table (it runs about real time on 2 CPU cores)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a figure the docs claim regresses")
     args = parser.parse_args()
+    from claims import require_defaults
+
+    require_defaults(parser, args, ['pieces', 'seconds'])
     logging.disable(logging.WARNING)  # basic-pitch's import warns about TensorFlow, CoreML and TFLite
     import torch
     from basic_pitch import ICASSP_2022_MODEL_PATH
@@ -200,7 +203,8 @@ def main() -> None:
 def check(rows, piano: dict[str, float] | None) -> int:
     """The published targets: F1 at least the reference's (same run), at least 1.5x its speed per file
     (published 1.86x), the reference's very notes on nearly every file (published 69 of 70), piano F1 0.99."""
-    from claims import Claim, report as check_report
+    from claims import Claim
+    from claims import report as check_report
 
     mean = lambda k, i: statistics.mean(r[k][i] for r in rows)  # noqa: E731
     ratio = statistics.median(r["fp32"][2] / r["ref"][2] for r in rows[1:])

@@ -79,10 +79,7 @@ def _name(p: int) -> str:
 
 
 def resolve_key(key: str | None, style: Style) -> Key:
-    try:
-        return parse_key(key) if key else parse_key(f"C {style.mode}" if style.mode != "major" else "C major")
-    except ValueError as exc:
-        raise LiveloomError(f"{exc}") from None
+    return parse_key(key) if key else parse_key(f"C {style.mode}" if style.mode != "major" else "C major")
 
 
 def style_key_meter(style: str | None, key: str | None, time_signature: str | None) -> tuple[Style, Key,
@@ -90,10 +87,7 @@ def style_key_meter(style: str | None, key: str | None, time_signature: str | No
     """The style, key and metre of a request (defaults from the style), or a clear error."""
     st = get_style(style)
     k = resolve_key(key, st)
-    try:
-        ts = TimeSignature.parse(time_signature or st.meter)
-    except ValueError as exc:
-        raise LiveloomError(str(exc)) from None
+    ts = TimeSignature.parse(time_signature or st.meter)
     return st, k, ts
 
 

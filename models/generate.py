@@ -183,6 +183,7 @@ class _State:
         a1 = self.voice_pitch_at(self.voice, t_prev)
         if a1 is None:
             return pitches
+
         def ic(mine: int, other: int, other_voice: int) -> int:  # the interval, upper voice minus lower, mod 12
             return (mine - other) % 12 if self.voice < other_voice else (other - mine) % 12
 

@@ -144,6 +144,7 @@ def windowed_keys(notes: list[Note], bar: float, window_bars: int = 4, hop_bars:
 
 # ---------------------------------------------------------------- buckets (linear-time passes over spans)
 
+
 def overlapping(notes, unit: float, count: int) -> list[list]:
     """For each span [k*unit, (k+1)*unit), the notes sounding in it."""
     out: list[list] = [[] for _ in range(count)]
@@ -250,6 +251,7 @@ def chords_by_span(notes: list[Note], span: float, end: float) -> list[dict]:
 
 
 # ---------------------------------------------------------------- rhythm, groove and descriptors
+
 
 def rhythm_and_groove(notes: list[Note], ts: TimeSignature, tempo: float | None) -> dict:
     onsets = sorted({round(n.start, 6) for n in notes if not n.mute})
@@ -360,6 +362,7 @@ def note_stats(notes: list[Note], length: float, bar: float) -> dict:
 
 
 # ---------------------------------------------------------------- tempo and meter when the source has none
+
 
 def estimate_tempo(onsets_seconds: list[float], weights: list[float] | None = None) -> tuple[float, float]:
     """(BPM, strength 0-1) of the strongest pulse between 60 and 180 BPM, from onset autocorrelation with a

@@ -564,4 +564,6 @@ def _realize_abc(text: str) -> Realization:
     end = max(n.end for n in notes)
     clip = Clip(name=title, notes=notes, length=round_up_to_bar(end, ts), time_signature=ts, key=key_text, tempo=bpm)
     return Realization(clip=clip, kind="abc", checks=[f"{len(notes)} notes read from ABC"])
+
+
 DRUM_PITCHES = frozenset(GM_DRUMS.values())

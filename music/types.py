@@ -13,6 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .errors import NotationError
 from .limits import LIMITS
 
 Beat = Annotated[float, Field(ge=0, le=LIMITS.max_clip_beats, description="Time in beats (quarter notes).")]
@@ -70,7 +71,7 @@ class TimeSignature(BaseModel):
             num, den = text.strip().split("/")
             return cls(numerator=int(num), denominator=int(den))
         except ValueError as exc:
-            raise ValueError(f"time signature {text!r} is not like '4/4' or '6/8': {exc}") from None
+            raise NotationError(f"time signature {text!r} is not like '4/4' or '6/8': {exc}") from None
 
 
 class Clip(BaseModel):

@@ -12,12 +12,7 @@ from liveloom.ableton_bridge.fake_live import install_fake_live
 
 install_fake_live()  # the script's package imports Live, as it would inside Live
 
-from liveloom.ableton_bridge.remote_script.LiveloomOSC.osc import (  # noqa: E402
-    OSCError,
-    decode_packet,
-    encode_bundle,
-    encode_message,
-)
+from liveloom.ableton_bridge.remote_script.LiveloomOSC.osc import OSCError, decode_packet, encode_bundle, encode_message  # noqa: E402
 
 ARGS = (1, -7, 2 ** 40, 0.5, "text", "", True, False, None, b"\x01\x02\x03")
 

@@ -6,13 +6,7 @@ import pytest
 
 from liveloom.music.errors import NotationError
 from liveloom.music.notation import apply_swing, detect_kind, realize
-from liveloom.music.theory import (
-    chord_name,
-    parse_chord_symbol,
-    parse_key,
-    parse_pitch,
-    parse_roman,
-)
+from liveloom.music.theory import chord_name, parse_chord_symbol, parse_key, parse_pitch, parse_roman
 from liveloom.music.types import TimeSignature
 from liveloom.music.voicing import voice_progression
 

@@ -87,7 +87,6 @@ class AudioAnalysis(BaseModel):
     plot: str | None = Field(default=None, description="Path of the PNG when plots=true.")
 
 
-
 @tool(title="Analyze a clip", read_only=False, idempotent=False)
 async def analyze_clip(
     ctx: Context,
@@ -119,10 +118,7 @@ async def analyze_clip(
     else:
         real, song = await load_midi_file(services(ctx).files, path)
         source, tempo_source = str(real), "file" if song.tempo_known else "default"
-    try:
-        given_key = parse_key(key) if key else None
-    except ValueError as exc:
-        raise LiveloomError(str(exc)) from None
+    given_key = parse_key(key) if key else None
     detail = await anyio.to_thread.run_sync(
         lambda: analysis.analyze_song(song, chords_per, key_profile, cadence, given_key))
     rec = ws.put("analysis", f"analysis of {song.name}", json.dumps(detail).encode(),
@@ -136,7 +132,6 @@ async def analyze_clip(
                                "notes",
                                "notes_per_bar", "range", "polyphony", "syncopation", "swing_ratio", "structure",
                                "descriptors")})
-
 
 
 @tool(title="Analyze audio", read_only=False, idempotent=False)
@@ -160,6 +155,7 @@ async def analyze_audio(
     cancel = threading.Event()
     y, info = await anyio.to_thread.run_sync(lambda: aa.load(real, LIMITS.max_audio_seconds),
                                             abandon_on_cancel=True)
+
     def report(i: int, name: str) -> None:  # from the worker thread, as each stage starts
         anyio.from_thread.run(ctx.report_progress, i, total, name)
 

@@ -66,7 +66,6 @@ class OrchestrateResult(ArtifactSummary):
     details: list[str]
 
 
-
 @tool(title="Arrange a song", read_only=False, idempotent=True)
 async def arrange(
     ctx: Context,
@@ -125,6 +124,7 @@ async def arrange(
                          form=[SectionOut(**{k: v for k, v in s.items() if k != "chords"}) for s in result.sections],
                          checks_passed=len(result.checks) - len(failed), checks_total=len(result.checks),
                          all_checks_passed=not failed, failed_checks=checks_out(failed))
+
 
 @tool(title="Orchestrate a clip", read_only=False, idempotent=True)
 async def orchestrate(

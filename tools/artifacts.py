@@ -19,13 +19,7 @@ from liveloom.music.types import Song
 from liveloom.store.files import write_file_atomically
 from liveloom.store.workspace import Provenance
 from liveloom.tools.base import provenance, services, tool
-from liveloom.tools.schemas import (
-    ArtifactSummary,
-    NoteOut,
-    artifact_summary,
-    store_clip,
-    store_song,
-)
+from liveloom.tools.schemas import ArtifactSummary, NoteOut, artifact_summary, store_clip, store_song
 
 ArtifactId = Annotated[str, Field(min_length=1, max_length=64, description="An artifact id, e.g. 'clip_3f9a2b1c0d'.",
                                   examples=["clip_3f9a2b1c0d"])]
@@ -109,7 +103,6 @@ def _safe_stem(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.")[:60] or "liveloom"
 
 
-
 @tool(title="List artifacts", read_only=True, idempotent=True)
 async def list_artifacts(
     ctx: Context,
@@ -126,6 +119,7 @@ async def list_artifacts(
                            uri=r.uri, description=_describe(r)) for r in records]
     nxt = offset + len(items)
     return ArtifactList(total=total, items=items, next_offset=nxt if nxt < total else None)
+
 
 @tool(title="Get a clip or song", read_only=True, idempotent=True)
 async def get_clip(
@@ -152,6 +146,7 @@ async def get_clip(
     return ClipDetail(artifact=artifact_summary(record), provenance=record.provenance,
                       notes_total=len(all_notes), notes=page, next_offset=nxt)
 
+
 @tool(title="Import a MIDI file", read_only=False, idempotent=False)
 async def import_midi(
     ctx: Context,
@@ -176,6 +171,7 @@ async def import_midi(
     else:
         record = store_song(ws, song, prov)
     return artifact_summary(record)
+
 
 @tool(title="Export MIDI", read_only=False, destructive=False, idempotent=False)
 async def export_midi(
@@ -210,6 +206,7 @@ async def export_midi(
     return ExportResult(id=record.id, path=str(out), tracks=len(tracks), bytes=len(export.data),
                         dropped=export.dropped)
 
+
 @tool(title="Piano roll", read_only=False, idempotent=False)
 async def piano_roll(
     ctx: Context,
@@ -232,6 +229,7 @@ async def piano_roll(
                  TextContent(type="text", text=result.model_dump_json())],
         structured_content=result.model_dump(),
     )
+
 
 @tool(title="Render to audio", read_only=False, idempotent=False)
 async def render_audio(

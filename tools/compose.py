@@ -19,12 +19,7 @@ from liveloom.engines.harmonize import harmonize_clip
 from liveloom.engines.variation import continue_groove, interpolate_notes, vary_notes
 from liveloom.engines.variation import similarity as note_similarity
 from liveloom.music.analysis import key_of
-from liveloom.music.checks import (
-    changed_in_key,
-    check_no_overlaps,
-    check_role,
-    exact_bars,
-)
+from liveloom.music.checks import changed_in_key, check_no_overlaps, check_role, exact_bars
 from liveloom.music.errors import LiveloomError
 from liveloom.music.harmony import describe_progression
 from liveloom.music.notes import fit_to_length, is_one_line, one_line, shift, whole_bars
@@ -47,6 +42,8 @@ from liveloom.tools.schemas import (
 )
 
 Role = Literal["melody", "counter", "chords", "pad", "bass", "arpeggio", "drums"]
+
+
 class ComposeResult(ArtifactSummary):
     role: str
     style: str
@@ -117,7 +114,6 @@ class ContinueResult(ArtifactSummary):
     all_checks_passed: bool
 
 
-
 @tool(title="Compose", read_only=False, idempotent=True)
 async def compose(
     ctx: Context,
@@ -151,8 +147,6 @@ async def compose(
     Example: {"role": "bass", "key": "D minor", "bars": 8, "tempo": 82, "style": "lofi",
     "progression": "i7 iv7 VIImaj7 IIImaj7"}."""
     ws = services(ctx).workspace
-
-
     seed = secrets.randbelow(2**31) if seed is None else seed
     melody = None
     if melody_id:
@@ -180,6 +174,7 @@ async def compose(
                          checks=checks_out(result.checks), all_checks_passed=result.passed, details=result.details,
                          seed_used=seed)
 
+
 @tool(title="Continue a clip", read_only=False, idempotent=True)
 async def continue_clip(
     ctx: Context,
@@ -200,8 +195,6 @@ async def continue_clip(
 
     Example: {"id": "clip_3f9a2b1c0d", "bars": 4, "seed": 2}."""
     ws = services(ctx).workspace
-
-
     _, clip = ws.load_clip(id)
     if not clip.notes:
         raise LiveloomError(f"{id} has no notes to continue from")
@@ -234,6 +227,7 @@ async def continue_clip(
     return ContinueResult(**artifact_summary(record).model_dump(), source=id, engine=engine, bars_added=bars,
                           checks=checks_out(checks), all_checks_passed=all(c.passed for c in checks))
 
+
 @tool(title="Harmonize a melody", read_only=False, idempotent=True)
 async def harmonize(
     ctx: Context,
@@ -255,7 +249,6 @@ async def harmonize(
 
     Example: {"id": "clip_3f9a2b1c0d", "style": "jazz"}."""
     ws = services(ctx).workspace
-
     _, clip = ws.load_clip(id)
     out = await anyio.to_thread.run_sync(lambda: harmonize_clip(services(ctx).models, clip, style, key, chords_per_bar, seed,
                                                                 temperature))
@@ -265,6 +258,7 @@ async def harmonize(
     return HarmonizeResult(**artifact_summary(record).model_dump(), source=id, style=style, engine=out.engine,
                            key_used=out.key, chords=[ChordOut(**c) for c in out.chords],
                            checks=checks_out(out.checks), all_checks_passed=all(c.passed for c in out.checks))
+
 
 @tool(title="Variations", read_only=False, idempotent=True)
 async def vary(
@@ -286,8 +280,6 @@ async def vary(
 
     Example: {"id": "clip_3f9a2b1c0d", "n": 4, "similarity": 0.6}."""
     ws = services(ctx).workspace
-
-
     _, clip = ws.load_clip(id)
     if not clip.notes:
         raise LiveloomError(f"{id} has no notes to vary")
@@ -323,6 +315,7 @@ async def vary(
     return VaryResult(id=made[0].id, ids=[v.id for v in made], source=id, engine=engine_name,
                       requested_similarity=similarity, variations=made)
 
+
 @tool(title="Interpolate between clips", read_only=False, idempotent=True)
 async def interpolate(
     ctx: Context,
@@ -338,8 +331,6 @@ async def interpolate(
 
     Example: {"a": "clip_3f9a2b1c0d", "b": "clip_77aa00bb11", "steps": 3}."""
     ws = services(ctx).workspace
-
-
     _, ca = ws.load_clip(a)
     _, cb = ws.load_clip(b)
     if ca.is_drum != cb.is_drum:

@@ -12,12 +12,7 @@ from liveloom.music.errors import LiveloomError
 from liveloom.music.limits import LIMITS
 from liveloom.music.types import Clip, Note, round_up_to_bar
 from liveloom.tools.base import provenance, services, tool
-from liveloom.tools.schemas import (
-    ArtifactSummary,
-    artifact_summary,
-    store_clip,
-    store_song,
-)
+from liveloom.tools.schemas import ArtifactSummary, artifact_summary, store_clip, store_song
 
 TrackIndex = Annotated[int, Field(ge=0, le=999, description="Track index, 0 = first track (see get_session).")]
 SlotIndex = Annotated[int, Field(ge=0, le=999, description="Clip slot (scene) index, 0 = first scene.")]
@@ -139,7 +134,6 @@ class SimpleResult(BaseModel):
     done: str
 
 
-
 async def _bridge(ctx: Context) -> LiveBridge:
     """The Live connection of this server (made on first use)."""
     return await services(ctx).live.bridge()
@@ -160,6 +154,7 @@ async def live_status(ctx: Context) -> LiveStatus:
                       companion=caps.companion, needs_companion=caps.needs_companion, tracks=len(names),
                       tempo=tempo)
 
+
 @tool(family="live", title="Get the Live session", read_only=True, idempotent=True)
 async def get_session(
     ctx: Context,
@@ -167,6 +162,7 @@ async def get_session(
 ) -> Session:
     """The Live set: tempo, meter, transport, tracks with their devices and the clips in their slots."""
     return Session(**await (await _bridge(ctx)).session(max_scenes=max_scenes))
+
 
 @tool(family="live", title="Create a MIDI track", read_only=False, idempotent=False)
 async def create_track(
@@ -177,6 +173,7 @@ async def create_track(
     """Create a MIDI track in Live and name it; verified by reading the name back."""
     new = await (await _bridge(ctx)).create_track(name, index)
     return TrackResult(index=new, name=name)
+
 
 @tool(family="live", title="Write a clip into Live", read_only=False, destructive=True, idempotent=False)
 async def write_clip(
@@ -222,6 +219,7 @@ async def write_clip(
                            notes_verified=report.notes_verified, created=report.created, method=report.method,
                            datagrams=report.datagrams, round_trips=report.round_trips, checks=report.checks)
 
+
 @tool(family="live", title="Read a clip from Live", read_only=False, idempotent=False)
 async def read_clip(
     ctx: Context,
@@ -242,6 +240,7 @@ async def read_clip(
                                                                        "live": str(b.target)}))
     return artifact_summary(record)
 
+
 @tool(family="live", title="Read the Live set as a song", read_only=False, idempotent=False)
 async def read_song(
     ctx: Context,
@@ -260,6 +259,7 @@ async def read_song(
                                                                        "live": str(b.target)}))
     return SongReadResult(**artifact_summary(record).model_dump(), sections=[s.name for s in song.sections],
                           skipped=skipped)
+
 
 @tool(family="live", title="Write clip automation", read_only=False, destructive=True, idempotent=True)
 async def write_automation(
@@ -294,6 +294,7 @@ async def write_automation(
     result = await b.write_automation(ClipRef(track, slot=slot), target, steps, replace=replace)
     return AutomationResult(where=str(ClipRef(track, slot=slot)), **result)
 
+
 @tool(family="live", title="Write a song into Live", read_only=False, idempotent=False)
 async def write_song(
     ctx: Context,
@@ -312,6 +313,7 @@ async def write_song(
     await ctx.report_progress(1, 1, "verified")
     return SongWriteResult(**result)
 
+
 @tool(family="live", title="Set a device parameter", read_only=False, destructive=True, idempotent=True)
 async def set_device_parameter(
     ctx: Context,
@@ -323,6 +325,7 @@ async def set_device_parameter(
     """Set one device parameter and read it back."""
     p: int | str = int(parameter) if parameter.strip().isdigit() else parameter
     return ParameterResult(**await (await _bridge(ctx)).set_device_parameter(track, device, p, value))
+
 
 @tool(family="live", title="Transport", read_only=False, idempotent=True)
 async def transport(
@@ -348,6 +351,7 @@ async def transport(
     state = await b.transport(action, value, numerator, denominator, loop_start, loop_length)
     return TransportState(**state)
 
+
 @tool(family="live", title="Fire a clip or scene", read_only=False, idempotent=False)
 async def fire(
     ctx: Context,
@@ -364,6 +368,7 @@ async def fire(
         raise LiveloomError("give track and slot (a clip), or scene alone")
     await b.fire_clip(track, slot)
     return SimpleResult(done=f"fired the clip at track {track}, slot {slot}")
+
 
 @tool(family="live", title="Undo in Live", read_only=False, destructive=True, idempotent=False)
 async def undo(ctx: Context) -> SimpleResult:

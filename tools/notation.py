@@ -7,7 +7,6 @@ import anyio
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
-from liveloom.music.errors import LiveloomError
 from liveloom.music.limits import LIMITS
 from liveloom.music.notation import ChordRhythm, NotationKind, realize
 from liveloom.music.theory import parse_key
@@ -28,8 +27,6 @@ class NotationResult(ArtifactSummary):
     notation: str = Field(description="Which notation was read: chords, roman, notes, drums or abc.")
     chords: list[RealizedChord] = Field(default_factory=list)
     checks: list[str] = Field(description="What was verified about the result.")
-
-
 
 
 @tool(title="Notation to clip", read_only=False, idempotent=False)
@@ -71,11 +68,8 @@ async def notation_to_clip(
 
     Example: {"text": "ii7:2bars V7:2bars Imaj7:2bars", "key": "Bb major", "rhythm": "swing8", "tempo": 140}."""
     ws = services(ctx).workspace
-    try:
-        parsed_key = parse_key(key) if key else None
-        ts = TimeSignature.parse(time_signature) if time_signature else None
-    except ValueError as exc:
-        raise LiveloomError(str(exc)) from None
+    parsed_key = parse_key(key) if key else None
+    ts = TimeSignature.parse(time_signature) if time_signature else None
     result = await anyio.to_thread.run_sync(lambda: realize(
         text, kind=kind, key=parsed_key, tempo=tempo, time_signature=ts, rhythm=rhythm, swing=swing, step=step,
         octave=octave, velocity=velocity, repeat=repeat, chord_bass=chord_bass, name=name))

@@ -33,7 +33,6 @@ class StyleWeight(BaseModel):
     weight: float = Field(ge=0, le=1)
 
 
-
 @tool(title="Restyle (model)", read_only=False, idempotent=True)
 async def restyle(
     ctx: Context,

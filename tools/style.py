@@ -19,13 +19,7 @@ from liveloom.music.notes import keep_inside
 from liveloom.music.theory import parse_key
 from liveloom.music.types import Clip, Note, PlacedClip, Song, TimeSignature, Track
 from liveloom.tools.base import provenance, services, tool
-from liveloom.tools.schemas import (
-    GRIDS,
-    ArtifactSummary,
-    artifact_summary,
-    store_clip,
-    store_song,
-)
+from liveloom.tools.schemas import GRIDS, ArtifactSummary, artifact_summary, store_clip, store_song
 
 ClipId = Annotated[str, Field(min_length=1, max_length=64, description="The clip to transform (kept as it is).",
                               examples=["clip_3f9a2b1c0d"])]
@@ -59,6 +53,7 @@ def _finish(ctx: Context, source_id: str, clip: Clip, notes: list[Note], params:
                                                                  params=params, parents=[source_id]))
     return TransformResult(**artifact_summary(record).model_dump(), source=source_id, changed=changed,
                            notes_kept=len(new.notes))
+
 
 @tool(title="Transpose", read_only=False, idempotent=False)
 async def transpose(
@@ -98,6 +93,7 @@ async def transpose(
     return _finish(ctx, id, clip, notes, {"mode": mode, "key": str(k)}, f"changed {k} to {target}",
                   key=target)
 
+
 @tool(title="Quantize", read_only=False, idempotent=False)
 async def quantize(
     ctx: Context,
@@ -120,6 +116,7 @@ async def quantize(
                   f"quantized to {grid} at strength {strength:g}{f', swing {swing:g}' if swing else ''}: "
                   f"{moved} notes moved")
 
+
 @tool(title="Humanize", read_only=False, idempotent=True)
 async def humanize(
     ctx: Context,
@@ -137,6 +134,7 @@ async def humanize(
     notes = transform.humanize(clip.notes, timing_beats=timing_ms / 1000 * tempo / 60, velocity=velocity, seed=seed)
     return _finish(ctx, id, clip, notes, {"timing_ms": timing_ms, "velocity": velocity, "seed": seed},
                   f"humanized: timing ±{timing_ms:g} ms, velocity ±{velocity} (seed {seed}, at {tempo:g} BPM)")
+
 
 @tool(title="Groove transfer", read_only=False, idempotent=True)
 async def groove_transfer(
@@ -178,7 +176,6 @@ async def groove_transfer(
                   f" groove at strength {strength:g}")
 
 
-
 @tool(title="Drumify", read_only=False, idempotent=True)
 async def drumify(
     ctx: Context,
@@ -211,7 +208,6 @@ class ReharmonizeResult(ArtifactSummary):
     romans: list[str] = Field(description="The same chords as roman numerals in the key.")
     strong_beat_fit: float = Field(description="Share of the melody's strong-beat time that is a chord tone.")
     melody_kept: bool = Field(description="The melody track is note for note the source.")
-
 
 
 @tool(title="Reharmonize", read_only=False, idempotent=True)

@@ -24,13 +24,7 @@ from liveloom.music.transform import quantize as quantize_notes
 from liveloom.music.types import Clip, Note, PlacedClip, Song, TimeSignature, Track
 from liveloom.store.files import write_file_atomically
 from liveloom.tools.base import provenance, services, tool
-from liveloom.tools.schemas import (
-    GRIDS,
-    ArtifactSummary,
-    artifact_summary,
-    store_clip,
-    store_song,
-)
+from liveloom.tools.schemas import GRIDS, ArtifactSummary, artifact_summary, store_clip, store_song
 
 REGISTERS = (("low", 0, 47), ("mid", 48, 71), ("high", 72, 127))
 # ensemble -> (instrument, GM program) for the low, mid and high registers
@@ -207,6 +201,7 @@ def _store_heard(ws, heard: _Heard, title: str, split_by_register: bool, prov) -
     if not tracks:
         tracks = [Track(name=title, clips=[PlacedClip(clip=Clip(name=title, notes=[], length=length, tempo=bpm))])]
     return store_song(ws, Song(name=title, tempo=bpm, tracks=tracks), prov), registers
+
 
 @tool(title="Re-orchestrate a recording (transcribe + re-render)", read_only=False,
                idempotent=True, family="transcribe")
