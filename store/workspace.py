@@ -21,7 +21,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from liveloom import __version__
 from liveloom.music.errors import LiveloomError, NotFoundError
@@ -37,10 +37,12 @@ _MIME = {"json": "application/json", "wav": "audio/wav", "png": "image/png", "mi
 class Provenance(BaseModel):
     """Where an artifact came from: enough to explain and to reproduce it."""
 
+    model_config = ConfigDict(populate_by_name=True)
+
     tool: str
-    engine: str | None = Field(default=None, validation_alias=AliasChoices("engine", "model"), serialization_alias="model",
+    engine: str | None = Field(default=None, alias="model",
                                description="What made it: the learned model (name, size, device) or the algorithm. "
-                                           "Stored under its first name, 'model', so older workspaces read the same.")
+                                           "Named 'model' in JSON (stored records, resources, results), as it always was.")
     model_version: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     seed: int | None = None

@@ -223,3 +223,17 @@ async def test_tools_are_callable_without_a_server(services):
     assert bass.all_checks_passed and services.workspace.get(bass.id).provenance.engine == bass.engine
     with pytest.raises(ToolError, match="unknown id|not found|no artifact"):
         await style_tools.transpose(ctx, id="clip_0000000000", semitones=1)
+
+
+def test_provenance_engine_is_stored_under_its_old_name(tmp_path):
+    import json
+    import sqlite3
+
+    from liveloom.store.workspace import Provenance
+
+    ws = Workspace(tmp_path / "home")
+    record = ws.put_clip(Clip(notes=[n(60, 0)], length=4), Provenance(tool="compose", engine="theory"), {})
+    row = sqlite3.connect(ws.index_path).execute("SELECT provenance FROM artifacts").fetchone()[0]
+    assert json.loads(row)["model"] == "theory" and "engine" not in json.loads(row)  # the format is unchanged
+    assert ws.get(record.id).provenance.engine == "theory"
+    assert Provenance.model_validate({"tool": "x", "model": "y"}).engine == "y"  # records written before
