@@ -14,8 +14,10 @@ applies an id once, so they are retried safely.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import itertools
 import logging
+import socket
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -53,6 +55,28 @@ def build_message(address: str, args: tuple, doubles: bool = False) -> bytes:
     return b.build().dgram
 
 
+async def _resolve(loop: asyncio.AbstractEventLoop, host: str, port: int):
+    """Live's addresses (replies are accepted from these only) and the address family to listen in."""
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+    except OSError as exc:
+        raise LiveUnavailable(f"cannot resolve Live's host {host!r} ({exc}); check --live / LIVELOOM_LIVE") from None
+    family = infos[0][0]
+    ips = set()
+    for fam, *_rest, sockaddr in infos:
+        ip = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
+        ips.add(ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped else ip)
+    return frozenset(ips), family
+
+
+def _listen_host(peers, family) -> str:
+    """Loopback of Live's family when Live is on this machine (nothing else can then reach the reply port);
+    every interface of that family only when Live is on another machine, whose replies must get in."""
+    if peers and all(ip.is_loopback for ip in peers):
+        return "::1" if family == socket.AF_INET6 else "127.0.0.1"
+    return "::" if family == socket.AF_INET6 else "0.0.0.0"
+
+
 @dataclass
 class _Pending:
     address: str
@@ -66,7 +90,10 @@ class _Protocol(asyncio.DatagramProtocol):
         self.client = client
 
     def datagram_received(self, data: bytes, addr) -> None:
-        self.client._on_datagram(data)
+        if self.client.accepts(addr):
+            self.client._on_datagram(data)
+        else:  # replies come from Live's host only; anything else on the reply port is dropped unread
+            self.client.dropped += 1
 
     def error_received(self, exc: Exception) -> None:  # ICMP port unreachable etc.
         log.debug("UDP error: %s", exc)
@@ -79,7 +106,9 @@ class OSCClient:
                  bind_host: str | None = None):
         self.host, self.port, self.reply_port = host, port, reply_port
         self.timeout, self.retries = timeout, retries
-        self.bind_host = bind_host or ("127.0.0.1" if host in ("127.0.0.1", "localhost") else "0.0.0.0")
+        self._bind_host = bind_host
+        self._peers: frozenset[ipaddress.IPv4Address | ipaddress.IPv6Address] = frozenset()
+        self.dropped = 0  # datagrams from other hosts, ignored
         self._transport: asyncio.DatagramTransport | None = None
         self._pending: list[_Pending] = []
         self._acks: dict[int, asyncio.Future] = {}
@@ -93,6 +122,8 @@ class OSCClient:
         if self._transport is not None:
             return
         loop = asyncio.get_running_loop()
+        self._peers, family = await _resolve(loop, self.host, self.port)
+        self.bind_host = self._bind_host or _listen_host(self._peers, family)
         try:
             self._transport, _ = await loop.create_datagram_endpoint(
                 lambda: _Protocol(self), local_addr=(self.bind_host, self.reply_port))
@@ -113,6 +144,16 @@ class OSCClient:
         self._pending.clear()
 
     # ------------------------------------------------------------------ receiving
+
+    def accepts(self, addr) -> bool:
+        """Whether a datagram's source is Live's host (by IP; Live may reply from any port)."""
+        try:
+            ip = ipaddress.ip_address(str(addr[0]).split("%", 1)[0])
+        except (ValueError, IndexError, TypeError):
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        return ip in self._peers
 
     def _on_datagram(self, data: bytes) -> None:
         try:

@@ -9,7 +9,9 @@ request kills it.
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import sys
 import tempfile
 import wave
 from dataclasses import dataclass
@@ -40,16 +42,19 @@ INSTALL_HINT = (
 
 @dataclass(frozen=True)
 class RenderSettings:
-    """Where to look: a FluidSynth program and a soundfont given by the user, else PATH and the usual places."""
+    """Where to look: a FluidSynth program and a soundfont given by the user, else PATH and the usual places;
+    and where to render (the workspace's scratch folder, which the server cleans; else the system's)."""
 
     fluidsynth: str | None = None
     soundfont: str | None = None
+    scratch: str | None = None
 
 
 @dataclass(frozen=True)
 class Renderer:
     program: str
     soundfont: Path
+    scratch: Path | None = None
 
 
 def find_renderer(settings: RenderSettings | None = None) -> Renderer:
@@ -62,9 +67,44 @@ def find_renderer(settings: RenderSettings | None = None) -> Renderer:
     for c in candidates:
         p = Path(c).expanduser()
         if p.is_file():
-            return Renderer(program=program, soundfont=p.resolve())
+            return Renderer(program=program, soundfont=p.resolve(),
+                            scratch=Path(settings.scratch) if settings.scratch else None)
     where = env_sf if env_sf else ", ".join(SOUNDFONT_CANDIDATES[:4])
     raise LiveloomError(f"render_audio needs a General MIDI soundfont (.sf2); none found at {where}. {INSTALL_HINT}")
+
+
+# Linux: FluidSynth gets SIGKILL when the server dies (prctl PR_SET_PDEATHSIG survives exec), so a killed
+# server leaves no renderer writing on. The launcher checks that its parent is still this process first.
+_LAUNCHER = ("import ctypes, os, sys\n"
+             "ctypes.CDLL(None, use_errno=True).prctl(1, 9)\n"
+             "if os.getppid() != int(sys.argv[1]): sys.exit(70)\n"
+             "os.execv(sys.argv[2], sys.argv[2:])\n")
+
+
+def dying_with_this_process(cmd: list[str]) -> list[str]:
+    """The command, run so that it dies with this process where the OS allows (Linux); else as it is."""
+    if not sys.platform.startswith("linux"):
+        return cmd
+    return [sys.executable, "-c", _LAUNCHER, str(os.getpid()), *cmd]
+
+
+def clean_scratch(folder: Path, older_than_s: float = 900.0) -> int:
+    """Remove render folders left by a server that was killed mid-render (older than any render may run, so a
+    render of another server sharing the workspace is left alone). Returns how many were removed."""
+    import shutil as _shutil
+    import time
+
+    removed = 0
+    if not folder.is_dir():
+        return 0
+    for d in folder.glob("render-*"):
+        try:
+            if d.is_dir() and time.time() - d.stat().st_mtime > older_than_s:
+                _shutil.rmtree(d, ignore_errors=True)
+                removed += 1
+        except OSError:
+            continue
+    return removed
 
 
 @dataclass(frozen=True)
@@ -94,14 +134,16 @@ async def render_midi(midi: bytes, renderer: Renderer | None = None, *, sample_r
                       timeout: float = 600.0) -> bytes:
     """Render MIDI bytes to 16-bit stereo WAV bytes. Raises LiveloomError with FluidSynth's message."""
     renderer = renderer or find_renderer()
-    with tempfile.TemporaryDirectory(prefix="liveloom-render-") as tmp:
+    if renderer.scratch is not None:
+        renderer.scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="render-", dir=renderer.scratch) as tmp:
         mid_path = Path(tmp) / "in.mid"
         wav_path = Path(tmp) / "out.wav"
         mid_path.write_bytes(midi)
         cmd = [renderer.program, "-ni", "-q", "-g", f"{gain:.3f}", "-r", str(sample_rate), "-O", "s16",
                "-T", "wav", "-F", str(wav_path), str(renderer.soundfont), str(mid_path)]
         with anyio.fail_after(timeout):
-            result = await anyio.run_process(cmd, check=False, stdin=None)
+            result = await anyio.run_process(dying_with_this_process(cmd), check=False, stdin=None)
         if result.returncode != 0 or not wav_path.exists() or wav_path.stat().st_size <= 44:
             msg = (result.stderr or result.stdout or b"").decode(errors="replace").strip()[-400:]
             raise LiveloomError(f"FluidSynth failed (exit {result.returncode}): {msg or 'no output'}")

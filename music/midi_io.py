@@ -61,7 +61,7 @@ class MidiExport:
 
 def song_to_midi(song: Song) -> MidiExport:
     """Write a type-1 MIDI file: a conductor track, then one track per song track."""
-    mid = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
+    mid = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT, charset="utf-8")  # any name (Café 名前 🎵)
 
     def tick(beat: float) -> int:
         return int(round(beat * TICKS_PER_BEAT))
@@ -142,6 +142,15 @@ def _to_track(events: list[tuple[int, int, mido.Message | mido.MetaMessage]]) ->
     return track
 
 
+def _text(latin1: str) -> str:
+    """A MIDI text as mido read it (Latin-1, which never fails), as UTF-8 where it is (as liveloom and most DAWs
+    write names), else as it came."""
+    try:
+        return latin1.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return latin1
+
+
 def midi_to_song(data: bytes, name: str = "song") -> Song:
     """Parse a standard MIDI file (type 0 or 1) into a `Song`. Raises LiveloomError if corrupt."""
     try:
@@ -183,7 +192,7 @@ def midi_to_song(data: bytes, name: str = "song") -> Song:
                 elif msg.type == "key_signature" and key is None:
                     key = _key_from_midi(msg.key)
                 elif msg.type == "track_name" and msg.name.strip():
-                    track_names.setdefault(ti, msg.name.strip())
+                    track_names.setdefault(ti, _text(msg.name).strip())
                 continue
             if msg.type == "program_change":
                 programs.setdefault((ti, msg.channel), msg.program)

@@ -533,8 +533,8 @@ def _realize_abc(text: str) -> Realization:
         m = re.search(r"^\s*M:\s*(\d+)\s*/\s*(\d+)", text, re.M)
         unit = "1/16" if m and int(m.group(1)) / int(m.group(2)) < 0.75 else "1/8"
         text = re.sub(r"^(\s*K:)", f"L:{unit}\n\\1", text, count=1, flags=re.M)
-    try:
-        score = converter.parse(text, format="abc")
+    try:  # the text as data only: converter.parse would open it as a path (and cache a pickle) if it were one
+        score = converter.parseData(text, format="abc")
     except Exception as exc:  # music21 raises many types for bad ABC
         raise NotationError(f"music21 could not read this ABC: {exc}") from None
     flat = score.stripTies().flatten()

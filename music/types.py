@@ -24,7 +24,7 @@ DRUM_CHANNEL = 9  # MIDI channel 10, counted from zero
 class Note(BaseModel):
     """One note. Live 11+ fields (probability, velocity deviation, release velocity, mute) included."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     pitch: int = Field(ge=0, le=127, description="MIDI pitch, 60 = C4 (middle C).")
     start: Beat
@@ -46,7 +46,7 @@ class Note(BaseModel):
 
 
 class TimeSignature(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     numerator: int = Field(default=4, ge=1, le=32)
     denominator: int = Field(default=4, description="A power of two: 1, 2, 4, 8, 16 or 32.")
@@ -77,7 +77,7 @@ class TimeSignature(BaseModel):
 class Clip(BaseModel):
     """A clip: notes in beats plus what is known about it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = Field(default="clip", max_length=200)
     notes: list[Note] = Field(default_factory=list, max_length=LIMITS.max_notes_per_clip)
@@ -112,13 +112,13 @@ class Clip(BaseModel):
 
 
 class TempoChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     beat: Beat
     bpm: float = Field(ge=20, le=999)
 
 
 class TimeSignatureChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     beat: Beat
     time_signature: TimeSignature
 
@@ -126,13 +126,13 @@ class TimeSignatureChange(BaseModel):
 class PlacedClip(BaseModel):
     """A clip placed on a track's timeline at `start` beats."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     start: Beat = 0.0
     clip: Clip
 
 
 class Track(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = Field(default="track", max_length=200)
     role: str | None = None
@@ -152,7 +152,7 @@ class Track(BaseModel):
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     name: str = Field(max_length=100)
     start: Beat
     length: float = Field(gt=0)
@@ -162,7 +162,7 @@ class Section(BaseModel):
 class Song(BaseModel):
     """Tracks of placed clips on one timeline, with tempo and meter maps and sections."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = Field(default="song", max_length=200)
     tempo: float = Field(default=120.0, ge=20, le=999, description="Initial tempo in BPM.")

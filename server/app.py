@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -12,6 +13,7 @@ from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.types import Resource as MCPResource
 
 from liveloom import __version__
+from liveloom.engines.render import clean_scratch
 from liveloom.music.errors import LiveloomError
 from liveloom.store.files import FilePolicy
 from liveloom.store.workspace import Workspace
@@ -64,11 +66,12 @@ def build_server(config: Config | None = None) -> LiveloomServer:
 
     config = config or Config()
     workspace = Workspace(config.home)
+    clean_scratch(workspace.scratch_dir)  # what a killed server left mid-render
     files = FilePolicy(workspace_home=workspace.home, files_dir=workspace.files_dir, extra=list(config.allow))
     models = ModelHub(config.model_path, config.device, transcribe_precision=config.transcribe_precision,
                       piano_checkpoint=config.piano_checkpoint)
     services = Services(workspace=workspace, files=files, live=LiveService(config.live), models=models,
-                        render=config.render)
+                        render=dataclasses.replace(config.render, scratch=str(workspace.scratch_dir)))
     server = LiveloomServer(services, config)
     for family in FAMILIES:
         register(server, family)

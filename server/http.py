@@ -13,7 +13,8 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
 class BearerTokenMiddleware:
-    """Refuse HTTP requests without `Authorization: Bearer <token>` (constant-time comparison)."""
+    """Refuse HTTP requests without exactly one `Authorization: Bearer <token>` header (constant-time comparison;
+    two Authorization headers are refused, whichever of them is right)."""
 
     def __init__(self, app: ASGIApp, token: str):
         self.app = app
@@ -21,12 +22,13 @@ class BearerTokenMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            given = dict(scope.get("headers") or []).get(b"authorization", b"")
-            if not hmac.compare_digest(given, self.expected):
+            given = [v for k, v in scope.get("headers") or [] if k.lower() == b"authorization"]
+            if len(given) != 1 or not hmac.compare_digest(given[0], self.expected):
+                why = (b"liveloom: more than one Authorization header; send exactly one" if len(given) > 1
+                       else b"liveloom: missing or wrong bearer token (Authorization: Bearer <token>)")
                 await send({"type": "http.response.start", "status": 401,
                             "headers": [(b"content-type", b"text/plain"), (b"www-authenticate", b"Bearer")]})
-                await send({"type": "http.response.body",
-                            "body": b"liveloom: missing or wrong bearer token (Authorization: Bearer <token>)"})
+                await send({"type": "http.response.body", "body": why})
                 return
         await self.app(scope, receive, send)
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from liveloom.music.errors import LiveloomError, NotFoundError
 
+NAME_MAX = 255  # bytes in one file or folder name (Linux, macOS; Windows counts 255 characters)
+
 
 @dataclass
 class FilePolicy:
@@ -30,6 +32,10 @@ class FilePolicy:
             raise LiveloomError("the path is empty; give a file name or a path inside an allowed folder")
         if "\x00" in path:
             raise LiveloomError("the path contains a NUL character")
+        too_long = next((part for part in Path(path).parts if len(os.fsencode(part)) > NAME_MAX), None)
+        if too_long is not None:
+            raise LiveloomError(f"a name in the path is {len(os.fsencode(too_long))} bytes long; file and folder "
+                                f"names are limited to {NAME_MAX} bytes. Give a shorter name.")
         p = Path(path).expanduser()
         if not p.is_absolute():
             p = self.files_dir / p
@@ -45,6 +51,12 @@ class FilePolicy:
 
     def readable(self, path: str, *, max_bytes: int, suffixes: tuple[str, ...] = ()) -> Path:
         """A checked path to an existing, not-too-large file."""
+        try:
+            return self._readable(path, max_bytes, suffixes)
+        except OSError as exc:  # what the system refuses (permissions, a name too long), said plainly
+            raise LiveloomError(f"cannot read {path!r}: {exc.strerror or exc}") from None
+
+    def _readable(self, path: str, max_bytes: int, suffixes: tuple[str, ...]) -> Path:
         real = self._resolve(path)
         if suffixes and real.suffix.lower() not in suffixes:
             raise LiveloomError(f"{path!r} should be a {' or '.join(suffixes)} file")
@@ -61,6 +73,12 @@ class FilePolicy:
 
     def writable(self, path: str, *, suffixes: tuple[str, ...] = (), overwrite: bool = False) -> Path:
         """A checked path to write; refuses to replace an existing file unless `overwrite`."""
+        try:
+            return self._writable(path, suffixes, overwrite)
+        except OSError as exc:
+            raise LiveloomError(f"cannot write {path!r}: {exc.strerror or exc}") from None
+
+    def _writable(self, path: str, suffixes: tuple[str, ...], overwrite: bool) -> Path:
         real = self._resolve(path)
         if suffixes and real.suffix.lower() not in suffixes:
             raise LiveloomError(f"{path!r} should end in {' or '.join(suffixes)}")
@@ -96,3 +114,5 @@ def write_file_atomically(path: Path, data: bytes, *, overwrite: bool) -> None:
         write_atomically(path, data, overwrite=overwrite)
     except FileExistsError:
         raise LiveloomError(f"{path} appeared while writing; nothing was overwritten. Choose another name.") from None
+    except OSError as exc:
+        raise LiveloomError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -7,10 +7,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from mcp import Client
 
+from liveloom.ableton_bridge.target import parse_target
 from liveloom.music.errors import LiveloomError, NotFoundError
 from liveloom.music.types import Clip, Note
-from liveloom.server.config import default_home
+from liveloom.server.app import build_server
+from liveloom.server.config import Config, default_home
 from liveloom.store.files import FilePolicy, write_file_atomically
 from liveloom.store.workspace import Provenance, Workspace
 
@@ -167,3 +170,83 @@ def test_existing_files_are_not_overwritten_unless_asked(policy):
     path = policy.writable("keep.mid", overwrite=True)
     write_file_atomically(path, b"new", overwrite=True)
     assert target.read_bytes() == b"new"
+
+
+# ------------------------------------------------------------------ index damage (issue 16)
+
+
+async def _two_clips(client) -> list[str]:
+    ids = []
+    for text in ("C F G C", "Dm7 G7 Cmaj7"):
+        result = await client.call_tool("notation_to_clip", {"text": text})
+        assert not result.is_error
+        ids.append(result.structured_content["id"])
+    return ids
+
+
+@pytest.mark.anyio
+async def test_a_row_with_bad_json_is_skipped_and_named(client, server):
+    import sqlite3
+
+    ids = await _two_clips(client)
+    db = sqlite3.connect(server.services.workspace.index_path)
+    db.execute("UPDATE artifacts SET provenance = '{not json' WHERE id = ?", (ids[0],))
+    db.execute("UPDATE artifacts SET summary = '[[[' WHERE id = ?", (ids[1],))
+    db.commit()
+    db.close()
+    listed = await client.call_tool("list_artifacts", {})
+    assert not listed.is_error
+    assert listed.structured_content["items"] == [] and sorted(listed.structured_content["damaged"]) == sorted(ids)
+    bad = await client.call_tool("get_clip", {"id": ids[0]})
+    assert bad.is_error and "damaged" in bad.content[0].text and "Traceback" not in bad.content[0].text
+    ok = await client.call_tool("notation_to_clip", {"text": "Am"})  # the server keeps serving and storing
+    assert not ok.is_error
+
+
+@pytest.mark.anyio
+async def test_a_garbage_index_is_moved_aside_and_rebuilt(home):
+    server = build_server(Config(home=home, allow=[], live=parse_target("sim")))
+    async with Client(server) as client:
+        ids = await _two_clips(client)
+    await server.services.live.close()
+    (home / "index.sqlite").write_bytes(b"this is not a database" * 100)
+    for extra in ("index.sqlite-wal", "index.sqlite-shm"):
+        (home / extra).unlink(missing_ok=True)
+    again = build_server(Config(home=home, allow=[], live=parse_target("sim")))  # no traceback, no exit
+    assert list(home.glob("index.corrupt-*.sqlite"))
+    async with Client(again) as client:
+        listed = (await client.call_tool("list_artifacts", {})).structured_content
+        assert sorted(i["id"] for i in listed["items"]) == sorted(ids)
+        assert "moved aside" in listed["notice"] and "2 artifacts were recovered" in listed["notice"]
+        got = await client.call_tool("get_clip", {"id": ids[1], "notes": True})
+        assert not got.is_error and got.structured_content["provenance"]["tool"] == "notation_to_clip"
+    await again.services.live.close()
+
+
+@pytest.mark.anyio
+async def test_a_deleted_index_is_rebuilt_from_the_payloads(home):
+    server = build_server(Config(home=home, allow=[], live=parse_target("sim")))
+    async with Client(server) as client:
+        ids = await _two_clips(client)
+    await server.services.live.close()
+    (home / "index.sqlite").unlink()
+    for extra in ("index.sqlite-wal", "index.sqlite-shm"):
+        (home / extra).unlink(missing_ok=True)
+    (home / "artifacts" / f"{ids[0]}.record.json").unlink()  # a payload from before records were kept
+    again = build_server(Config(home=home, allow=[], live=parse_target("sim")))
+    records, total = again.services.workspace.list()
+    assert total == 2 and {r.id for r in records} == set(ids)
+    recovered = {r.id: r for r in records}[ids[0]]
+    assert recovered.provenance.tool == "recovered" and recovered.name  # rebuilt from the payload itself
+    assert again.services.workspace.load_clip(ids[0])[1].notes
+
+
+@pytest.mark.anyio
+async def test_a_payload_that_is_a_folder_is_a_clear_error(client, server):
+    ids = await _two_clips(client)
+    ws = server.services.workspace
+    path = ws.path_of(ws.get(ids[0]))
+    path.unlink()
+    path.mkdir()
+    bad = await client.call_tool("get_clip", {"id": ids[0], "notes": True})
+    assert bad.is_error and "cannot be read" in bad.content[0].text

@@ -39,6 +39,9 @@ class ArtifactList(BaseModel):
     total: int = Field(description="How many artifacts match, in all.")
     items: list[ArtifactBrief]
     next_offset: int | None = Field(description="Pass as offset for the next page; null at the end.")
+    damaged: list[str] = Field(default_factory=list, description="Ids on this page whose index entries could not "
+                               "be read (skipped; their payloads are kept).")
+    notice: str | None = Field(default=None, description="What was repaired when the workspace was opened.")
 
 
 class ClipDetail(BaseModel):
@@ -110,15 +113,17 @@ async def list_artifacts(
                     Field(description="Only this kind.")] = None,
     query: Annotated[str | None, Field(max_length=100, description="Match in name, tool or id.")] = None,
     limit: Annotated[int, Field(ge=1, le=200)] = 20,
-    offset: Annotated[int, Field(ge=0)] = 0,
+    offset: Annotated[int, Field(ge=0, le=2**31)] = 0,
 ) -> ArtifactList:
     """List stored artifacts, newest first. Example: {"kind": "clip", "limit": 10}."""
     ws = services(ctx).workspace
-    records, total = ws.list(kind=kind, query=query, limit=limit, offset=offset)
+    listing = ws.list(kind=kind, query=query, limit=limit, offset=offset)
+    records, total = listing
     items = [ArtifactBrief(id=r.id, kind=r.kind, name=r.name, created=r.created, tool=r.provenance.tool,
                            uri=r.uri, description=_describe(r)) for r in records]
-    nxt = offset + len(items)
-    return ArtifactList(total=total, items=items, next_offset=nxt if nxt < total else None)
+    nxt = offset + len(items) + len(listing.damaged)
+    return ArtifactList(total=total, items=items, next_offset=nxt if nxt < total else None,
+                        damaged=listing.damaged, notice=ws.notice)
 
 
 @tool(title="Get a clip or song", read_only=True, idempotent=True)
@@ -199,10 +204,10 @@ async def export_midi(
     target = path or f"{_safe_stem(song.name)}-{loaded[0][0].id}.mid"
     out = files.writable(target, suffixes=(".mid", ".midi"), overwrite=overwrite)
     export = await anyio.to_thread.run_sync(song_to_midi, song)
+    write_file_atomically(out, export.data, overwrite=overwrite)  # first: if it fails, nothing is stored
     record = ws.put("midi", song.name, export.data,
                     provenance(params={"ids": ids, "path": str(out)}, parents=list(ids)),
                     {"tracks": len(tracks), "path": str(out)})
-    write_file_atomically(out, export.data, overwrite=overwrite)
     return ExportResult(id=record.id, path=str(out), tracks=len(tracks), bytes=len(export.data),
                         dropped=export.dropped)
 
@@ -258,13 +263,13 @@ async def render_audio(
     await ctx.report_progress(1, 3, "rendering with FluidSynth")
     wav = await render_midi(midi, renderer, sample_rate=sample_rate, gain=gain)
     info = wav_info(wav)
+    if out is not None:
+        write_file_atomically(out, wav, overwrite=overwrite)  # first: if it fails, nothing is stored
     audio = ws.put("audio", song.name, wav,
                    provenance(engine="FluidSynth",
                               params={"id": id, "sample_rate": sample_rate, "gain": gain,
                                       "soundfont": renderer.soundfont.name}, parents=[id]),
                    {"seconds": info.seconds, "sample_rate": info.sample_rate, "source": id})
-    if out is not None:
-        write_file_atomically(out, wav, overwrite=overwrite)
     await ctx.report_progress(3, 3, "done")
     return AudioResult(id=audio.id, path=str(out or ws.path_of(audio)), seconds=round(info.seconds, 3),
                        sample_rate=info.sample_rate, channels=info.channels,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import ModuleType
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from liveloom.music.errors import LiveloomError
 from liveloom.store.workspace import Provenance
@@ -74,6 +75,26 @@ class ToolInfo:
     family: str | None
 
 
+def first_non_finite(value: Any, where: str = "") -> str | None:
+    """Where a NaN or an infinity sits in a tool's arguments (e.g. 'points.3.value'), or None. JSON carries
+    them as NaN/Infinity literals or strings that pydantic reads as floats; nothing downstream can use them."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (where or "value")
+    if isinstance(value, BaseModel):
+        items = value.__dict__.items()
+    elif isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = first_non_finite(item, f"{where}.{key}" if where else str(key))
+        if found:
+            return found
+    return None
+
+
 def describe_validation_error(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
@@ -92,6 +113,9 @@ def tool(*, title: str, read_only: bool, destructive: bool = False, idempotent: 
 
         @functools.wraps(fn)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            bad = first_non_finite({k: v for k, v in kwargs.items() if k != "ctx"})
+            if bad:
+                raise ToolError(f"{bad} must be a finite number, not NaN or infinity")
             token = _current_tool.set(name)
             try:
                 return await fn(*args, **kwargs)

@@ -240,17 +240,18 @@ async def reorchestrate_audio(
                 clip=Clip(name=inst, notes=part, length=length, tempo=bpm, instrument=program))]))
     song = Song(name=f"{real.stem} for {ensemble}", tempo=bpm, tracks=tracks)
     engine = f"{heard.engine}, then FluidSynth"
-    record = store_song(ws, song, provenance(engine=engine, params={
-        "path": str(real), "ensemble": ensemble, "tempo": bpm, "melody": melody}))
     await ctx.report_progress(90, 100, "rendering")
     midi = (await anyio.to_thread.run_sync(song_to_midi, song)).data
     wav = await render_midi(midi, renderer)
     winfo = wav_info(wav)
+    if out is not None:
+        write_file_atomically(out, wav, overwrite=overwrite)
+    # stored only once everything has worked: a failed call stores nothing
+    record = store_song(ws, song, provenance(engine=engine, params={
+        "path": str(real), "ensemble": ensemble, "tempo": bpm, "melody": melody}))
     audio = ws.put("audio", song.name, wav, provenance(engine="FluidSynth",
                                                        params={"ensemble": ensemble}, parents=[record.id]),
                    {"seconds": winfo.seconds, "sample_rate": winfo.sample_rate, "source": record.id})
-    if out is not None:
-        write_file_atomically(out, wav, overwrite=overwrite)
     await ctx.report_progress(100, 100, "done")
     return ReorchestrateResult(**artifact_summary(record).model_dump(), source=str(real), ensemble=ensemble,
                                instruments=[t.name for t in tracks], wav=str(out or ws.path_of(audio)),
