@@ -52,7 +52,10 @@ def build_message(address: str, args: tuple, doubles: bool = False) -> bytes:
             b.add_arg(a, OscMessageBuilder.ARG_TYPE_DOUBLE if doubles else OscMessageBuilder.ARG_TYPE_FLOAT)
         else:
             b.add_arg(a)
-    return b.build().dgram
+    try:
+        return b.build().dgram
+    except Exception as exc:  # pythonosc: BuildError, or struct's OverflowError for a float past 3.4e38
+        raise LiveloomError(f"{address}: a value cannot be sent to Live ({exc}); OSC numbers are 32-bit") from None
 
 
 async def _resolve(loop: asyncio.AbstractEventLoop, host: str, port: int):

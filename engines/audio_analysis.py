@@ -21,6 +21,10 @@ SR = 22050
 HOP = 512
 
 
+MIN_RATE, MAX_RATE = 4_000, 384_000
+MAX_PEAK = 1_000.0  # 60 dB over full scale: past this, a float file's numbers are not audio
+
+
 def load(path: Path, max_seconds: float, rate: int = SR):
     """-> (mono float32 samples at `rate` (default SR), info dict). Clear errors for what cannot be read."""
     import numpy as np
@@ -32,6 +36,9 @@ def load(path: Path, max_seconds: float, rate: int = SR):
         info = sf.info(str(path))
     except Exception as exc:  # soundfile raises its own error types for bad headers
         raise LiveloomError(f"{path.name} is not readable audio ({exc}); is it corrupt or truncated?") from None
+    if not MIN_RATE <= info.samplerate <= MAX_RATE:  # checked from the header, before any work
+        raise LiveloomError(f"{path.name} says its sample rate is {info.samplerate} Hz; audio tools take "
+                            f"{MIN_RATE:,}-{MAX_RATE:,} Hz")
     seconds = info.frames / info.samplerate if info.samplerate else 0.0
     if seconds > max_seconds:
         raise LiveloomError(f"{path.name} lasts {seconds:.0f} s; the audio tools (analyze_audio, transcribe, ...) "
@@ -43,6 +50,12 @@ def load(path: Path, max_seconds: float, rate: int = SR):
     if data.size == 0:
         raise LiveloomError(f"{path.name} has no audio frames")
     mono = data.mean(axis=1)
+    if not np.isfinite(mono).all():
+        raise LiveloomError(f"{path.name} holds samples that are not numbers (NaN or infinite); re-export it")
+    peak = float(np.abs(mono).max())
+    if peak > MAX_PEAK:
+        raise LiveloomError(f"{path.name} has samples of {peak:.3g} where audio lies within ±1 (float files may go "
+                            f"a little over); re-export it at a normal level")
     if file_rate != rate:
         import soxr
 

@@ -12,13 +12,14 @@ from .errors import LiveloomError
 
 Step = tuple[float, float, float]
 MAX_STEPS = 20_000
+MIN_RESOLUTION = 1 / 128  # beats: a 512th note, far finer than Live's envelopes resolve
 
 
 def _check_span(start: float, end: float, resolution: float) -> int:
     if end <= start:
         raise LiveloomError(f"the automation must end after it starts (start {start:g}, end {end:g})")
-    if resolution <= 0:
-        raise LiveloomError("resolution must be more than 0 beats")
+    if not resolution >= MIN_RESOLUTION:
+        raise LiveloomError(f"resolution must be at least {MIN_RESOLUTION:g} beats")
     n = math.ceil((end - start) / resolution - 1e-9)
     if n > MAX_STEPS:
         raise LiveloomError(f"{n} steps at resolution {resolution:g}; the limit is {MAX_STEPS}: use a coarser "
@@ -63,8 +64,9 @@ def shape_steps(kind: str, *, start: float, end: float, from_value: float, to_va
         elif kind == "exponential":
             v = from_value + (to_value - from_value) * (math.exp(curve * x) - 1) / (math.exp(curve) - 1)
         elif kind == "sine":
-            if not rate or rate <= 0:
-                raise LiveloomError("a sine LFO needs rate: beats per cycle, e.g. 4 for one cycle a bar")
+            if not rate or not rate >= MIN_RESOLUTION:
+                raise LiveloomError(f"a sine LFO needs rate: beats per cycle (at least {MIN_RESOLUTION:g}), e.g. 4 "
+                                    "for one cycle a bar")
             mid, depth = (from_value + to_value) / 2, (to_value - from_value) / 2
             v = mid + depth * math.sin(2 * math.pi * (s - start) / rate - math.pi / 2)
         elif kind == "steps":

@@ -151,11 +151,15 @@ def _text(latin1: str) -> str:
         return latin1
 
 
+MIN_BPM, MAX_BPM = 20.0, 999.0  # the tempi a clip and Live take; a file's tempo outside them is clamped
+
+
 def midi_to_song(data: bytes, name: str = "song") -> Song:
-    """Parse a standard MIDI file (type 0 or 1) into a `Song`. Raises LiveloomError if corrupt."""
+    """Parse a standard MIDI file (type 0 or 1) into a `Song`. Raises LiveloomError if corrupt. Times stay in
+    beats; a tempo outside 20-999 BPM is clamped into it (the notes keep their beats)."""
     try:
         mid = mido.MidiFile(file=io.BytesIO(data), clip=True)
-    except (OSError, EOFError, ValueError, KeyError, IndexError) as exc:
+    except Exception as exc:  # mido raises many kinds (a key of 127 sharps: KeySignatureError) for a bad file
         raise LiveloomError(
             f"this is not a readable standard MIDI file ({exc}). Check that it is a .mid/.midi file "
             "and that it was not truncated."
@@ -182,8 +186,9 @@ def midi_to_song(data: bytes, name: str = "song") -> Song:
         for msg in mtrack:
             now += msg.time
             if msg.is_meta:
-                if msg.type == "set_tempo":
-                    tempos.append((now, round(mido.tempo2bpm(msg.tempo), 3)))  # undo µs rounding
+                if msg.type == "set_tempo":  # kept within 20-999 BPM (a tempo of 0 µs per beat is the fastest)
+                    bpm = mido.tempo2bpm(msg.tempo) if msg.tempo > 0 else MAX_BPM
+                    tempos.append((now, min(MAX_BPM, max(MIN_BPM, round(bpm, 3)))))  # undo µs rounding
                 elif msg.type == "time_signature":
                     try:
                         signatures.append((now, TimeSignature(numerator=msg.numerator, denominator=msg.denominator)))
@@ -213,7 +218,7 @@ def midi_to_song(data: bytes, name: str = "song") -> Song:
     signatures.sort(key=lambda s: s[0])
     initial_tempo = tempos[0][1] if tempos and tempos[0][0] == 0 else 120.0
     initial_ts = signatures[0][1] if signatures and signatures[0][0] == 0 else TimeSignature()
-    tempo_map = [TempoChange(beat=t / tpb, bpm=min(999.0, max(20.0, bpm))) for t, bpm in tempos if t > 0]
+    tempo_map = [TempoChange(beat=t / tpb, bpm=bpm) for t, bpm in tempos if t > 0]
     ts_map = [TimeSignatureChange(beat=t / tpb, time_signature=s) for t, s in signatures if t > 0]
     if len(mid.tracks) == 1 and mid.tracks[0] and 0 in track_names:
         song_name = track_names[0]
@@ -242,7 +247,7 @@ def midi_to_song(data: bytes, name: str = "song") -> Song:
         tracks.append(Track(name=tname, instrument=program, is_drum=is_drum, clips=[PlacedClip(start=0, clip=clip)]))
     return Song(
         name=song_name,
-        tempo=min(999.0, max(20.0, initial_tempo)),
+        tempo=initial_tempo,
         time_signature=initial_ts,
         key=key,
         tempo_map=tempo_map,

@@ -15,6 +15,7 @@ note-list bars are checked to hold exactly one bar. Errors name the bad token an
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -79,7 +80,7 @@ def _parse_duration(text: str, beats_per_bar: float, tok: _Token) -> float:
             break
     try:
         value = float(Fraction(t)) * unit
-    except (ValueError, ZeroDivisionError):
+    except (ValueError, ZeroDivisionError, OverflowError):
         raise NotationError(
             f"duration {text!r} is not a number of beats like 1, 0.5, 1/3, or bars like 2bars",
             tok.text, tok.index, tok.column,
@@ -345,7 +346,7 @@ def _realize_chords(text: str, kind: str, key: Key | None, ts: TimeSignature, rh
         if voicing.bass is not None:
             notes.append(Note(pitch=voicing.bass, start=start, duration=dur * 0.98, velocity=min(127, velocity + 4)))
         if rhythm.startswith("arp_"):
-            seq = list(voicing.upper)
+            seq = _arpeggio_tones(list(voicing.upper), spec, steps=math.ceil((end - start) / 0.5 - 1e-9))
             if rhythm == "arp_down":
                 seq = seq[::-1]
             elif rhythm == "arp_updown" and len(seq) > 2:
@@ -376,6 +377,20 @@ def _realize_chords(text: str, kind: str, key: Key | None, ts: TimeSignature, rh
     clip = Clip(name="chords", notes=notes, length=round_up_to_bar(prog[-1][1] + prog[-1][2], ts),
                 time_signature=ts, key=str(key) if key else None, role="chords", instrument=0)
     return Realization(clip=clip, kind=kind, chords=chords, checks=checks)
+
+
+def _arpeggio_tones(upper: list[int], spec: ChordSpec, steps: int) -> list[int]:
+    """The voices an arpeggio walks through, low to high: all of them when the span has room, else the ones that
+    say the chord first — third, root, seventh, then the rest — so that a short chord keeps its quality."""
+    if steps >= len(upper):
+        return upper
+
+    def rank(p: int) -> int:
+        interval = (p - spec.root) % 12
+        return {3: 0, 4: 0, 0: 1, 10: 2, 11: 2, 9: 3}.get(interval, 4)
+
+    keep = sorted(upper, key=lambda p: (rank(p), p))[:max(1, steps)]
+    return sorted(keep)
 
 
 def _check_chord_tones(notes: list[Note], prog: list[tuple[ChordSpec, float, float, _Token]]) -> list[str]:

@@ -7,17 +7,19 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import Resource as MCPResource
+from pydantic import ValidationError
 
 from liveloom import __version__
 from liveloom.engines.render import clean_scratch
 from liveloom.music.errors import LiveloomError
 from liveloom.store.files import FilePolicy
 from liveloom.store.workspace import Workspace
-from liveloom.tools.base import Services, register
+from liveloom.tools.base import Services, cap_message, describe_validation_error, register
 
 from .config import Config
 
@@ -47,6 +49,22 @@ class LiveloomServer(MCPServer):
                          log_level="WARNING", lifespan=_lifespan)
         self.services = services
         self.config = config
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
+        """The SDK's call, with every error said briefly: arguments that do not fit the schema as 'field: what is
+        wrong' (at most five, not pydantic's report with its links and the rejected values), and no message longer
+        than MAX_ERROR_CHARS (a 10,000-item list of wrong types, or a megabyte string echoed back)."""
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ValidationError) and cause.title.endswith("Arguments"):
+                extra = cause.error_count() - 5
+                text = (f"Error executing tool {name}: invalid arguments: {describe_validation_error(cause)}"
+                        + (f" (and {extra} more)" if extra > 0 else "") + ". The tool's input schema says what fits.")
+            else:
+                text = str(exc)
+            raise type(exc)(cap_message(text)) from cause
 
     async def list_resources(self) -> list[MCPResource]:
         static = await super().list_resources()

@@ -18,6 +18,7 @@ import contextvars
 import functools
 import logging
 import math
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import ModuleType
@@ -95,11 +96,22 @@ def first_non_finite(value: Any, where: str = "") -> str | None:
     return None
 
 
+MAX_ERROR_CHARS = 2_000
+
+
+def cap_message(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """An error message an agent can afford: at most `limit` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 40].rstrip() + f" … ({len(text) - limit + 40:,} characters more)"
+
+
 def describe_validation_error(exc: ValidationError) -> str:
+    """The first five problems as 'field: what is wrong', without the rejected values (the caller's data)."""
     parts = []
-    for err in exc.errors()[:5]:
+    for err in exc.errors(include_url=False, include_input=False)[:5]:
         loc = ".".join(str(p) for p in err["loc"]) or "value"
-        parts.append(f"{loc}: {err['msg']}")
+        parts.append(f"{loc}: {err['msg'][:200]}")
     return "; ".join(parts)
 
 
@@ -119,17 +131,19 @@ def tool(*, title: str, read_only: bool, destructive: bool = False, idempotent: 
             token = _current_tool.set(name)
             try:
                 return await fn(*args, **kwargs)
-            except ToolError:
-                raise
+            except ToolError as exc:
+                raise ToolError(cap_message(str(exc))) from None
             except LiveloomError as exc:
-                raise ToolError(str(exc)) from None
+                raise ToolError(cap_message(str(exc))) from None
             except ValidationError as exc:
                 raise ToolError(f"the result would be invalid: {describe_validation_error(exc)}") from None
-            except Exception as exc:
-                log.exception("tool %s failed unexpectedly", name)
+            except Exception:
+                ref = secrets.token_hex(3)
+                log.exception("tool %s failed unexpectedly (ref %s)", name, ref)
                 raise ToolError(
-                    f"{name} failed unexpectedly ({type(exc).__name__}: {exc}). Nothing stored was changed and "
-                    "the server is still running; this is a liveloom bug, please report it with the arguments."
+                    f"{name} failed unexpectedly (ref {ref}; the details are in the server's log). Nothing stored "
+                    "was changed and the server is still running; this is a liveloom bug, please report it with "
+                    "the arguments."
                 ) from None
             finally:
                 _current_tool.reset(token)

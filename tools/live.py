@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from liveloom.ableton_bridge.bridge import ClipRef, LiveBridge
 from liveloom.ableton_bridge.client import LiveUnavailable
-from liveloom.music.automation import points_to_steps, shape_steps
+from liveloom.music.automation import MIN_RESOLUTION, points_to_steps, shape_steps
 from liveloom.music.errors import LiveloomError
 from liveloom.music.limits import LIMITS
 from liveloom.music.types import Clip, Note, round_up_to_bar
@@ -80,6 +80,9 @@ class SongReadResult(ArtifactSummary):
     skipped: list[str] = Field(default_factory=list, description="Clips that could not be read, and why.")
 
 
+MAX_SONG_BEATS = 1_000_000.0  # beats a transport position may be (Live's own limit is far above any set)
+
+
 class AutomationPoint(BaseModel):
     beat: float = Field(ge=0, le=LIMITS.max_clip_beats)
     value: float
@@ -91,7 +94,8 @@ class AutomationShape(BaseModel):
     end: float = Field(gt=0, le=LIMITS.max_clip_beats, description="Beat where it ends.")
     from_value: float = Field(description="Start value (ramp, exponential) or the LFO's low point (sine).")
     to_value: float = Field(description="End value, or the LFO's high point.")
-    rate: float | None = Field(default=None, gt=0, description="sine: beats per cycle (4 = one cycle a 4/4 bar).")
+    rate: float | None = Field(default=None, ge=MIN_RESOLUTION, le=LIMITS.max_clip_beats,
+                               description="sine: beats per cycle (4 = one cycle a 4/4 bar).")
     values: list[float] | None = Field(default=None, max_length=1024, description="steps: values, one per step.")
 
 
@@ -273,7 +277,7 @@ async def write_automation(
                                                           "joined by straight lines.")] = None,
     shape: Annotated[AutomationShape | None, Field(description="Or a shape: ramp, exponential, sine LFO, "
                                                    "steps.")] = None,
-    resolution: Annotated[float, Field(gt=0, le=16, description="Beats per automation step.")] = 0.25,
+    resolution: Annotated[float, Field(ge=MIN_RESOLUTION, le=16, description="Beats per automation step.")] = 0.25,
     replace: Annotated[bool, Field(description="Clear the parameter's envelope in this clip first.")] = True,
 ) -> AutomationResult:
     """Write a clip automation envelope for a device or mixer parameter, in the parameter's real range,
@@ -336,8 +340,8 @@ async def transport(
     numerator: Annotated[int | None, Field(ge=1, le=99)] = None,
     denominator: Annotated[Literal[1, 2, 4, 8, 16] | None, Field()] = None,
     loop: bool | None = None,
-    loop_start: Annotated[float | None, Field(ge=0)] = None,
-    loop_length: Annotated[float | None, Field(gt=0)] = None,
+    loop_start: Annotated[float | None, Field(ge=0, le=MAX_SONG_BEATS)] = None,
+    loop_length: Annotated[float | None, Field(gt=0, le=MAX_SONG_BEATS)] = None,
 ) -> TransportState:
     """Play, stop, set tempo, time signature or the loop; returns the transport as read back from Live."""
     b = await _bridge(ctx)

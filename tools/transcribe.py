@@ -145,7 +145,7 @@ async def transcribe(
     pitch_bends: Annotated[bool, Field(description="Keep pitch bends where the pitch moves.")] = True,
     tempo: Annotated[float | None, Field(ge=30, le=300, description="BPM of the recording (default: "
                                          "detected).")] = None,
-    quantize: Annotated[str | None, Field(description="Pull onsets to this grid of the tempo: "
+    quantize: Annotated[str | None, Field(max_length=8, description="Pull onsets to this grid of the tempo: "
                                           + ", ".join(GRIDS))] = None,
     quantize_strength: Annotated[float, Field(ge=0, le=1)] = 1.0,
     split_by_register: Annotated[bool, Field(description="A song with low (< C3), mid and high (>= C5) "
