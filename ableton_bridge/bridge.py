@@ -111,6 +111,7 @@ class LiveBridge:
         self.target = target
         self.client = OSCClient(target.host, target.port, target.reply_port, timeout=timeout, retries=retries)
         self.caps: Capabilities | None = None
+        self._companion_known = False  # only an answer settles it: a lost datagram is asked again
         self._lock = asyncio.Lock()
 
     async def close(self) -> None:
@@ -120,23 +121,32 @@ class LiveBridge:
 
     async def connect(self, refresh: bool = False) -> Capabilities:
         await self.client.start()
-        if self.caps is not None and not refresh:
-            return self.caps
+        if self.caps is None or refresh:
+            try:
+                await self.client.query("/live/test", retries=1)
+            except LiveUnavailable:
+                self.caps = None
+                raise LiveUnavailable(f"Live is not answering at {self.target}. {INSTALL_HELP}") from None
+            caps = Capabilities(target=str(self.target))
+            major, minor = (await self.client.query("/live/application/get/version"))[:2]
+            caps.live_version = f"{int(major)}.{int(minor)}"
+            self.caps, self._companion_known = caps, False
+        if not self._companion_known:
+            await self._probe_companion(self.caps)
+        return self.caps
+
+    async def _probe_companion(self, caps: Capabilities) -> None:
+        """Is the companion script there? Its reply says yes; stock AbletonOSC's /live/error for the unknown
+        address says no. Silence settles nothing (a datagram may have been lost): it counts as no for now and is
+        asked again on the next call, rather than switching the companion off for the session."""
         try:
-            await self.client.query("/live/test", retries=1)
-        except LiveUnavailable:
-            self.caps = None
-            raise LiveUnavailable(f"Live is not answering at {self.target}. {INSTALL_HELP}") from None
-        caps = Capabilities(target=str(self.target))
-        major, minor = (await self.client.query("/live/application/get/version"))[:2]
-        caps.live_version = f"{int(major)}.{int(minor)}"
-        try:
-            script_version, full = await self.client.request("/liveloom/test", retries=0, timeout=0.5)
+            script_version, full = await self.client.request("/liveloom/test", retries=2, timeout=0.5)
             caps.companion, caps.companion_version, caps.live_version = True, str(script_version), str(full)
-        except (LiveCommandError, LiveUnavailable):
+            self._companion_known = True
+        except LiveCommandError:
+            caps.companion, self._companion_known = False, True
+        except LiveUnavailable:
             caps.companion = False
-        self.caps = caps
-        return caps
 
     async def require_companion(self, what: str) -> Capabilities:
         caps = await self.connect()
@@ -399,12 +409,7 @@ class LiveBridge:
                 raise LiveloomError(f"{ref} already holds a clip; pass mode='replace' to overwrite its notes "
                                     "(the old notes are kept in case of failure) or mode='merge' to add to them")
             if not occupied:
-                # safe to re-send: creating a clip in a filled slot fails instead of making a second clip
-                if not await self._send_until(lambda: self.client.send("/live/clip_slot/create_clip", track, slot,
-                                                                       float(clip.length)),
-                                              lambda: self.has_clip(track, slot)):
-                    errs = self.client.errors_since(0)[-1:] or ["no error message"]
-                    raise WriteFailed(f"Live did not create a clip at {ref} ({errs[0]}); nothing was written")
+                await self._create_clip(ref, clip.length, caps.companion)
                 created = True
             elif mode == "replace":
                 old_notes = await self.read_notes(ref)
@@ -443,6 +448,27 @@ class LiveBridge:
                            round_trips=self.client.round_trips - rt0, method=method,
                            checks=[f"read back {len(got)} notes from Live: every pitch, start, length, velocity and "
                                    f"mute{' and Live 11 field' if caps.companion else ''} matches"])
+
+    async def _create_clip(self, ref: ClipRef, length: float, companion: bool) -> None:
+        """Create an empty clip in a slot and confirm it. When creation cannot be confirmed (a reply lost), the slot
+        may still hold the clip Live made: it is deleted again like any failed write's, and the error says what the
+        slot holds now."""
+        try:
+            # safe to re-send: creating a clip in a filled slot fails instead of making a second clip
+            if await self._send_until(lambda: self.client.send("/live/clip_slot/create_clip", ref.track, ref.index,
+                                                               float(length)),
+                                      lambda: self.has_clip(ref.track, ref.index)):
+                return
+            reason = (self.client.errors_since(0)[-1:] or ["no error message"])[0]
+        except (LiveloomError, asyncio.TimeoutError) as exc:
+            reason = str(exc)
+        try:  # what does the slot hold now? (read back, not assumed)
+            present: bool | None = await self.has_clip(ref.track, ref.index)
+        except (LiveloomError, asyncio.TimeoutError):
+            present = None
+        state = (f"{ref} is empty, as it was." if present is False
+                 else await self._rollback_clip(ref, True, None, companion))
+        raise WriteFailed(f"Live did not confirm a new clip at {ref} ({reason}); nothing was written. {state}")
 
     async def _send_until(self, send, confirmed, attempts: int = 4) -> bool:
         """Fire-and-forget `send` (only for idempotent messages), until the read-back `confirmed()` holds."""
@@ -727,6 +753,11 @@ class LiveBridge:
         if mode == "arrangement":
             await self.require_companion("Writing a song to the Arrangement")
         placements = _scene_plan(song) if mode == "session" else []
+        if mode == "session":  # checked before anything is written
+            scenes = await self.num_scenes()
+            if first_scene > scenes:
+                raise LiveloomError(f"first_scene {first_scene} is past the end of the set, which has {scenes} scenes; "
+                                    f"start at {scenes} or before (the song's scenes are added after the last one)")
         created_tracks: list[int] = []
         created_scenes = 0
         written: list[dict] = []

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from liveloom.music.errors import LiveloomError
 from liveloom.music.theory import ChordSpec, Key, chord_name, parse_roman
-from liveloom.music.types import Note
+from liveloom.music.types import Note, pitch_name
 from liveloom.music.voicing import voice_progression
 
 STYLES: dict[str, list[str]] = {
@@ -66,6 +66,9 @@ def _motion(a: ChordSpec, b: ChordSpec) -> float:
     if step == 11 and 10 in a.intervals:  # tritone substitute resolving down a semitone
         return 0.5
     return -0.1
+
+
+LOWEST_MELODY = 49  # C#3: the bass then has an octave (A0 upwards) and the chords an octave and a half
 
 
 def reharmonize(melody: list[Note], key: Key, style: str, span: float, length: float) -> Reharmonization:
@@ -121,6 +124,10 @@ def reharmonize(melody: list[Note], key: Key, style: str, span: float, length: f
     # the accompaniment lives below the melody's lowest note: chords in the octave and a half under it,
     # the bass under those
     top = min(n.pitch for n in sounding)
+    if top < LOWEST_MELODY:  # no room below it for a chord and a bass of every pitch class
+        raise LiveloomError(f"the melody goes down to {pitch_name(top)}; reharmonize writes chords and a bass below "
+                            f"it, so its lowest note must be {pitch_name(LOWEST_MELODY)} or higher. Transpose it up "
+                            f"first (transpose with semitones 12).")
     high = min(top - 1, 76)
     low = max(28, high - 15)
     voicings = voice_progression(specs, low=low, high=high, bass_low=max(21, low - 17), bass_high=low - 1)

@@ -536,7 +536,30 @@ def _realize_drums(text: str, ts: TimeSignature, step: float) -> Realization:
 
 # ---------------------------------------------------------------- ABC (through music21)
 
+ABC_MAX_LENGTH_FACTOR = 64  # a note of 64 units (8 whole notes at L:1/8) is the longest taken
+
+
+def _check_abc_limits(text: str) -> None:
+    """What music21 would take minutes over, refused from the text first: metres beyond 32 beats or with an odd
+    denominator, more notes or bars than a clip holds, note lengths in the millions."""
+    for num, den in re.findall(r"^\s*M:\s*(\d+)\s*/\s*(\d+)", text, re.M):
+        if not 1 <= int(num) <= 32 or int(den) not in (1, 2, 4, 8, 16, 32):
+            raise NotationError(f"ABC metre M:{num}/{den}: liveloom takes 1 to 32 beats of 1, 2, 4, 8, 16 or 32")
+    body = "\n".join(line for line in text.splitlines() if not re.match(r"^\s*[A-Za-z]:", line))
+    body = re.sub(r'"[^"]*"|![^!]*!|%[^\n]*', "", body)  # chord symbols, decorations, comments
+    notes = len(re.findall(r"[A-Ga-g]", body))
+    if notes > LIMITS.max_notes_per_clip:
+        raise NotationError(f"the ABC has about {notes:,} notes; a clip holds at most {LIMITS.max_notes_per_clip:,}")
+    bars = body.count("|")
+    if bars > LIMITS.max_clip_beats:
+        raise NotationError(f"the ABC has {bars:,} bar lines; a clip holds at most {LIMITS.max_clip_beats:g} beats")
+    for length in re.findall(r"[A-Ga-gzx][,']*(\d+)", body):
+        if int(length[:9]) > ABC_MAX_LENGTH_FACTOR or len(length) > 9:
+            raise NotationError(f"ABC note length {length[:12]} is longer than {ABC_MAX_LENGTH_FACTOR} units")
+
+
 def _realize_abc(text: str) -> Realization:
+    _check_abc_limits(text)
     try:
         from music21 import converter, meter
         from music21 import key as m21key

@@ -237,3 +237,10 @@ def test_provenance_engine_is_stored_under_its_old_name(tmp_path):
     assert json.loads(row)["model"] == "theory" and "engine" not in json.loads(row)  # the format is unchanged
     assert ws.get(record.id).provenance.engine == "theory"
     assert Provenance.model_validate({"tool": "x", "model": "y"}).engine == "y"  # records written before
+
+
+def test_reharmonize_a_melody_too_low_for_chords_below_is_a_clear_error():
+    low = [n(40, 0, 2), n(43, 2, 2)]  # found by bench/fuzz.py: min() of an empty bass range
+    with pytest.raises(LiveloomError, match="Transpose it up"):
+        reharmonize(low, C_MAJOR, "pop", 4.0, 4.0)
+    assert reharmonize([x.model_copy(update={"pitch": x.pitch + 12}) for x in low], C_MAJOR, "pop", 4.0, 4.0).chords

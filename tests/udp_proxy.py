@@ -15,6 +15,7 @@ class UdpRelay:
         self.drop = drop
         self.duplicate = duplicate
         self.blackhole = False
+        self.swallow: dict[bytes, int] = {}  # drop the next N datagrams that contain these bytes
         self.forwarded = 0
         self.dropped = 0
         self._rng = random.Random(seed)
@@ -32,6 +33,11 @@ class UdpRelay:
             try:
                 data, _ = self._sock.recvfrom(65536)
             except OSError:
+                continue
+            hit = next((k for k, n in self.swallow.items() if n > 0 and k in data), None)
+            if hit is not None:
+                self.swallow[hit] -= 1
+                self.dropped += 1
                 continue
             if self.blackhole or self._rng.random() < self.drop:
                 self.dropped += 1

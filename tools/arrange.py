@@ -81,7 +81,7 @@ async def arrange(
                                              "not give its own (default: the style's, choruses differ).")] = None,
     time_signature: Annotated[str | None, Field(pattern=r"^\s*\d{1,2}\s*/\s*\d{1,2}\s*$")] = None,
     tracks: Annotated[list[Literal["drums", "bass", "chords", "lead", "counter"]] | None, Field(
-        description="Which tracks (default all five).")] = None,
+        max_length=5, description="Which tracks (default all five).")] = None,
     seed_clips: Annotated[dict[Literal["drums", "bass", "chords", "lead", "counter"], str] | None, Field(
         description="Clips to use for a track instead of writing one, by track: {'lead': 'clip_...'}; each is "
                     "looped through the sections where that track plays. Give the progression they were written "

@@ -213,10 +213,11 @@ async def write_clip(
         end = max((n.end for n in notes), default=0.0)
         clip = Clip(name=name or "clip", notes=notes, length=length or round_up_to_bar(max(end, 1e-9),
                                                                                     Clip().time_signature))
-        record = store_clip(ws, clip, provenance(params={"inline_notes": len(notes)}))
     await ctx.report_progress(0, 2, "writing")
     report = await (await _bridge(ctx)).write_clip(clip, track=track, slot=slot, position=position, mode=mode,
-                                               name=name, color=color, loop=loop)
+                                                   name=name, color=color, loop=loop)
+    if id is None:  # inline notes are kept as an artifact once they are in Live (a failed write stores nothing)
+        record = store_clip(ws, clip, provenance(params={"inline_notes": len(notes)}))
     await ctx.report_progress(2, 2, "verified")
     return WriteClipResult(id=record.id, where=str(report.ref), track=report.ref.track, slot=report.ref.slot,
                            arrangement_index=report.ref.arrangement_index, notes_written=report.notes_written,
