@@ -541,20 +541,29 @@ class LiveBridge:
             return await self._create_track(name, index)
 
     async def _create_track(self, name: str, index: int = -1) -> int:
-        await self.connect()
+        caps = await self.connect()
         before = await self.track_names()
         if index > len(before):
             raise LiveloomError(f"index {index} is past the end; the set has {len(before)} tracks")
-        # Not idempotent: re-sent only when the read-back (processed after it, in order) shows it never arrived
+        if caps.companion:  # one request id: however often the datagram arrives, one track
+            new, _ = await self.client.request("/liveloom/track/create", index, name[:120])
+            return int(new)
+        # Stock AbletonOSC has no request ids: re-sent only when the read-back shows it never arrived, and a
+        # track that arrives twice anyway (a duplicated or delayed datagram) is deleted again
         for _ in range(3):
             self.client.send("/live/song/create_midi_track", index)
             after = await self.track_names()
             if len(after) != len(before):
                 break
+        new = len(before) if index == -1 else index
+        await asyncio.sleep(0.2)  # let a late duplicate land before counting
+        after = await self.track_names()
+        for _ in range(len(after) - len(before) - 1):  # surplus empty tracks, beside the new one
+            self.client.send("/live/song/delete_track", new + 1 if index != -1 else len(after) - 1)
+            after = await self.track_names()
         if len(after) != len(before) + 1:
             raise WriteFailed(f"Live did not create the track (the set has {len(after)} tracks, had "
                               f"{len(before)}) " + "; ".join(self.client.errors_since(0)[-1:]))
-        new = len(before) if index == -1 else index
 
         async def named():
             return (await self.client.query("/live/track/get/name", new))[0] == name[:120]
@@ -761,6 +770,7 @@ class LiveBridge:
         created_tracks: list[int] = []
         created_scenes = 0
         written: list[dict] = []
+        tracks_before, scenes_before = len(await self.track_names()), await self.num_scenes()
         rt0, dg0 = self.client.round_trips, self.client.datagrams_sent
         try:
             if mode == "session":
@@ -808,7 +818,7 @@ class LiveBridge:
             if abs(float((await self.client.query("/live/song/get/tempo"))[0]) - song.tempo) > 1e-3:
                 raise WriteFailed("Live did not take the song's tempo")
         except (LiveloomError, asyncio.TimeoutError) as exc:
-            rollback = await self._rollback_song(created_tracks, created_scenes)
+            rollback = await self._rollback_song(created_tracks, created_scenes, tracks_before, scenes_before)
             done = ", ".join(f"{w['name']} ({w['notes']} notes)" for w in written) or "no clips"
             raise WriteFailed(f"writing the song failed: {exc}. Written and verified before the failure: {done}. "
                               f"{rollback}") from None
@@ -816,19 +826,39 @@ class LiveBridge:
                 "notes_verified": sum(w["notes"] for w in written), "round_trips": self.client.round_trips - rt0,
                 "datagrams": self.client.datagrams_sent - dg0, "script": caps.script}
 
-    async def _rollback_song(self, tracks: list[int], scenes: int) -> str:
+    async def _rollback_song(self, tracks: list[int], scenes: int, tracks_before: int, scenes_before: int) -> str:
+        """Delete what the failed write made — each deletion confirmed by reading the set back, re-sent if it was
+        lost — and say what the set holds afterwards, as read back (never what was only intended)."""
         try:
-            for t in sorted(tracks, reverse=True):
-                self.client.send("/live/song/delete_track", t)
+            # the song's tracks are appended, so every track from index tracks_before on is one of them (also one
+            # whose creation was not confirmed when the write failed)
+            for _ in range(len(tracks) + 2):
+                n = len(await self.track_names())
+                if n <= tracks_before:
+                    break
+                await self._send_until(lambda n=n: self.client.send("/live/song/delete_track", n - 1),
+                                       lambda n=n: self._count_is(self.track_names, n - 1))
             for _ in range(scenes):
                 n = await self.num_scenes()
-                self.client.send("/live/song/delete_scene", n - 1)
-            await self.client.query("/live/test", retries=1)
-            return (f"Rolled back: the {len(tracks)} new tracks" + (f" and {scenes} new scenes" if scenes else "")
-                    + " were deleted.")
+                if n <= scenes_before:
+                    break
+                await self._send_until(lambda n=n: self.client.send("/live/song/delete_scene", n - 1),
+                                       lambda n=n: self._count_is(self.num_scenes, n - 1))
+            now_tracks, now_scenes = len(await self.track_names()), await self.num_scenes()
         except (LiveloomError, asyncio.TimeoutError) as exc:
-            return (f"Rollback failed too ({exc}): delete the new tracks ({', '.join(map(str, tracks)) or 'none'}) "
-                    "in Live by hand, or use Undo.")
+            return (f"Rollback could not be checked ({exc}): the set may still hold new tracks (from index "
+                    f"{tracks_before}) and scenes (from {scenes_before}); delete them in Live by hand, or use Undo.")
+        if now_tracks == tracks_before and now_scenes == scenes_before:
+            return (f"Rolled back: the {len(tracks)} new tracks" + (f" and {scenes} new scenes" if scenes else "")
+                    + f" were deleted; read back, the set has its {tracks_before} tracks and {scenes_before} scenes "
+                    "as before.")
+        return (f"Rolled back only partly: read back, the set has {now_tracks} tracks (had {tracks_before}) and "
+                f"{now_scenes} scenes (had {scenes_before}); delete the tracks from index {tracks_before} and the "
+                f"scenes from {scenes_before} in Live by hand, or use Undo.")
+
+    async def _count_is(self, read, n: int) -> bool:
+        value = await read()
+        return (len(value) if isinstance(value, list) else value) == n
 
     async def read_song(self, max_scenes: int = 64) -> tuple[object, list[str]]:
         """The Session as a song: every clip read back, scenes laid end to end as sections (each as long as its

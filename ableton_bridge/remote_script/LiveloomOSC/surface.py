@@ -336,6 +336,7 @@ class LiveloomOSC(ControlSurface):
         h["/liveloom/clip/info"] = self._ext_clip_info
         h["/liveloom/clip/set"] = self._ext_clip_set
         h["/liveloom/clip/delete"] = self._ext_clip_delete
+        h["/liveloom/track/create"] = self._ext_track_create
         h["/liveloom/arrangement/create_midi_clip"] = self._ext_create_arrangement_clip
         h["/liveloom/automation/write"] = self._ext_automation_write
         h["/liveloom/automation/read"] = self._ext_automation_read
@@ -409,6 +410,14 @@ class LiveloomOSC(ControlSurface):
             track = self._track(t)
             track.delete_clip(self._clip(kind, t, i))
         return ()
+
+    def _ext_track_create(self, a):
+        # a MIDI track at index (-1: at the end), named; applied once per request id, however often it arrives
+        index, name = int(a[0]), str(a[1])
+        self._song.create_midi_track(index)
+        new = len(self._song.tracks) - 1 if index == -1 else index
+        self._song.tracks[new].name = name
+        return (new, name)
 
     def _ext_create_arrangement_clip(self, a):
         t, start, length = a[0], float(a[1]), float(a[2])
