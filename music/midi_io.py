@@ -15,6 +15,7 @@ from collections import defaultdict
 import mido
 
 from .errors import LiveloomError
+from .limits import LIMITS
 from .types import (
     DRUM_CHANNEL,
     Clip,
@@ -151,12 +152,58 @@ def _text(latin1: str) -> str:
         return latin1
 
 
+_DATA_BYTES = {0x80: 2, 0x90: 2, 0xA0: 2, 0xB0: 2, 0xC0: 1, 0xD0: 1, 0xE0: 2}
+
+
+def count_note_ons(data: bytes, limit: int) -> int:
+    """Note-ons in a standard MIDI file, counted from the bytes without building messages, stopping with a clear
+    error as soon as there are more than `limit` (a million-note file is refused in well under a second instead
+    of being parsed into gigabytes). Structure it cannot follow is left for the real parser to report."""
+    count, pos, n = 0, 14, len(data)
+    while pos + 8 <= n:
+        if data[pos:pos + 4] != b"MTrk":
+            break
+        end = min(n, pos + 8 + int.from_bytes(data[pos + 4:pos + 8], "big"))
+        i, status = pos + 8, 0
+        while i < end:
+            while i < end and data[i] & 0x80:  # delta time
+                i += 1
+            i += 1
+            if i >= end:
+                break
+            b = data[i]
+            if b == 0xFF or b in (0xF0, 0xF7):  # meta (type byte first) or sysex: a length, then that many bytes
+                i += 2 if b == 0xFF else 1
+                length = 0
+                while i < end:
+                    length = (length << 7) | (data[i] & 0x7F)
+                    i += 1
+                    if not data[i - 1] & 0x80:
+                        break
+                i += length
+                continue
+            if b & 0x80:
+                status, i = b, i + 1
+            kind = status & 0xF0
+            if kind not in _DATA_BYTES:
+                break
+            if kind == 0x90 and i + 1 < end and data[i + 1] > 0:
+                count += 1
+                if count > limit:
+                    raise LiveloomError(f"the MIDI file has more than {limit:,} notes; liveloom takes at most "
+                                        f"{limit:,} per song. Split it, or export only the parts you need.")
+            i += _DATA_BYTES[kind]
+        pos = end
+    return count
+
+
 MIN_BPM, MAX_BPM = 20.0, 999.0  # the tempi a clip and Live take; a file's tempo outside them is clamped
 
 
 def midi_to_song(data: bytes, name: str = "song") -> Song:
     """Parse a standard MIDI file (type 0 or 1) into a `Song`. Raises LiveloomError if corrupt. Times stay in
     beats; a tempo outside 20-999 BPM is clamped into it (the notes keep their beats)."""
+    count_note_ons(data, LIMITS.max_notes_per_song)  # before any parsing: a limit is checked before work
     try:
         mid = mido.MidiFile(file=io.BytesIO(data), clip=True)
     except Exception as exc:  # mido raises many kinds (a key of 127 sharps: KeySignatureError) for a bad file

@@ -19,7 +19,6 @@ SLOW = {"restyle", "harmonize", "continue_clip", "transcribe", "reorchestrate_au
         "render_audio", "write_song", "read_song", "arrange", "vary", "interpolate", "compose"}
 
 
-@pytest.mark.slow
 async def test_every_tool_survives_hostile_arguments(client):
     tools = (await client.list_tools()).tools
     made = await client.call_tool("notation_to_clip", {"text": "Dm7 G7 | Cmaj7", "tempo": 96})

@@ -249,3 +249,32 @@ async def test_error_messages_are_short(client):
     wrong = [{"pitch": "high", "start": "soon", "duration": None}] * 10_000
     text = await call_err(client, "write_clip", {"notes": wrong, "track": 0, "slot": 0})
     assert len(text) < 2_500 and "more" in text and "errors.pydantic.dev" not in text
+
+
+async def test_a_million_note_midi_is_refused_before_it_is_parsed(client, home):
+    track = bytearray(b"\x00\x90\x3c\x40")
+    for i in range(999_999):  # running status: two bytes of data a note
+        track += b"\x00\x3c\x40"
+    track += b"\x00\xff\x2f\x00"
+    data = b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x01\xe0MTrk" + len(track).to_bytes(4, "big") + bytes(track)
+    (home / "files").mkdir(parents=True, exist_ok=True)
+    (home / "files" / "million.mid").write_bytes(data)
+    text = await call_err(client, "import_midi", {"path": "million.mid"})
+    assert "more than 200,000 notes" in text
+
+
+@pytest.mark.skipif(not HAS_FLUIDSYNTH, reason="needs FluidSynth")
+async def test_reorchestrate_a_recording_with_a_unicode_name(client, home):
+    import numpy as np
+    import soundfile as sf
+
+    files = home / "files"
+    files.mkdir(parents=True, exist_ok=True)
+    sr = 22050
+    t = np.arange(int(sr * 2.0)) / sr
+    tone = np.concatenate([0.4 * np.sin(2 * np.pi * f * t[: sr // 2]) for f in (261.63, 329.63, 392.0, 523.25)])
+    sf.write(files / f"{UNICODE_NAME}.wav", tone.astype(np.float32), sr)
+    before = await _count(client)
+    out = await call_ok(client, "reorchestrate_audio", {"path": f"{UNICODE_NAME}.wav", "ensemble": "brass"})
+    assert UNICODE_NAME in out["name"] and Path(out["wav"]).stat().st_size > 44
+    assert await _count(client) == before + 2  # the song and its audio, stored once both were made
