@@ -8,6 +8,7 @@ import random
 from typing import TYPE_CHECKING
 
 from liveloom.music.errors import LiveloomError
+from liveloom.music.jobs import NO_JOB, Job
 from liveloom.music.notes import fit_to_length, no_overlaps, whole_bars
 from liveloom.music.theory import Key
 from liveloom.music.types import Clip, Note
@@ -63,20 +64,21 @@ def engine_name(model, style: str) -> str:
 
 
 def continue_pitched(hub: ModelHub, clip: Clip, key: Key, bars: int, style: str | None, seed: int,
-                     temperature: float) -> tuple[list[Note], str]:
+                     temperature: float, job: Job = NO_JOB) -> tuple[list[Note], str]:
     """`bars` new bars after a pitched clip (their notes start at 0) and the engine's description."""
     from liveloom.models.convert import piece_notes
 
     piece, header, constraints, style = _setup(hub, clip, key, style)
     model = hub.symbolic()
-    gen = model.continue_piece(piece, header, bars, constraints=constraints, seed=seed, temperature=temperature)
+    gen = model.continue_piece(piece, header, bars, constraints=constraints, seed=seed, temperature=temperature,
+                               job=job)
     length = bars * clip.time_signature.beats_per_bar
     notes = fit_to_length([n for _, n in piece_notes(gen.piece, velocity=90)], length)
     return no_overlaps(notes), engine_name(model, style)
 
 
 def vary_with_model(hub: ModelHub, clip: Clip, key: Key, amount: float, seed: int,
-                    temperature: float) -> tuple[list[Note], str]:
+                    temperature: float, job: Job = NO_JOB) -> tuple[list[Note], str]:
     """Rewrite bars chosen with probability `amount` by fill-in-the-middle, knowing the bars around them."""
     from liveloom.models import tokenizer as T
     from liveloom.models.convert import piece_notes
@@ -88,9 +90,10 @@ def vary_with_model(hub: ModelHub, clip: Clip, key: Key, amount: float, seed: in
     chosen = [b for b in range(bars) if rng.random() < amount]
     if amount > 0 and not chosen:
         chosen = [rng.randrange(bars)]
-    for b in chosen:
+    for k, b in enumerate(chosen):
+        job.progress(k, len(chosen), "bars rewritten")
         gen = model.infill(piece, header, b, b + 1, constraints=constraints, seed=seed * 100 + b,
-                           temperature=temperature)
+                           temperature=temperature, job=job.check_only())
         new = [T.TNote(n.voice, n.pitch, b, n.pos, n.dur) for n in gen.piece.notes if n.bar == 0]
         piece = T.Piece(piece.bar_ticks, [n for n in piece.notes if n.bar != b] + new)
     notes = fit_to_length([n for _, n in piece_notes(piece, velocity=90)], clip.length)

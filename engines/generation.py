@@ -16,6 +16,7 @@ from typing import Literal
 from liveloom.music.checks import Check, check_role
 from liveloom.music.errors import LiveloomError
 from liveloom.music.harmony import ChordEvent, progression_events
+from liveloom.music.jobs import NO_JOB, Job
 from liveloom.music.notes import fit_to_length, no_overlaps
 from liveloom.music.styles import ROLES, Style, get_style
 from liveloom.music.theory import Key, parse_key, parse_pitch
@@ -104,7 +105,7 @@ def compose(role: str, *, key: str | None = None, bars: int = 8, tempo: float | 
             time_signature: str | None = None, style: str | None = None, progression: str | None = None,
             density: float = 0.5, energy: float = 0.6, register: str | None = None, seed: int = 0,
             temperature: float = 0.8, engine: Engine = "auto", melody: list[Note] | None = None,
-            models=None, name: str | None = None) -> Composition:
+            models=None, name: str | None = None, job: Job = NO_JOB) -> Composition:
     if role not in ROLES:
         raise LiveloomError(f"unknown role {role!r}; use one of: {', '.join(ROLES)}")
     check_bars(bars)
@@ -128,7 +129,7 @@ def compose(role: str, *, key: str | None = None, bars: int = 8, tempo: float | 
         raise LiveloomError(f"progression {text!r}: {exc}") from None
     if use_model:
         return _compose_with_model(role, st, k, ts, bars, bpm, lo_hi, density, seed, temperature, model_style,
-                                   models, name)
+                                   models, name, job)
     req = Request(role=role, key=k, ts=ts, bars=bars, style=st, chords=chords, register=lo_hi, density=density,
                   energy=energy, seed=seed, temperature=temperature)
     out = compose_role(req, melody=melody)
@@ -148,7 +149,7 @@ def _file_key(st: Style) -> str:
 
 def _compose_with_model(role: str, st: Style, k: Key, ts: TimeSignature, bars: int, bpm: float,
                         register: tuple[int, int], density: float, seed: int, temperature: float, model_style: str,
-                        models, name: str | None) -> Composition:
+                        models, name: str | None, job: Job = NO_JOB) -> Composition:
     from liveloom.models import tokenizer as T
     from liveloom.models.convert import meter_ticks, piece_notes
     from liveloom.models.generate import Constraints
@@ -173,7 +174,7 @@ def _compose_with_model(role: str, st: Style, k: Key, ts: TimeSignature, bars: i
     header = T.Header(style=model_style, key_tonic=k.tonic, key_minor=k.is_minor, meter_ticks=meter,
                       tempo=T.tempo_band(bpm), voices=voices, density=T.density_bin(per_bar))
     model = models.symbolic()
-    gen = model.generate(header, bars, constraints=constraints, seed=seed, temperature=max(0.1, temperature))
+    gen = model.generate(header, bars, constraints=constraints, seed=seed, temperature=max(0.1, temperature), job=job)
     notes = [n.model_copy(update={"velocity": 96 if v == 0 else 80}) for v, n in piece_notes(gen.piece)]
     length = bars * ts.beats_per_bar
     notes = no_overlaps(fit_to_length(notes, length))

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from liveloom.engines.reharmonize import reharmonize
 from liveloom.music.checks import Check, check_role
 from liveloom.music.harmony import ChordEvent, describe_progression
+from liveloom.music.jobs import NO_JOB, Job
 from liveloom.music.notes import whole_bars
 from liveloom.music.styles import get_style
 from liveloom.music.theory import parse_roman
@@ -33,10 +34,10 @@ class Harmonized:
 
 
 def harmonize_clip(hub: ModelHub, clip: Clip, style: str, key: str | None, chords_per_bar: int, seed: int,
-                   temperature: float) -> Harmonized:
+                   temperature: float, job: Job = NO_JOB) -> Harmonized:
     melody, k = melody_and_key(clip, key, "harmonize")
     if style.strip().lower() in ("chorale", "bach", "satb", "four-part", "4-part"):
-        return _chorale(hub, clip, k, seed, temperature)
+        return _chorale(hub, clip, k, seed, temperature, job)
     st = get_style(style)
     ts = clip.time_signature
     bar = ts.beats_per_bar
@@ -70,11 +71,11 @@ def harmonize_clip(hub: ModelHub, clip: Clip, style: str, key: str | None, chord
     return Harmonized(song, engine, str(k), describe_progression(events), checks)
 
 
-def _chorale(hub: ModelHub, clip: Clip, k, seed: int, temperature: float) -> Harmonized:
+def _chorale(hub: ModelHub, clip: Clip, k, seed: int, temperature: float, job: Job = NO_JOB) -> Harmonized:
     """Alto, tenor and bass by the trained model under the melody, as restyle writes them in the chorale style."""
     out = write_voices(hub, clip, target="chorale", weights=None, voices=3, key=str(k), seed=seed,
                        temperature=temperature, avoid_parallels=True, score_styles=False,
-                       name=f"{clip.name} harmonized (chorale)")
+                       name=f"{clip.name} harmonized (chorale)", job=job)
     c = out.checks
     ranges = ", ".join(f"{name} {lo}-{hi}" for name, _, lo, hi in out.ensemble)
     checks = [

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from liveloom.music.analysis import key_of
 from liveloom.music.errors import LiveloomError
+from liveloom.music.jobs import NO_JOB, Job
 from liveloom.music.notes import fit_to_length, skyline, whole_bars
 from liveloom.music.types import Clip, PlacedClip, Song, Track
 
@@ -49,7 +50,7 @@ class WrittenVoices:
 
 def write_voices(hub: ModelHub, clip: Clip, *, target: str, weights: dict[str, float] | None, voices: int,
                  key: str | None, seed: int, temperature: float, avoid_parallels: bool, score_styles: bool,
-                 name: str) -> WrittenVoices:
+                 name: str, job: Job = NO_JOB) -> WrittenVoices:
     """The clip's top line kept note for note, 1-3 voices written below it by the trained model in a style (or
     a mix), each in its instrument's range and in the key; a song of the melody track (the clip itself) and
     one track per new voice, with its checks (and the style classifier's scores when asked)."""
@@ -76,7 +77,7 @@ def write_voices(hub: ModelHub, clip: Clip, *, target: str, weights: dict[str, f
     header = T.Header(style=target, key_tonic=k.tonic, key_minor=k.is_minor, meter_ticks=meter,
                       voices=voices + 1, density=T.density_bin(len(melody) / bars), style_mix=weights)
     model = hub.symbolic()
-    result = model.harmonize(piece, header, constraints=constraints, seed=seed, temperature=temperature)
+    result = model.harmonize(piece, header, constraints=constraints, seed=seed, temperature=temperature, job=job)
     scores = None
     if score_styles:
         classifier = hub.style_classifier()

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from liveloom.music.errors import ModelFailure
+from liveloom.music.jobs import NO_JOB, Job
 
 from . import tokenizer as T
 from .tokenizer import Header, Piece, TNote
@@ -78,7 +79,7 @@ def pick_device(requested: str | None = None) -> str:
     return "cpu"
 
 
-def load(path: str | os.PathLike | None = None, device: str | None = None) -> SymbolicModel:
+def load(path: str | os.PathLike | None = None, device: str | None = None, threads: int | None = None) -> SymbolicModel:
     """The shipped checkpoint, or a local one: a folder with config.json, model.safetensors and
     vocab.json as train.py exports them (or the .safetensors file inside such a folder). Never touches
     the network."""
@@ -107,7 +108,7 @@ def load(path: str | os.PathLike | None = None, device: str | None = None) -> Sy
     dev = pick_device(device)
     model.to(dev).eval()
     meta = json.loads((folder / "training.json").read_text()) if (folder / "training.json").exists() else {}
-    return SymbolicModel(model, dev, folder, meta)
+    return SymbolicModel(model, dev, folder, meta, threads=threads)
 
 
 # ------------------------------------------------------------------ the grammar, as masks
@@ -297,11 +298,21 @@ class Generated:
 
 
 class SymbolicModel:
-    def __init__(self, model, device: str, folder: Path, meta: dict):
+    def __init__(self, model, device: str, folder: Path, meta: dict, threads: int | None = None):
+        import inspect
+
         self.model = model
         self.device = device
         self.folder = folder
         self.meta = meta
+        self.threads = threads  # intra-op threads for a call (1 beside a DAW; None: torch's default)
+        # the key-value cache's keyword: `cache` in transformers 5.x, `past_key_values` before it
+        self._cache_kw = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+    def _forward(self, past, **inputs):
+        """One step through the network with the cache: (logits, the cache to pass next)."""
+        res = self.model(use_cache=True, **{self._cache_kw: past}, **inputs)
+        return res.logits, getattr(res, self._cache_kw)
 
     @property
     def parameters(self) -> int:
@@ -310,9 +321,9 @@ class SymbolicModel:
     # -- public capabilities ------------------------------------------------
 
     def generate(self, header: Header, bars: int, constraints: Constraints | None = None, seed: int = 0,
-                 temperature: float = 1.0, top_p: float = 0.95) -> Generated:
+                 temperature: float = 1.0, top_p: float = 0.95, job: Job = NO_JOB) -> Generated:
         """A new piece of exactly `bars` bars from the controls in `header`."""
-        return self._run(header.tokens(), header, bars, constraints, {}, seed, temperature, top_p)
+        return self._run(header.tokens(), header, bars, constraints, {}, seed, temperature, top_p, job)
 
     def generate_many(self, headers: list[Header], bars: int, constraints: Constraints | None = None,
                       seeds: list[int] | None = None, temperature: float = 1.0, top_p: float = 0.95) -> list[Generated]:
@@ -339,9 +350,8 @@ class SymbolicModel:
             for _ in range(budget):
                 if all(st.phase == "done" for st in states):
                     break
-                res = self.model(input_ids=ids, attention_mask=mask, past_key_values=past, use_cache=True)
-                past = res.past_key_values
-                logits = res.logits[:, -1].float().cpu()
+                logits, past = self._forward(past, input_ids=ids, attention_mask=mask)
+                logits = logits[:, -1].float().cpu()
                 nxt = []
                 for i, st in enumerate(states):
                     if st.phase == "done":
@@ -367,15 +377,15 @@ class SymbolicModel:
         return results
 
     def continue_piece(self, piece: Piece, header: Header, bars: int, constraints: Constraints | None = None,
-                       seed: int = 0, temperature: float = 1.0, top_p: float = 0.95) -> Generated:
+                       seed: int = 0, temperature: float = 1.0, top_p: float = 0.95, job: Job = NO_JOB) -> Generated:
         """`bars` new bars after `piece` (the result holds only the new bars, numbered from 0)."""
         self._check_meter(piece, header)
         prompt = header.tokens() + self._context_bars(piece, header, budget=MAX_CONTEXT // 2)
-        return self._run(prompt, header, bars, constraints, {}, seed, temperature, top_p)
+        return self._run(prompt, header, bars, constraints, {}, seed, temperature, top_p, job)
 
     def infill(self, piece: Piece, header: Header, start_bar: int, end_bar: int,
                constraints: Constraints | None = None, seed: int = 0, temperature: float = 1.0,
-               top_p: float = 0.95) -> Generated:
+               top_p: float = 0.95, job: Job = NO_JOB) -> Generated:
         """New music for bars start_bar..end_bar-1 of `piece`, written knowing the bars before and after
         (the result holds only the new bars, numbered from 0)."""
         n = len(piece.bar_ticks)
@@ -390,10 +400,10 @@ class SymbolicModel:
         if len(prompt) > MAX_CONTEXT // 2:  # keep the bars nearest the gap
             keep = MAX_CONTEXT // 4
             prompt = header.tokens() + [T.FIM_PRE] + before[-keep:] + [T.FIM_SUF] + after[:keep] + [T.FIM_MID]
-        return self._run(prompt, header, end_bar - start_bar, constraints, {}, seed, temperature, top_p)
+        return self._run(prompt, header, end_bar - start_bar, constraints, {}, seed, temperature, top_p, job)
 
     def harmonize(self, melody: Piece, header: Header, constraints: Constraints | None = None, seed: int = 0,
-                  temperature: float = 0.9, top_p: float = 0.95) -> Generated:
+                  temperature: float = 0.9, top_p: float = 0.95, job: Job = NO_JOB) -> Generated:
         """Voices 1..header.voices-1 written around a fixed melody (its notes become voice 0, unchanged).
         The melody is given to the model in full first (the melody-conditioned layout), then the
         voices are written bar by bar with the melody's notes forced at their places."""
@@ -413,7 +423,7 @@ class SymbolicModel:
         if len(prompt) + 4 * len(mel) * header.voices > 4 * MAX_CONTEXT:
             raise ModelError(f"the melody is too long to harmonize in one pass ({len(melody.bar_ticks)} bars); "
                              "harmonize it in sections of at most 32 bars")
-        return self._run(prompt, header, len(melody.bar_ticks), constraints, fixed, seed, temperature, top_p)
+        return self._run(prompt, header, len(melody.bar_ticks), constraints, fixed, seed, temperature, top_p, job)
 
     # -- internals ----------------------------------------------------------
 
@@ -434,10 +444,15 @@ class SymbolicModel:
         return []
 
     def _run(self, prompt: list[int], header: Header, bars: int, constraints: Constraints | None,
-             fixed: dict, seed: int, temperature: float, top_p: float) -> Generated:
+             fixed: dict, seed: int, temperature: float, top_p: float, job: Job = NO_JOB) -> Generated:
+        """Decode under the grammar and the constraints, reporting each bar begun to `job` (which stops the loop,
+        raising Cancelled, within a step of a cancellation)."""
         import time
 
         import torch
+
+        if self.threads:
+            torch.set_num_threads(self.threads)  # a few threads beside a DAW: oversubscription costs 4x and more
 
         c = _checked_request([header], bars, temperature, constraints)
         state = _State(header, bars, c, fixed, frozenset(n.voice for ns in fixed.values() for n in ns),
@@ -452,8 +467,15 @@ class SymbolicModel:
         feed = list(prompt)
         steps = 0
         max_steps = bars * (T.N_POS * 2 + 40 * header.voices)
+        job.progress(0, bars, "bars")
+        bar_seen = -1
         with torch.no_grad():
             while state.phase != "done":
+                if state.bar != bar_seen:
+                    bar_seen = state.bar
+                    job.progress(max(0, bar_seen), bars, "bars")
+                else:
+                    job.check()
                 allowed = _allowed(state)
                 if not allowed:
                     raise ModelError("the constraints leave no way to go on (for example a pitch range or scale "
@@ -465,12 +487,11 @@ class SymbolicModel:
                         past, feed = None, self._window(prompt, out)
                     ids = torch.tensor([feed], dtype=torch.long, device=self.device)
                     if past is None and header.style_mix:
-                        res = self.model(inputs_embeds=self._mixed_embeddings(ids, header.style_mix),
-                                         use_cache=True)
+                        logits, past = self._forward(None, inputs_embeds=self._mixed_embeddings(ids, header.style_mix))
                     else:
-                        res = self.model(input_ids=ids, past_key_values=past, use_cache=True)
-                    past, feed = res.past_key_values, []
-                    logits = res.logits[0, -1].float().cpu()
+                        logits, past = self._forward(past, input_ids=ids)
+                    feed = []
+                    logits = logits[0, -1].float().cpu()
                     tok = _sample(logits, allowed, temperature, top_p, gen)
                 _advance(state, tok)
                 out.append(tok)
@@ -478,6 +499,7 @@ class SymbolicModel:
                 steps += 1
                 if steps > max_steps:
                     raise ModelError("generation ran past its step budget")  # the grammar makes this unreachable
+        job.progress(bars, bars, "bars")
         piece = T.decode_bars(out, header.meter_ticks)
         piece.bar_ticks = piece.bar_ticks[:bars] + [header.meter_ticks] * (bars - len(piece.bar_ticks))
         return Generated(piece, out, steps, time.perf_counter() - t0)

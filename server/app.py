@@ -87,7 +87,7 @@ def build_server(config: Config | None = None) -> LiveloomServer:
     clean_scratch(workspace.scratch_dir)  # what a killed server left mid-render
     files = FilePolicy(workspace_home=workspace.home, files_dir=workspace.files_dir, extra=list(config.allow))
     models = ModelHub(config.model_path, config.device, transcribe_precision=config.transcribe_precision,
-                      piano_checkpoint=config.piano_checkpoint)
+                      piano_checkpoint=config.piano_checkpoint, threads=config.threads or None)
     services = Services(workspace=workspace, files=files, live=LiveService(config.live), models=models,
                         render=dataclasses.replace(config.render, scratch=str(workspace.scratch_dir)))
     server = LiveloomServer(services, config)

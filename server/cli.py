@@ -16,10 +16,9 @@ def _config(args: argparse.Namespace):
     from .config import Config, allowed_from_env, default_home, target_from_env
 
     try:
-        live = target_from_env(getattr(args, "live", None))
+        config = Config(live=target_from_env(getattr(args, "live", None)))
     except ValueError as exc:
         raise SystemExit(f"liveloom: {exc}") from None
-    config = Config(live=live)
     config.home = Path(args.home).expanduser() if getattr(args, "home", None) else default_home()
     config.allow = allowed_from_env() + [Path(p).expanduser() for p in (getattr(args, "allow", None) or [])]
     if getattr(args, "checkpoint", None):

@@ -42,6 +42,14 @@ def _env(name: str) -> str | None:
     return os.environ.get(name) or None
 
 
+def _threads(text: str | None) -> int:
+    if text is None:
+        return 1
+    if not text.strip().isdigit() or int(text) > 256:
+        raise ValueError(f"LIVELOOM_THREADS={text!r}: give a number of threads, 1-256, or 0 for torch's default")
+    return int(text)
+
+
 @dataclass
 class Config:
     home: Path = field(default_factory=default_home)
@@ -56,3 +64,5 @@ class Config:
     render: RenderSettings = field(default_factory=lambda: RenderSettings(
         fluidsynth=_env("LIVELOOM_FLUIDSYNTH"), soundfont=_env("LIVELOOM_SOUNDFONT")))
     token: str | None = field(default_factory=lambda: _env("LIVELOOM_TOKEN"))
+    # intra-op threads for the symbolic model beside a DAW (1: fastest when the machine is busy); 0: torch's default
+    threads: int = field(default_factory=lambda: _threads(_env("LIVELOOM_THREADS")))

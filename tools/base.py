@@ -24,12 +24,14 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, ValidationError
 
-from liveloom.music.errors import LiveloomError
+from liveloom.music.errors import Cancelled, LiveloomError
+from liveloom.music.jobs import Job
 from liveloom.store.workspace import Provenance
 
 if TYPE_CHECKING:
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("liveloom")
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+T = TypeVar("T")
 
 _current_tool: contextvars.ContextVar[str] = contextvars.ContextVar("liveloom_tool", default="unknown")
 
@@ -61,6 +64,27 @@ class Services:
 def services(ctx: Context) -> Services:
     """The services of the server handling this request (the lifespan's value)."""
     return ctx.request_context.lifespan_context
+
+
+async def run_job(ctx: Context, work: Callable[[Job], T]) -> T:
+    """Run engine work in a worker thread as a job of this request: its progress becomes the request's progress
+    notifications, and a cancelled request sets the job's flag, so the work stops within a step (raising
+    Cancelled in the worker) and the tool, cancelled at this await, stores nothing."""
+    job = Job()
+
+    def report(done: float, total: float, what: str) -> None:
+        try:
+            anyio.from_thread.run(ctx.report_progress, done, total, f"{what}: {done:g} of {total:g}")
+        except Exception:  # the request is gone (cancelled, disconnected): stop the work
+            job.cancel.set()
+            raise Cancelled() from None
+
+    job.report = report
+    try:
+        return await anyio.to_thread.run_sync(lambda: work(job), abandon_on_cancel=True)
+    except BaseException:
+        job.cancel.set()
+        raise
 
 
 def provenance(**fields: Any) -> Provenance:

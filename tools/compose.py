@@ -25,7 +25,7 @@ from liveloom.music.harmony import describe_progression
 from liveloom.music.notes import fit_to_length, is_one_line, one_line, shift, whole_bars
 from liveloom.music.styles import get_style
 from liveloom.music.types import Clip
-from liveloom.tools.base import provenance, services, tool
+from liveloom.tools.base import provenance, run_job, services, tool
 from liveloom.tools.schemas import (
     ArtifactSummary,
     CheckOut,
@@ -156,10 +156,10 @@ async def compose(
         if mclip.is_drum:
             raise LiveloomError(f"{melody_id} is a drum clip; a counter-melody needs a pitched melody")
         melody = mclip.notes
-    result = await anyio.to_thread.run_sync(lambda: compose_part(
+    result = await run_job(ctx, lambda job: compose_part(
         role, key=key, bars=bars, tempo=tempo, time_signature=time_signature, style=style, progression=progression,
         density=density, energy=energy, register=register, seed=seed, temperature=temperature, engine=engine,
-        melody=melody, models=services(ctx).models, name=name))
+        melody=melody, models=services(ctx).models, name=name, job=job))
     params = {"role": role, "key": str(result.key), "bars": bars, "tempo": result.clip.tempo, "style": result.style.name,
               "progression": result.progression_text, "time_signature": str(result.clip.time_signature),
               "density": density, "energy": energy, "register": register, "seed": seed,
@@ -207,8 +207,8 @@ async def continue_clip(
         k = None
     else:
         k = key_of(clip, key)
-        new, engine = await anyio.to_thread.run_sync(lambda: continue_pitched(
-            services(ctx).models, clip, k, bars, style, seed, temperature))
+        new, engine = await run_job(ctx, lambda job: continue_pitched(
+            services(ctx).models, clip, k, bars, style, seed, temperature, job))
     length_new = bars * bar_len
     if include_original:
         notes = list(clip.notes) + shift(new, src_bars * bar_len)
@@ -250,8 +250,8 @@ async def harmonize(
     Example: {"id": "clip_3f9a2b1c0d", "style": "jazz"}."""
     ws = services(ctx).workspace
     _, clip = ws.load_clip(id)
-    out = await anyio.to_thread.run_sync(lambda: harmonize_clip(services(ctx).models, clip, style, key, chords_per_bar, seed,
-                                                                temperature))
+    out = await run_job(ctx, lambda job: harmonize_clip(services(ctx).models, clip, style, key, chords_per_bar, seed,
+                                                        temperature, job))
     record = store_song(ws, out.song, provenance(engine=out.engine, params={
         "style": style, "key": out.key, "chords_per_bar": chords_per_bar, "seed": seed,
         "temperature": temperature}, parents=[id]))
@@ -291,16 +291,24 @@ async def vary(
     pitches = [n.pitch for n in clip.notes]
     lo, hi = min(pitches), max(pitches)
 
-    def make(i: int):
+    def make(i: int, job):
+        job.progress(i, n, "variations")
         if use_model:
-            return vary_with_model(services(ctx).models, clip, k, 1 - similarity, seed + i, temperature)
+            return vary_with_model(services(ctx).models, clip, k, 1 - similarity, seed + i, temperature,
+                                   job.check_only())
         return vary_notes(clip.notes, key=k, length=clip.length, amount=1 - similarity, seed=seed * 1000 + i,
                           is_drum=clip.is_drum, lo=max(0, lo - 2), hi=min(127, hi + 2)), None
 
+    # every variation is made before any is stored: a cancelled call stores none
+    def make_all(job):
+        out = [make(i, job) for i in range(n)]
+        job.progress(n, n, "variations")
+        return out
+
+    results = await run_job(ctx, make_all)
     made = []
     engine_name = "theory: note-level variation operators (not a learned model)"
-    for i in range(n):
-        notes, eng = await anyio.to_thread.run_sync(lambda i=i: make(i))
+    for i, (notes, eng) in enumerate(results):
         engine_name = eng or engine_name
         out = clip.model_copy(update={"notes": notes, "name": f"{clip.name} var {i + 1}"})
         out = Clip.model_validate(out.model_dump())

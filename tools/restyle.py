@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-import anyio
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
 from liveloom.engines.restyle import MODEL_STYLES, write_voices
 from liveloom.music.errors import LiveloomError
-from liveloom.tools.base import provenance, services, tool
+from liveloom.tools.base import provenance, run_job, services, tool
 from liveloom.tools.schemas import ArtifactSummary, artifact_summary, store_song
 
 
@@ -68,10 +67,10 @@ async def restyle(
         if style is None:
             raise LiveloomError(f"give a style ({', '.join(MODEL_STYLES)}) or a mix")
         weights, target, style_label = None, style, style
-    out = await anyio.to_thread.run_sync(lambda: write_voices(
+    out = await run_job(ctx, lambda job: write_voices(
         services(ctx).models, clip, target=target, weights=weights, voices=voices, key=key, seed=seed,
         temperature=temperature, avoid_parallels=avoid_parallels, score_styles=True,
-        name=f"{clip.name or id} restyled ({style_label})"))
+        name=f"{clip.name or id} restyled ({style_label})", job=job))
     record = store_song(ws, out.song, provenance(engine=out.engine, params={
         "style": style_label, "voices": voices, "key": out.key, "seed": seed, "temperature": temperature,
         "avoid_parallels": avoid_parallels},
