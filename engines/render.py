@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,16 +92,13 @@ def dying_with_this_process(cmd: list[str]) -> list[str]:
 def clean_scratch(folder: Path, older_than_s: float = 900.0) -> int:
     """Remove render folders left by a server that was killed mid-render (older than any render may run, so a
     render of another server sharing the workspace is left alone). Returns how many were removed."""
-    import shutil as _shutil
-    import time
-
     removed = 0
     if not folder.is_dir():
         return 0
     for d in folder.glob("render-*"):
         try:
             if d.is_dir() and time.time() - d.stat().st_mtime > older_than_s:
-                _shutil.rmtree(d, ignore_errors=True)
+                shutil.rmtree(d, ignore_errors=True)
                 removed += 1
         except OSError:
             continue
