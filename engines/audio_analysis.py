@@ -8,12 +8,11 @@ flag between stages, so a cancelled request stops within one stage.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from pathlib import Path
 
 from liveloom.music import analysis
-from liveloom.music.errors import Cancelled, LiveloomError
+from liveloom.music.errors import LiveloomError
+from liveloom.music.jobs import NO_JOB, Job
 from liveloom.music.theory import chord_name, parse_chord_symbol
 
 SUPPORTED = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".aif", ".aiff")
@@ -65,15 +64,17 @@ def load(path: Path, max_seconds: float, rate: int = SR):
                   "format": info.format}
 
 
-def analyze(y, *, progress: Callable[[int, str], None] = lambda i, s: None,
-            cancel: threading.Event | None = None) -> dict:
+STAGES = 7
+
+
+def analyze(y, *, job: Job = NO_JOB) -> dict:
+    """Everything analyze_audio reports; each of the 7 stages is reported to `job` as it starts (and a cancelled job
+    stops there)."""
     import librosa
     import numpy as np
 
     def stage(i: int, name: str) -> None:
-        if cancel is not None and cancel.is_set():
-            raise Cancelled()
-        progress(i, name)
+        job.progress(i, STAGES, name)
 
     duration = len(y) / SR
     stage(1, "spectrum and loudness")

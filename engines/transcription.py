@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from liveloom.music.errors import Cancelled
+from liveloom.music.jobs import NO_JOB, Job
 from liveloom.music.types import Note
 
 if TYPE_CHECKING:
@@ -275,10 +276,9 @@ def transcribe_audio(hub: ModelHub, y, rate: int, *, piano: bool = False, onset_
                      frame_threshold: float = 0.3, min_note_ms: float | None = None, lowest: int | None = None,
                      highest: int | None = None, melody: bool = False, pitch_bends: bool = True,
                      hold_with_pedal: bool = False, detect_tempo: bool = True,
-                     progress: Callable[[int, int, str], None] = lambda d, t, u: None,
-                     cancel: threading.Event | None = None) -> Transcription:
+                     job: Job = NO_JOB) -> Transcription:
     """Samples at `rate` (the model's) -> note events in seconds: basic-pitch's network (any instrument), or the
-    Transkun piano model. Progress per window or segment; raises Cancelled soon after `cancel` is set."""
+    Transkun piano model. Progress per window or segment to `job`; raises Cancelled soon after it is cancelled."""
     silent = not check_audio_not_silent(y)
     if piano:
         model = hub.piano()
@@ -286,7 +286,7 @@ def transcribe_audio(hub: ModelHub, y, rate: int, *, piano: bool = False, onset_
                   f"in PyTorch on {model.device}, {'bfloat16' if model.precision == 'bf16' else 'float32'}")
         events, presses = [], 0
         if not silent:
-            raw = model.transcribe(y, progress=lambda d, t: progress(d, t, "segment"), cancel=cancel)
+            raw = model.transcribe(y, progress=lambda d, t: job.progress(d, t, "segment"), cancel=job.cancel)
             events, presses = piano_notes(raw, (min_note_ms or 0.0) / 1000, lowest, highest, hold_with_pedal)
     else:
         model, device = hub.transcriber()
@@ -294,8 +294,7 @@ def transcribe_audio(hub: ModelHub, y, rate: int, *, piano: bool = False, onset_
                   f"{device}, {'bfloat16' if model.precision == 'bf16' else 'float32'} convolutions")
         events, presses = [], None
         if not silent:
-            out = infer(y, model, device, progress=lambda d, t: progress(d, t, "window"),
-                        cancel=cancel or threading.Event())
+            out = infer(y, model, device, progress=lambda d, t: job.progress(d, t, "window"), cancel=job.cancel)
             frames = MIN_NOTE_FRAMES if min_note_ms is None else max(1, int(round(min_note_ms / 1000 * SR / HOP)))
             events = decode(out, onset_threshold, frame_threshold, frames, lowest, highest, pitch_bends=pitch_bends)
     if melody:

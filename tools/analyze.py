@@ -2,7 +2,6 @@
 
 import base64
 import json
-import threading
 from typing import Annotated, Literal
 
 import anyio
@@ -16,7 +15,7 @@ from liveloom.music.errors import LiveloomError
 from liveloom.music.limits import LIMITS
 from liveloom.music.theory import parse_key
 from liveloom.tools.artifacts import load_midi_file
-from liveloom.tools.base import provenance, services, tool
+from liveloom.tools.base import provenance, run_job, services, tool
 
 
 class ChordAt(BaseModel):
@@ -150,21 +149,10 @@ async def analyze_audio(
     ws = services(ctx).workspace
     files = services(ctx).files
     real = files.readable(path, max_bytes=LIMITS.max_audio_bytes, suffixes=aa.SUPPORTED)
-    total = 7
-    await ctx.report_progress(0, total, "decoding")
-    cancel = threading.Event()
+    await ctx.report_progress(0, aa.STAGES, "decoding")
     y, info = await anyio.to_thread.run_sync(lambda: aa.load(real, LIMITS.max_audio_seconds),
                                             abandon_on_cancel=True)
-
-    def report(i: int, name: str) -> None:  # from the worker thread, as each stage starts
-        anyio.from_thread.run(ctx.report_progress, i, total, name)
-
-    try:
-        detail = await anyio.to_thread.run_sync(lambda: aa.analyze(y, progress=report, cancel=cancel),
-                                                abandon_on_cancel=True)
-    except BaseException:
-        cancel.set()  # a cancelled request stops the worker at its next stage
-        raise
+    detail = await run_job(ctx, lambda job: aa.analyze(y, job=job))  # a cancelled request stops at the next stage
     png = aa.plot(detail, real.name) if plots and not detail["silent"] else None
     detail.pop("_chroma", None)
     detail["file"] = info
@@ -179,7 +167,7 @@ async def analyze_audio(
         plot_path = str(ws.path_of(image))
         content.append(ImageContent(type="image", data=base64.b64encode(png).decode(), mime_type="image/png"))
     result = _audio_result(rec.id, str(real), info, detail, plot_path)
-    await ctx.report_progress(total, total, "done")
+    await ctx.report_progress(aa.STAGES, aa.STAGES, "done")
     content.insert(0, TextContent(type="text", text=result.model_dump_json()))
     return CallToolResult(content=content, structured_content=result.model_dump())
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from liveloom.music.theory import parse_pitch
 from liveloom.music.transform import quantize as quantize_notes
 from liveloom.music.types import Clip, Note, PlacedClip, Song, TimeSignature, Track
 from liveloom.store.files import write_file_atomically
-from liveloom.tools.base import provenance, services, tool
+from liveloom.tools.base import provenance, run_job, services, tool
 from liveloom.tools.schemas import GRIDS, ArtifactSummary, artifact_summary, store_clip, store_song
 
 REGISTERS = (("low", 0, 47), ("mid", 48, 71), ("high", 72, 127))
@@ -95,22 +94,13 @@ async def _transcribe_file(ctx: Context, path: str, *, piano: bool = False, onse
     rate = tr.sample_rate(piano)
     y, info = await anyio.to_thread.run_sync(lambda: aa.load(real, LIMITS.max_audio_seconds, rate),
                                             abandon_on_cancel=True)
-    cancel = threading.Event()
-
-    def report(done: int, total: int, unit: str) -> None:
-        anyio.from_thread.run(ctx.report_progress, 5 + 80 * done / total, 100, f"{unit} {done} of {total}")
-
     try:
-        heard = await anyio.to_thread.run_sync(lambda: tr.transcribe_audio(
+        heard = await run_job(ctx, lambda job: tr.transcribe_audio(
             svc.models, y, rate, piano=piano, onset_threshold=onset_threshold, frame_threshold=frame_threshold,
             min_note_ms=min_note_ms, lowest=lo, highest=hi, melody=melody, pitch_bends=pitch_bends,
-            hold_with_pedal=hold_with_pedal, detect_tempo=tempo is None, progress=report, cancel=cancel),
-            abandon_on_cancel=True)
+            hold_with_pedal=hold_with_pedal, detect_tempo=tempo is None, job=job))
     except Cancelled:
         raise Cancelled("transcription was cancelled") from None
-    except BaseException:
-        cancel.set()
-        raise
     bpm = tempo or heard.detected_bpm or 120.0
     source = "given" if tempo else ("detected" if heard.detected_bpm else "default")
     notes = tr.events_to_notes(heard.events, bpm)
