@@ -43,13 +43,13 @@ class Outcome:
     unexpected: bool  # a liveloom bug, said cleanly ("failed unexpectedly", a ref into the log)
 
 
-def _value(schema: dict, rng: random.Random, ids: list[str], depth: int = 0):
+def _value(schema: dict, rng: random.Random, ids: list[str], defs: dict, depth: int = 0):
     """One argument value for a property schema."""
     if "anyOf" in schema:
         options = [s for s in schema["anyOf"] if s.get("type") != "null"] or schema["anyOf"]
         if rng.random() < 0.1:
             return None
-        return _value(rng.choice(options), rng, ids, depth)
+        return _value(rng.choice(options), rng, ids, defs, depth)
     roll = rng.random()
     if roll < 0.12:
         return rng.choice(WRONG_TYPES)
@@ -82,26 +82,23 @@ def _value(schema: dict, rng: random.Random, ids: list[str], depth: int = 0):
             return []
         n = rng.choice([0, 1, 3, schema.get("maxItems", 8) + 1 if schema.get("maxItems", 0) < 200 else 8])
         items = schema.get("items", {})
-        return [_value(items, rng, ids, depth + 1) for _ in range(min(n, 300))]
+        return [_value(_deref(items, defs), rng, ids, defs, depth + 1) for _ in range(min(n, 300))]
     if kind == "object" or "properties" in schema:
-        return _object(schema, rng, ids, depth + 1)
+        return _object(schema, rng, ids, defs, depth + 1)
     return rng.choice(WRONG_TYPES + HOSTILE_STRINGS[:5])
 
 
-def _object(schema: dict, rng: random.Random, ids: list[str], depth: int) -> dict:
+def _object(schema: dict, rng: random.Random, ids: list[str], defs: dict, depth: int) -> dict:
     props = schema.get("properties", {})
     required = set(schema.get("required", []))
     out = {}
     for name, prop in props.items():
-        prop = _deref(prop, schema.get("$defs", {}) or _DEFS.get("defs", {}))
+        prop = _deref(prop, defs)
         if name in required and rng.random() < 0.95 or rng.random() < 0.5:
-            out[name] = _value(prop, rng, ids, depth)
+            out[name] = _value(prop, rng, ids, defs, depth)
     if rng.random() < 0.05:
         out["unexpected_argument"] = "x"
     return out
-
-
-_DEFS: dict = {}
 
 
 def _deref(schema: dict, defs: dict) -> dict:
@@ -117,8 +114,7 @@ def _deref(schema: dict, defs: dict) -> dict:
 
 def arguments(input_schema: dict, rng: random.Random, ids: list[str]) -> dict:
     """Arguments for a tool, from its input schema."""
-    _DEFS["defs"] = input_schema.get("$defs", {})
-    return _object(input_schema, rng, ids, 0)
+    return _object(input_schema, rng, ids, input_schema.get("$defs", {}), 0)
 
 
 async def call_and_check(client, tool: str, args: dict) -> Outcome:

@@ -3,6 +3,7 @@ and calling a tool function directly, without a server, with a context of its ow
 
 from __future__ import annotations
 
+import os
 import shutil
 from types import SimpleNamespace
 
@@ -35,3 +36,16 @@ class DirectContext:
 
     async def report_progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
         self.progress.append((progress, total, message))
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process is still running (a zombie, exited but not reaped, is not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return True

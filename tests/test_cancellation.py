@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import stat
 import sys
 import time
 
 import anyio
 import pytest
-from helpers import call_ok
+from helpers import call_ok, process_alive
 from mcp import Client
 
 from liveloom.ableton_bridge.target import parse_target
@@ -19,17 +18,6 @@ from liveloom.server.config import Config
 
 pytestmark = pytest.mark.anyio
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie has exited but not been reaped
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except OSError:
-        return True
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="uses a shell script as the stand-in FluidSynth")
@@ -56,13 +44,13 @@ async def _cancel_a_render(client, pid_file):
             while not pid_file.exists() or not pid_file.read_text().strip():
                 await anyio.sleep(0.05)
         pid = int(pid_file.read_text())
-        assert _alive(pid)
+        assert process_alive(pid)
         tg.cancel_scope.cancel()
 
     deadline = time.monotonic() + 10
-    while _alive(pid) and time.monotonic() < deadline:
+    while process_alive(pid) and time.monotonic() < deadline:
         await anyio.sleep(0.05)
-    assert not _alive(pid), "FluidSynth kept running after the request was cancelled"
+    assert not process_alive(pid), "FluidSynth kept running after the request was cancelled"
     listed = await call_ok(client, "list_artifacts", {"kind": "audio"})
     assert listed["total"] == 0  # nothing half-made was stored
     assert (await call_ok(client, "list_artifacts", {}))["total"] == 1

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import HAS_FLUIDSYNTH, call_err, call_ok
+from helpers import HAS_FLUIDSYNTH, call_err, call_ok, process_alive
 
 from liveloom.engines.render import clean_scratch
 from liveloom.music.midi_io import midi_to_song, song_to_midi
@@ -148,25 +148,14 @@ def test_a_renderer_dies_with_a_killed_server(tmp_path):
         os.kill(server.pid, signal.SIGKILL)
         server.wait(timeout=10)
         deadline = time.monotonic() + 10
-        while _alive(pid) and time.monotonic() < deadline:
+        while process_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not _alive(pid), "the renderer kept running after its server was killed"
+        assert not process_alive(pid), "the renderer kept running after its server was killed"
         assert list((tmp_path / "scratch").glob("render-*"))  # left behind, for the next start to clean
     finally:
         if server.poll() is None:
             server.kill()
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except OSError:
-        return True
 
 
 # ------------------------------------------------------------------ leaked exceptions and long messages
