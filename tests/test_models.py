@@ -204,3 +204,21 @@ def test_avoid_parallels_removes_parallel_fifths_and_octaves(model):
         g = model.harmonize(melody, head, seed=seed, constraints=Constraints(max_polyphony=4, avoid_parallels=True))
         bad, moves = parallels(g.piece)
         assert bad == 0 and moves > 0
+
+
+def test_the_lean_decoder_computes_what_transformers_computes(model):
+    """The decoding path (models/decoder.py) against the network's own forward(): a prompt at once, then one token
+    at a time, then a few at once, and after a reset; the logits agree to float rounding at every position."""
+    import torch
+
+    ids = torch.tensor([T.BOS] + list(np.random.default_rng(0).integers(3, len(T.VOCAB), 60)))
+    with torch.inference_mode():
+        want = model.model(input_ids=ids[None]).logits[0]
+        seq = model.decoder.sequence()
+        got = [seq(ids[:20])] + [seq(ids[i:i + 1]) for i in range(20, 40)]
+        got.append(seq(ids[40:61]))
+        ends = [19] + list(range(20, 40)) + [60]
+        for g, e in zip(got, ends):
+            assert torch.allclose(g, want[e], atol=1e-4, rtol=1e-4), e
+        seq.reset()
+        assert torch.allclose(seq(ids[:5]), want[4], atol=1e-4, rtol=1e-4)

@@ -1,0 +1,167 @@
+"""A lean decoding step for the symbolic model: the Llama network's arithmetic on its own weights, with a
+key/value cache allocated once.
+
+transformers' forward() is general — cache objects, masks built per call, hooks, output classes — and for a
+5M-parameter model that bookkeeping is most of a step's time (about 7 ms of a 7 ms step on 2 CPU cores). This
+module does only the arithmetic: one fused q/k/v and one fused gate/up projection per layer, rotary positions
+from a table made once, attention over a preallocated cache, no mask for the one-token steps that are most of
+decoding. The logits match transformers' forward() to float rounding (tests/test_models.py checks it).
+
+    decoder = LeanDecoder(hf_model, max_len=1024)   # the weights, arranged once per model
+    seq = decoder.sequence()                        # a cache of its own: one per concurrent call
+    logits = seq(torch.tensor([1, 5, 9]))           # a prompt: logits after its last token
+    logits = seq(torch.tensor([42]))                # one more token, at the next position
+    seq.reset()                                     # forget the cache (a new sequence)
+"""
+
+from __future__ import annotations
+
+import math
+
+
+class LeanDecoder:
+    """A Llama model's weights arranged for decoding one sequence at a time (no grad, no padding)."""
+
+    def __init__(self, model, max_len: int):
+        import torch
+
+        cfg = model.config
+        rope = (getattr(cfg, "rope_parameters", None) or {}).get("rope_type", "default")
+        if cfg.model_type != "llama" or rope != "default" or cfg.attention_bias or cfg.mlp_bias \
+                or cfg.hidden_act != "silu":
+            raise ValueError("the lean decoder runs Llama networks with default rotary positions, SiLU and no biases "
+                             f"(this one: {cfg.model_type}, rope {rope}, act {cfg.hidden_act})")
+        self.torch = torch
+        self.layers_n = cfg.num_hidden_layers
+        self.heads = cfg.num_attention_heads
+        self.kv_heads = cfg.num_key_value_heads
+        self.head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+        self.eps = cfg.rms_norm_eps
+        self.max_len = max_len
+        inner = model.model
+        dev = inner.embed_tokens.weight.device
+        dtype = inner.embed_tokens.weight.dtype
+        h_n, kv_n, d = self.heads, self.kv_heads, self.head_dim
+        # Folded once: each RMSNorm's weight (and the norm's sqrt(hidden), see _unit) into the projection after it,
+        # and attention's 1/sqrt(d) into the query projection (rotary positions are linear: the scale passes).
+        q_scale = torch.ones(h_n * d + 2 * kv_n * d, dtype=dtype, device=dev)
+        q_scale[:h_n * d] = 1.0 / math.sqrt(d)
+        self.embed = inner.embed_tokens.weight.detach()
+        root = math.sqrt(cfg.hidden_size)
+        self.eps_norm = torch.tensor(math.sqrt(cfg.hidden_size * cfg.rms_norm_eps), dtype=dtype, device=dev)
+        self.layers = []
+        with torch.no_grad():
+            for layer in inner.layers:
+                a, m = layer.self_attn, layer.mlp
+                n1, n2 = layer.input_layernorm.weight * root, layer.post_attention_layernorm.weight * root
+                wqkv = torch.cat([a.q_proj.weight, a.k_proj.weight, a.v_proj.weight]) * q_scale[:, None]
+                self.layers.append((
+                    (wqkv * n1[None, :]).t().contiguous(),
+                    a.o_proj.weight.t().contiguous(),
+                    (torch.cat([m.gate_proj.weight, m.up_proj.weight]) * n2[None, :]).t().contiguous(),
+                    m.down_proj.weight.t().contiguous(),
+                ))
+            self.head_t = (model.lm_head.weight * (inner.norm.weight * root)[None, :]).t().contiguous()
+        self.hidden = cfg.hidden_size
+        self.inter = cfg.intermediate_size
+        theta = _rope_theta(cfg)
+        inv = 1.0 / (theta ** (torch.arange(0, d, 2, dtype=torch.float32, device=dev) / d))
+        freqs = torch.outer(torch.arange(max_len, dtype=torch.float32, device=dev), inv)
+        # rotate_half(x) * sin == roll(x, d/2) * [-sin_low, sin_high]: one roll instead of slices and a cat
+        self.cos = torch.cat([freqs, freqs], dim=-1).cos().to(dtype)[:, None, :]
+        self.sin = torch.cat([-freqs.sin(), freqs.sin()], dim=-1).to(dtype)[:, None, :]
+        # keys stored transposed (head, dim, position) and values as (head, position, dim): both are then plain
+        # batched matrix products for one query, with no copy of the cache
+        self.keys_shape = (self.layers_n, kv_n, d, max_len)
+        self.values_shape = (self.layers_n, kv_n, max_len, d)
+
+    def sequence(self) -> Sequence:
+        return Sequence(self)
+
+
+class Sequence:
+    """One sequence being decoded: its key/value cache (allocated once) and how much of it is filled."""
+
+    def __init__(self, decoder: LeanDecoder):
+        torch = decoder.torch
+        self.d = decoder
+        like = {"dtype": decoder.embed.dtype, "device": decoder.embed.device}
+        self.keys = list(torch.zeros(decoder.keys_shape, **like))  # per layer
+        self.values = list(torch.zeros(decoder.values_shape, **like))
+        self.length = 0
+
+    def reset(self) -> None:
+        self.length = 0
+
+    def __call__(self, ids=None, embeds=None):
+        """The logits after the last of `ids` (or of the input embeddings `embeds`, shape (n, hidden)), appended
+        to what the cache holds."""
+        dec = self.d
+        torch = dec.torch
+        F = torch.nn.functional
+        x = dec.embed[ids] if embeds is None else embeds
+        n = x.shape[0]
+        p = self.length
+        if p + n > dec.max_len:
+            raise ValueError(f"the sequence would pass the decoder's {dec.max_len} positions")
+        cos, sin = dec.cos[p:p + n], dec.sin[p:p + n]
+        half = dec.head_dim // 2
+        h_n, kv_n, d = dec.heads, dec.kv_heads, dec.head_dim
+        eps = dec.eps_norm
+        mask = None
+        if n > 1:  # the new tokens see the cache and the new tokens up to themselves
+            mask = torch.ones(n, p + n, dtype=torch.bool, device=x.device).tril(diagonal=p)
+        end = p + n
+        if n == 1:  # one token: the common step, with as few operations as it can take
+            cos, sin = cos[0], sin[0]
+            for (wqkv, wo, wgu, wdown), kc, vc in zip(dec.layers, self.keys, self.values):
+                qkv = (_unit(x, eps) @ wqkv)[0]
+                qk = qkv[:(h_n + kv_n) * d].view(h_n + kv_n, d)
+                qk = torch.addcmul(qk * cos, qk.roll(half, -1), sin)
+                kc.select(2, p).copy_(qk[h_n:])
+                vc.select(1, p).copy_(qkv[(h_n + kv_n) * d:].view(kv_n, d))
+                keys, values = kc[:, :, :end], vc[:, :end]
+                if kv_n != h_n:
+                    keys = keys.repeat_interleave(h_n // kv_n, dim=0)
+                    values = values.repeat_interleave(h_n // kv_n, dim=0)
+                att = torch.bmm(torch.softmax(torch.bmm(qk[:h_n, None], keys), dim=-1), values)
+                x = torch.addmm(x, att.view(1, h_n * d), wo)
+                g, u = (_unit(x, eps) @ wgu).chunk(2, dim=-1)
+                x = torch.addmm(x, F.silu(g) * u, wdown)
+            self.length = end
+            return _unit(x, eps)[0] @ dec.head_t
+        for (wqkv, wo, wgu, wdown), kc, vc in zip(dec.layers, self.keys, self.values):
+            qkv = _unit(x, eps) @ wqkv
+            qk = qkv[:, :(h_n + kv_n) * d].view(n, h_n + kv_n, d)
+            qk = torch.addcmul(qk * cos, qk.roll(half, -1), sin)
+            kc[:, :, p:end] = qk[:, h_n:].permute(1, 2, 0)
+            vc[:, p:end] = qkv[:, (h_n + kv_n) * d:].view(n, kv_n, d).transpose(0, 1)
+            keys, values = kc[:, :, :end], vc[:, :end]
+            if kv_n != h_n:
+                keys = keys.repeat_interleave(h_n // kv_n, dim=0)
+                values = values.repeat_interleave(h_n // kv_n, dim=0)
+            q = qk[:, :h_n].transpose(0, 1)
+            if mask is None:
+                att = torch.bmm(torch.softmax(torch.bmm(q, keys), dim=-1), values)
+            else:
+                att = F.scaled_dot_product_attention(q, keys.transpose(1, 2), values, attn_mask=mask, scale=1.0)
+            x = torch.addmm(x, att.transpose(0, 1).reshape(n, h_n * d), wo)
+            g, u = (_unit(x, eps) @ wgu).chunk(2, dim=-1)
+            x = torch.addmm(x, F.silu(g) * u, wdown)
+        self.length = end
+        return _unit(x[-1:], eps)[0] @ dec.head_t
+
+
+def _unit(x, eps_norm):
+    """RMSNorm without its weight and without the factor sqrt(hidden) (both folded into the next projection):
+    x / sqrt(|x|^2 + hidden * eps), which is rms_norm(x) / sqrt(hidden) exactly, in three cheap operations."""
+    import torch
+
+    return x / torch.hypot(torch.linalg.vector_norm(x, dim=-1, keepdim=True), eps_norm)
+
+
+def _rope_theta(cfg) -> float:
+    params = getattr(cfg, "rope_parameters", None) or {}
+    if isinstance(params, dict) and "rope_theta" in params:
+        return float(params["rope_theta"])
+    return float(getattr(cfg, "rope_theta", 10000.0))
