@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import threading
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,26 +96,39 @@ def _mel_spectrum_class():
 
 
 class PianoTranscriber:
-    """The network, loaded once; one transcription at a time (it uses every core, and progress is counted
-    by a hook on the model)."""
+    """The network, loaded once; one transcription at a time (it uses the free cores).
 
-    def __init__(self, model, device: str, source: str, precision: str = "fp32"):
+    transkun's transcribe() runs 16-s segments 8 s apart one at a time: the network, then the semi-CRF
+    decoding, which needs the previous segment's last note ends. Here the network (most of the time) runs
+    `batch` segments at once (on a GPU; on a CPU one at a time measured fastest) and the decoding stays in
+    order, inside transkun's own loop: the notes are the same as transkun's (a test compares them). The interval
+    scorer runs in place of transkun's with the same arithmetic in fewer passes over its large score matrix
+    (measured: 1.6 s -> 0.7 s of a 16-s segment's 7 s on 2 cores, bit-for-bit the same scores). Cancellation is
+    checked before every transformer layer (under a second on 2 CPU cores)."""
+
+    def __init__(self, model, device: str, source: str, precision: str = "fp32", batch: int | None = None):
         self.model, self.device, self.source, self.precision = model, device, source, precision
+        self.batch = batch or (4 if device == "cuda" else 1)
         self._lock = threading.Lock()
+        model.backbone.useGradientCheckpoint = False  # training-time memory saving; at inference it only adds work
+        model.scorer.forward = types.MethodType(_interval_scores, model.scorer)
 
     @property
     def parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
 
-    def segments(self, n_samples: int) -> int:
-        """How many segments transkun's transcribe() runs for this many samples (its own arithmetic)."""
-        import math
-
+    def _geometry(self) -> tuple[int, int, int]:
+        """(padding at each end, hop between segments, segment length) in samples, as transkun's transcribe()
+        computes them."""
         m = self.model
-        pad = m.segmentSizeInSecond - m.segmentHopSizeInSecond
-        total = n_samples + 2 * math.ceil(pad * m.fs)
+        pad = math.ceil((m.segmentSizeInSecond - m.segmentHopSizeInSecond) * m.fs)
         step = math.ceil(m.segmentHopSizeInSecond * m.fs / m.hopSize) * m.hopSize
-        return math.ceil(total / step)
+        return pad, step, math.ceil(m.segmentSizeInSecond * m.fs)
+
+    def segments(self, n_samples: int) -> int:
+        """How many segments transkun's transcribe() runs for this many samples."""
+        pad, step, _ = self._geometry()
+        return math.ceil((n_samples + 2 * pad) / step)
 
     def transcribe(self, y, progress: Callable[[int, int], None] = lambda d, t: None,
                    cancel: threading.Event | None = None) -> list[PianoEvent]:
@@ -122,31 +137,92 @@ class PianoTranscriber:
 
         import numpy as np
         import torch
+        import torch.nn.functional as F
+        from transkun.ModelTransformer import makeFrame
 
+        m = self.model
         total = self.segments(len(y))
-        done = [0]
+        x = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32)[:, None]).to(self.device)
+        pad, step, size = self._geometry()
+        padded = F.pad(x.T, (pad, pad))
 
-        def each_segment(module, args):
+        def frames(k: int):
+            piece = padded[:, k * step: k * step + size]
+            return makeFrame(F.pad(piece, (0, size - piece.shape[-1])), m.hopSize, m.windowSize)
+
+        def stop_if_cancelled(*_):
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
-            progress(done[0], total)
-            done[0] += 1
 
-        x = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32)[:, None]).to(self.device)
+        ready: list = []
+        done = [0]
+
+        def network(frames_batch):  # transkun's loop asks for one segment at a time, in order
+            stop_if_cancelled()
+            progress(done[0], total)
+            if not ready:
+                first = done[0]
+                ready.extend(_network(m, torch.stack([frames(k) for k in range(first, min(total, first + self.batch))])))
+            done[0] += 1
+            return ready.pop(0)
+
         with self._lock:
-            hook = self.model.framewiseFeatureExtractor.register_forward_pre_hook(each_segment)
+            hooks = [layer.register_forward_pre_hook(stop_if_cancelled) for layer in m.backbone.encoderLayers]
+            hooks.append(m.scorer.register_forward_pre_hook(stop_if_cancelled))
+            m.processFramesBatch = network
             try:
                 with torch.inference_mode(), warnings.catch_warnings(), torch.autocast(
                         "cuda" if self.device == "cuda" else "cpu", dtype=torch.bfloat16,
                         enabled=self.precision == "bf16"):
-                    warnings.simplefilter("ignore")  # transkun's gradient checkpointing warns at inference
-                    events = self.model.transcribe(x)
+                    warnings.simplefilter("ignore")
+                    events = m.transcribe(x)
             finally:
-                hook.remove()
+                del m.processFramesBatch
+                for h in hooks:
+                    h.remove()
         progress(total, total)
         out = [PianoEvent(float(e.start), float(max(e.end, e.start)), int(e.pitch),
                           int(min(127, max(1, round(e.velocity))))) for e in events]
         return sorted(out, key=lambda e: (e.start, e.pitch))
+
+
+def _network(m, frames_batch) -> list:
+    """transkun's processFramesBatch (the inner-product scorer's path) for a batch of segments, returned per
+    segment as the (semi-CRF, context) pair it returns for a batch of one."""
+    import torch
+    from transkun import CRF
+
+    mean = torch.mean(frames_batch, dim=[1, 2, 3], keepdim=True)
+    std = torch.std(frames_batch, dim=[1, 2, 3], keepdim=True)
+    features = m.framewiseFeatureExtractor((frames_batch - mean) / (std + 1e-8)).contiguous()
+    features = features.view(features.shape[0], *features.shape[-3:])
+    ctx = m.backbone(features, outputIndices=torch.tensor(m.targetMIDIPitch, device=features.device))
+    scores, skips = m.scorer(ctx)  # [step, step, batch, symbol], [step - 1, batch, symbol]
+    return [(CRF.NeuralSemiCRFInterval(scores[:, :, i].contiguous(), skips[:, i].contiguous()), ctx[i:i + 1])
+            for i in range(ctx.shape[0])]
+
+
+def _interval_scores(self, ctx):
+    """transkun's ScaledInnerProductIntervalScorer.forward with the same operations in the same order on each
+    element, in place where transkun allocates: the length scaling multiplies the product matrix in place and the
+    diagonal term is added to the diagonal alone (transkun builds a full diagonal matrix and adds it)."""
+    import torch
+
+    q, k, diag = self.map(ctx).split([self.size * self.expansionFactor, self.size * self.expansionFactor, 1], dim=-1)
+    q = q / math.sqrt(q.shape[-1])
+    scores = torch.einsum("iped, ipbd-> ipeb", q, k)
+    idx = torch.arange(scores.shape[-1], device=scores.device)
+    length = (idx[:, None] - idx[None, :]).abs()
+    if self.lengthScaling == "linear":
+        scores.mul_(length)
+    elif self.lengthScaling == "sqrt":
+        scores.mul_(length.float().sqrt())
+    elif self.lengthScaling != "none":
+        raise PianoModelError(f"the piano checkpoint's scorer uses length scaling {self.lengthScaling!r}, "
+                              "which this loader does not know")
+    scores.diagonal(dim1=-2, dim2=-1).add_(diag.squeeze(-1))
+    skip = (diag * 0.0)[..., 1:, 0]
+    return scores.permute(2, 3, 0, 1).contiguous(), skip.permute(2, 0, 1).contiguous()
 
 
 def load(path: str | Path | None = None, device: str | None = None, precision: str = "fp32") -> PianoTranscriber:

@@ -292,6 +292,50 @@ def test_the_piano_models_mel_filterbank_is_the_one_it_was_trained_with():
     assert piano.parameters > 13_000_000 and piano.precision == "fp32"
 
 
+@pytest.mark.slow
+def test_the_piano_models_batched_segments_give_transkuns_own_notes_and_cancel_between_layers():
+    """liveloom's segment loop (the network a batch of segments at a time, transkun's scorer arithmetic in fewer
+    passes, the decoding in order) against transkun's own transcribe() on the same audio: the same notes. Then a
+    cancellation set while one transformer layer runs stops the work before the next layer starts."""
+    import threading
+    import warnings
+
+    import torch
+
+    from liveloom.models.transkun_piano import SAMPLE_RATE, load
+    from liveloom.music.errors import Cancelled
+
+    y = tones(seconds=2.0, sr=SAMPLE_RATE, level=0.3)
+    reference = load(device="cpu")
+    del reference.model.scorer.forward  # transkun's own scorer again
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = reference.model.transcribe(torch.from_numpy(y[:, None].copy()))
+    theirs = sorted((round(e.start, 6), round(e.end, 6), e.pitch, e.velocity) for e in theirs)
+    assert len(theirs) >= 2
+    piano = load(device="cpu")
+    seen = []
+    ours = piano.transcribe(y, progress=lambda done, total: seen.append((done, total)))
+    assert sorted((round(e.start, 6), round(e.end, 6), e.pitch, e.velocity) for e in ours) == theirs
+    assert seen[0] == (0, 3) and seen[-1] == (3, 3)
+    piano.batch = 2  # a GPU's setting: float rounding of batched products only
+    batched = piano.transcribe(y)
+    assert [(e.pitch, e.velocity) for e in batched] == [(e.pitch, e.velocity) for e in ours]
+    assert max(abs(a.start - b.start) + abs(a.end - b.end) for a, b in zip(batched, ours)) < 1e-3
+
+    cancel, finished = threading.Event(), []
+    layers = piano.model.backbone.encoderLayers
+    hooks = [layer.register_forward_hook(lambda m, a, o, i=i: finished.append(i)) for i, layer in enumerate(layers)]
+    hooks.append(layers[1].register_forward_hook(lambda m, a, o: cancel.set()))
+    try:
+        with pytest.raises(Cancelled):
+            piano.transcribe(y, cancel=cancel)
+    finally:
+        for h in hooks:
+            h.remove()
+    assert finished == [0, 1]  # layer 2 never ran
+
+
 def test_the_piano_model_loads_a_local_checkpoint_and_refuses_bad_ones(tmp_path):
     import shutil
 
