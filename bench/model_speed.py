@@ -17,7 +17,10 @@ import multiprocessing as mp
 import os
 import platform
 import statistics
+import sys
 import time
+
+from claims import Claim, report, require_defaults
 
 
 def _hog() -> None:  # pragma: no cover - a busy process
@@ -87,7 +90,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--bars", type=int, default=8)
+    parser.add_argument("--check", action="store_true", help="exit 1 when a figure the docs claim regresses")
     args = parser.parse_args()
+    require_defaults(parser, args, ["runs", "bars"])
     import torch
     import transformers
 
@@ -119,6 +124,27 @@ def main() -> None:
         idle = statistics.median(s for s, _ in results[(name, "idle")])
         print(f"| {name} | {load_label} | {med:.2f} ({min(secs):.2f}-{max(secs):.2f}) | {toks:.0f} | "
               f"{med / args.bars * 1000:.0f} | {peer / med:.2f} | {med / idle:.2f} |")
+    if args.check:
+        sys.exit(check(results))
+
+
+def check(results) -> int:
+    """Tokens per second against the peer in the same run (seeds give pieces of different lengths, so the rate
+    is the fair ratio), and the load ratio with liveloom's one thread."""
+    def rate(name, load_label):
+        return statistics.median(t / s for s, t in results[(name, load_label)])
+
+    def secs(name, load_label):
+        return statistics.median(s for s, _ in results[(name, load_label)])
+
+    ours, peer, busy = "liveloom", "HF generate() + LogitsProcessor", "two busy processes beside it"
+    return report([
+        Claim("tokens/s, x the peer, idle (published 2.6)", rate(ours, "idle") / rate(peer, "idle"), 2.2),
+        Claim("tokens/s, x the peer, beside two busy processes (published 2.4)", rate(ours, busy) / rate(peer, busy),
+              2.2),
+        Claim("load ratio, busy / idle (published 1.8; target <= 2)", secs(ours, busy) / secs(ours, "idle"), 2.2,
+              False),
+    ])
 
 
 if __name__ == "__main__":

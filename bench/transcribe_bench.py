@@ -252,7 +252,7 @@ def piano_report(rows, files, nets) -> dict[str, float]:
         print(f"| Transkun 2.0 piano model, {precision} | {statistics.mean(a for a, _ in scores):.3f} | "
               f"{statistics.mean(b for _, b in scores):.3f} | {statistics.median(speeds):.2f}x "
               f"({min(speeds):.2f}–{max(speeds):.2f}x) |")
-    print("(speeds are x real time, the first file left out; Transkun runs 16 s segments 8 s apart, one at a time)")
+    print("(speeds are x real time, the first file left out; Transkun runs 16 s segments 8 s apart: each second of audio passes the network twice)")
     return found
 
 
