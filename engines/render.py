@@ -129,8 +129,9 @@ def wav_info(data: bytes) -> WavInfo:
 
 
 async def render_midi(midi: bytes, renderer: Renderer | None = None, *, sample_rate: int = 44100, gain: float = 0.6,
-                      timeout: float = 600.0) -> bytes:
-    """Render MIDI bytes to 16-bit stereo WAV bytes. Raises LiveloomError with FluidSynth's message."""
+                      timeout: float = 600.0, sample_format: str = "s16") -> bytes:
+    """Render MIDI bytes to stereo WAV bytes: 16-bit, or 32-bit float (`sample_format="float"`: nothing clips, for
+    mastering). Raises LiveloomError with FluidSynth's message."""
     renderer = renderer or find_renderer()
     if renderer.scratch is not None:
         renderer.scratch.mkdir(parents=True, exist_ok=True)
@@ -138,7 +139,7 @@ async def render_midi(midi: bytes, renderer: Renderer | None = None, *, sample_r
         mid_path = Path(tmp) / "in.mid"
         wav_path = Path(tmp) / "out.wav"
         mid_path.write_bytes(midi)
-        cmd = [renderer.program, "-ni", "-q", "-g", f"{gain:.3f}", "-r", str(sample_rate), "-O", "s16",
+        cmd = [renderer.program, "-ni", "-q", "-g", f"{gain:.3f}", "-r", str(sample_rate), "-O", sample_format,
                "-T", "wav", "-F", str(wav_path), str(renderer.soundfont), str(mid_path)]
         with anyio.fail_after(timeout):
             result = await anyio.run_process(dying_with_this_process(cmd), check=False, stdin=None)

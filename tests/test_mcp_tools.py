@@ -6,6 +6,7 @@ import base64
 import json
 import wave
 
+import numpy as np
 import pytest
 from helpers import HAS_FLUIDSYNTH, call_err, call_ok
 
@@ -107,6 +108,54 @@ async def test_render_audio_writes_a_real_wav(client):
     assert -60 < out["peak_dbfs"] < 0  # audible, not clipped
     again = await call_err(client, "render_audio", {"id": clip["id"], "path": "mix.wav"})
     assert "already exists" in again
+
+
+@pytest.mark.skipif(not HAS_FLUIDSYNTH, reason="FluidSynth is not installed")
+async def test_render_audio_is_mastered_to_a_loudness_under_a_ceiling(client):
+    """Measured again from the file with pyloudnorm: the default render lands at -14 LUFS or, when a peak would pass
+    -1 dBFS first, at the ceiling; lufs=null keeps FluidSynth's level (only lowered if it would pass the ceiling)."""
+    import pyloudnorm
+    import soundfile as sf
+
+    clip = await _chords(client)
+    out = await call_ok(client, "render_audio", {"id": clip["id"], "path": "loud.wav"})
+    y, rate = sf.read(out["path"], always_2d=True)
+    lufs = pyloudnorm.Meter(rate).integrated_loudness(y)
+    peak = 20 * np.log10(np.abs(y).max())
+    assert peak <= -1.0 + 0.01 and out["peak_dbfs"] <= -1.0 + 0.01
+    assert abs(lufs - out["lufs"]) < 0.2
+    if out["level_set_by"] == "target":
+        assert abs(lufs + 14) < 0.2
+    else:
+        assert out["level_set_by"] == "ceiling" and lufs < -14 and peak > -1.1
+    raw = await call_ok(client, "render_audio", {"id": clip["id"], "lufs": None})
+    assert raw["level_set_by"] in ("as rendered", "ceiling") and raw["gain_db"] <= 0 and raw["peak_dbfs"] <= -1.0 + 0.01
+
+
+def test_mastering_meets_the_target_or_the_ceiling_and_says_which():
+    import io
+
+    import pyloudnorm
+    import soundfile as sf
+
+    from liveloom.engines.mastering import master
+
+    rate = 44100
+    rng = np.random.default_rng(0)
+    quiet = rng.standard_normal((rate * 3, 2)) * 0.01  # noise: a low crest factor, far below -14 LUFS
+    wav, level = master(quiet, rate)
+    y, _ = sf.read(io.BytesIO(wav))
+    assert level.limited_by == "target" and abs(pyloudnorm.Meter(rate).integrated_loudness(y) + 14) < 0.1
+    t = np.arange(rate * 2) / rate
+    spiky = np.stack([np.sin(2 * np.pi * 220 * t) * 0.05] * 2, axis=1)
+    spiky[rate, :] = 2.0  # one click that would clip: the ceiling sets the gain
+    wav, level = master(spiky, rate)
+    y, _ = sf.read(io.BytesIO(wav))
+    assert level.limited_by == "ceiling" and 20 * np.log10(np.abs(y).max()) <= -0.99 and level.peak_dbfs <= -0.99
+    _, level = master(np.zeros((rate, 2)), rate)
+    assert level.limited_by == "silence" and level.lufs is None
+    _, level = master(quiet[:1000], rate)  # under one 400-ms block: no loudness, only the ceiling
+    assert level.limited_by == "short" and level.lufs is None
 
 
 async def test_render_audio_says_what_to_install_when_fluidsynth_is_missing(client, server):

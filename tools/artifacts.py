@@ -1,6 +1,7 @@
 """Artifact tools: list, inspect, import and export MIDI, piano roll, render to audio."""
 
 import base64
+import io
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -11,6 +12,7 @@ from mcp.types import CallToolResult, ImageContent, TextContent
 from pydantic import BaseModel, Field
 
 from liveloom.engines import pianoroll
+from liveloom.engines.mastering import master
 from liveloom.engines.render import find_renderer, render_midi, wav_info
 from liveloom.music.errors import LiveloomError
 from liveloom.music.limits import LIMITS
@@ -78,6 +80,11 @@ class AudioResult(BaseModel):
     sample_rate: int
     channels: int
     peak_dbfs: float
+    lufs: float | None = Field(description="Integrated loudness (ITU-R BS.1770) of the WAV; null when shorter than "
+                                           "0.4 s or silent.")
+    gain_db: float = Field(description="The mastering gain applied to FluidSynth's output.")
+    level_set_by: str = Field(description="What set that gain: the loudness target, the peak ceiling, or neither "
+                                          "('as rendered').")
     soundfont: str
 
 
@@ -244,9 +251,13 @@ async def render_audio(
                                       "an allowed folder). The WAV is stored in the workspace either way.")] = None,
     sample_rate: Annotated[int, Field(ge=8000, le=96000)] = 44100,
     gain: Annotated[float, Field(gt=0, le=2.0, description="FluidSynth master gain.")] = 0.6,
+    lufs: Annotated[float | None, Field(ge=-40, le=-5, description="Integrated loudness target in LUFS (streaming "
+                                        "services play at about -14); null keeps FluidSynth's level.")] = -14.0,
+    ceiling_dbfs: Annotated[float, Field(ge=-12, le=0, description="No sample peaks above this.")] = -1.0,
     overwrite: bool = False,
 ) -> AudioResult:
-    """Render a clip or song to a WAV with FluidSynth and a General MIDI soundfont.
+    """Render a clip or song to a WAV with FluidSynth and a General MIDI soundfont, mastered: one gain brings it to
+    the loudness target with no peak above the ceiling (the ceiling wins; the result says which set the level).
 
     Example: {"id": "song_3f9a2b1c0d", "path": "mix.wav"}. Says what to install if FluidSynth is missing."""
     ws = services(ctx).workspace
@@ -261,17 +272,28 @@ async def render_audio(
     await ctx.report_progress(0, 3, "writing MIDI")
     midi = (await anyio.to_thread.run_sync(song_to_midi, song)).data
     await ctx.report_progress(1, 3, "rendering with FluidSynth")
-    wav = await render_midi(midi, renderer, sample_rate=sample_rate, gain=gain)
+    rendered = await render_midi(midi, renderer, sample_rate=sample_rate, gain=gain, sample_format="float")
+    await ctx.report_progress(2, 3, "mastering")
+    wav, level = await anyio.to_thread.run_sync(_mastered, rendered, lufs, ceiling_dbfs)
     info = wav_info(wav)
     if out is not None:
         write_file_atomically(out, wav, overwrite=overwrite)  # first: if it fails, nothing is stored
     audio = ws.put("audio", song.name, wav,
                    provenance(engine="FluidSynth",
-                              params={"id": id, "sample_rate": sample_rate, "gain": gain,
-                                      "soundfont": renderer.soundfont.name}, parents=[id]),
+                              params={"id": id, "sample_rate": sample_rate, "gain": gain, "lufs": lufs,
+                                      "ceiling_dbfs": ceiling_dbfs, "soundfont": renderer.soundfont.name},
+                              parents=[id]),
                    {"seconds": info.seconds, "sample_rate": info.sample_rate, "source": id})
     await ctx.report_progress(3, 3, "done")
     return AudioResult(id=audio.id, path=str(out or ws.path_of(audio)), seconds=round(info.seconds, 3),
                        sample_rate=info.sample_rate, channels=info.channels,
                        peak_dbfs=round(info.peak_dbfs, 2) if info.peak_dbfs > -1e9 else -200.0,
+                       lufs=level.lufs, gain_db=level.gain_db, level_set_by=level.limited_by,
                        soundfont=str(renderer.soundfont))
+
+
+def _mastered(rendered: bytes, lufs: float | None, ceiling_dbfs: float):
+    import soundfile as sf
+
+    samples, rate = sf.read(io.BytesIO(rendered), dtype="float32", always_2d=True)
+    return master(samples, rate, lufs, ceiling_dbfs)
