@@ -36,7 +36,6 @@ class LeanDecoder:
         self.heads = cfg.num_attention_heads
         self.kv_heads = cfg.num_key_value_heads
         self.head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
-        self.eps = cfg.rms_norm_eps
         self.max_len = max_len
         inner = model.model
         dev = inner.embed_tokens.weight.device
@@ -62,8 +61,6 @@ class LeanDecoder:
                     m.down_proj.weight.t().contiguous(),
                 ))
             self.head_t = (model.lm_head.weight * (inner.norm.weight * root)[None, :]).t().contiguous()
-        self.hidden = cfg.hidden_size
-        self.inter = cfg.intermediate_size
         theta = _rope_theta(cfg)
         inv = 1.0 / (theta ** (torch.arange(0, d, 2, dtype=torch.float32, device=dev) / d))
         freqs = torch.outer(torch.arange(max_len, dtype=torch.float32, device=dev), inv)
