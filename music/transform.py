@@ -106,9 +106,11 @@ class Groove:
     grid: float
     timing: tuple[float, ...]
     velocity: tuple[float, ...]
+    swing: float | None = None  # a swing template's ratio: it can be restated on another grid (for_grid)
 
     def describe(self) -> dict:
-        return {"name": self.name, "grid": self.grid, "positions": len(self.timing),
+        return {"name": self.name, "grid": GRID_NAMES.get(round(self.grid, 4), f"{self.grid:g} beats"),
+                "positions": len(self.timing),
                 "timing_beats": [round(x, 4) for x in self.timing],
                 "velocity_ratio": [round(x, 3) for x in self.velocity]}
 
@@ -117,7 +119,45 @@ def _swing16(ratio: float, name: str) -> Groove:
     # off 16ths (odd positions) move from 0.5 to `ratio` of the 8th: an offset of (ratio - 0.5) * 0.5 beats
     off = (ratio - 0.5) * 0.5
     return Groove(name, 0.25, tuple(off if i % 2 else 0.0 for i in range(16)),
-                  tuple(1.0 if i % 4 == 0 else (0.8 if i % 2 else 0.9) for i in range(16)))
+                  tuple(1.0 if i % 4 == 0 else (0.8 if i % 2 else 0.9) for i in range(16)), swing=ratio)
+
+
+def _swing8(ratio: float, name: str) -> Groove:
+    # off 8ths move from 0.5 to `ratio` of the beat
+    return Groove(name, 0.5, tuple((ratio - 0.5) if i % 2 else 0.0 for i in range(8)),
+                  tuple(1.0 if i % 2 == 0 else 0.8 for i in range(8)), swing=ratio)
+
+
+# grids a groove can live on, coarsest first: 8ths, 8th triplets, 16ths, 16th triplets, 32nds
+GRIDS = (0.5, 1 / 3, 0.25, 1 / 6, 0.125)
+GRID_NAMES = {0.5: "8ths", 0.3333: "8th triplets", 0.25: "16ths", 0.1667: "16th triplets", 0.125: "32nds"}
+
+
+def detect_grid(starts: list[float]) -> float:
+    """The coarsest grid that gives every onset of every beat a step of its own: straight or swung 8ths -> 8ths,
+    triplets -> 8th triplets, 16ths (swung or not) -> 16ths. A swung off-beat stays on the grid it swings (0.67 of a
+    beat with only the beat beside it is a swung 8th, not a triplet)."""
+    per_beat: dict[int, int] = {}
+    for t in {round(x, 6) for x in starts}:
+        b = int((t + 1 / 12) // 1.0)
+        per_beat[b] = per_beat.get(b, 0) + 1
+    most = max(per_beat.values(), default=1)
+    for g in GRIDS:
+        if most <= round(1 / g):
+            return g
+    return GRIDS[-1]
+
+
+def for_grid(groove: Groove, grid: float) -> Groove:
+    """A swing template restated on the grid a clip uses: MPC swing is defined on 16ths; a clip of 8ths gets
+    the same swing ratio on its off-8ths. Other grooves are returned as they are."""
+    if groove.swing is None or abs(grid - groove.grid) < 1e-9:
+        return groove
+    if abs(grid - 0.5) < 1e-9:
+        return _swing8(groove.swing, groove.name)
+    if abs(grid - 0.25) < 1e-9:
+        return _swing16(groove.swing, groove.name)
+    return groove
 
 
 TEMPLATES: dict[str, Groove] = {
@@ -157,11 +197,13 @@ def grid_slots(starts: list[float], grid: float) -> list[int]:
     return [slot[t] for t in starts]
 
 
-def extract_groove(notes: list[Note], ts: TimeSignature, grid: float = 0.25) -> Groove:
-    """Average timing offset from the grid, and velocity relative to the mean, per grid position of the bar."""
+def extract_groove(notes: list[Note], ts: TimeSignature, grid: float | None = None) -> Groove:
+    """Average timing offset from the grid, and velocity relative to the mean, per grid position of the bar; the
+    grid is the reference's own (detect_grid) unless given."""
     sounding = [n for n in notes if not n.mute]
     if len(sounding) < 4:
         raise LiveloomError("the reference has too few notes to show a groove (at least 4 needed)")
+    grid = grid or detect_grid([n.start for n in sounding])
     per_bar = max(1, int(round(ts.beats_per_bar / grid)))
     offsets: dict[int, list[float]] = {}
     vels: dict[int, list[int]] = {}
@@ -178,14 +220,22 @@ def extract_groove(notes: list[Note], ts: TimeSignature, grid: float = 0.25) -> 
 
 
 def apply_groove(notes: list[Note], groove: Groove, strength: float) -> list[Note]:
-    """Move each note by `strength` of its grid position's offset, and scale its velocity likewise."""
+    """Move each note by `strength` of its grid position's offset, and scale its velocity likewise. A note between
+    the groove's steps (a 16th under an 8th-note swing) moves with the time between its neighbours, stretched as
+    they are: straight 16ths under a triplet swing land on 1/3 and 5/6 of the beat."""
     if not 0 <= strength <= 1:
         raise LiveloomError(f"strength must be between 0 and 1, not {strength}")
     n_pos = len(groove.timing)
+    g = groove.grid
     out = []
-    for n, k in zip(notes, grid_slots([n.start for n in notes], groove.grid)):
+    for n, k in zip(notes, grid_slots([n.start for n in notes], g)):
         pos = k % n_pos
-        start = k * groove.grid + (n.start - k * groove.grid) * (1 - strength) + groove.timing[pos] * strength
+        if abs(n.start - k * g) <= g / 4 + 1e-9:  # on (or near) a step: to the groove's place for it
+            start = k * g + (n.start - k * g) * (1 - strength) + groove.timing[pos] * strength
+        else:  # between steps: the warp between the neighbouring steps
+            i = int(n.start // g)
+            a, b = i * g + groove.timing[i % n_pos], (i + 1) * g + groove.timing[(i + 1) % n_pos]
+            start = n.start + strength * (a + (n.start - i * g) / g * (b - a) - n.start)
         vel = n.velocity * (1 + strength * (groove.velocity[pos] - 1))
         out.append(n.model_copy(update={"start": round(max(0.0, start), 6),
                                         "velocity": int(max(1, min(127, round(vel))))}))

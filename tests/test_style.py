@@ -237,3 +237,35 @@ async def test_each_style_tool_on_a_live_clip_and_back(client, server):
         assert notes_of(server, live["id"]) == source_notes  # the source artifact is never modified
     back = await call_ok(client, "read_clip", {"track": 0, "slot": 0})
     assert notes_of(server, back["id"]) == source_notes  # nor the clip in Live
+
+
+async def test_groove_transfer_finds_the_references_grid_8th_and_triplet_swing(client, server):
+    """An 8th-note swing (the off-beat at 2/3, a triplet feel) moves straight 8ths onto it (within 5 ms at the
+    clip's tempo); straight 16ths under it stretch to the triplet grid; an MPC template swings the 8ths of a clip
+    written in 8ths; the result names the groove and the grid, and the new clip is named for it."""
+    ref = await call_ok(client, "notation_to_clip", {"text": "hh: XxXxXxXx", "swing": 2 / 3, "step": 0.5})
+    eighths = await call_ok(client, "notation_to_clip", {"text": "hh: xxxxxxxx", "step": 0.5})
+    out = await call_ok(client, "groove_transfer", {"id": eighths["id"], "reference_id": ref["id"]})
+    moved = notes_of(server, out["id"])
+    ms_per_beat = 60000 / 120
+    offs = sorted(n.start for n in moved if n.start % 1 > 0.1)
+    assert all(abs((t % 1) - 2 / 3) * ms_per_beat < 5 for t in offs) and len(offs) == 4
+    assert "on 8ths" in out["changed"] and "+83 ms" in out["changed"]
+    assert server.services.workspace.load_clip(out["id"])[1].name.endswith("(groove)")
+
+    sixteenths = await call_ok(client, "notation_to_clip", {"text": "hh: xxxxxxxxxxxxxxxx", "step": 0.25})
+    out = await call_ok(client, "groove_transfer", {"id": sixteenths["id"], "reference_id": ref["id"]})
+    firsts = [round(n.start, 3) for n in notes_of(server, out["id"])][:4]
+    assert firsts == [0.0, 0.333, 0.667, 0.833]
+
+    out = await call_ok(client, "groove_transfer", {"id": eighths["id"], "template": "mpc_swing_66"})
+    offs = sorted(n.start % 1 for n in notes_of(server, out["id"]) if n.start % 1 > 0.1)
+    assert offs and all(abs(t - 0.66) < 1e-3 for t in offs)
+    assert "mpc_swing_66 groove on 8ths" in out["changed"]
+
+
+def test_grid_detection():
+    assert transform.detect_grid([0, 2 / 3, 1, 1 + 2 / 3]) == 0.5
+    assert transform.detect_grid([0, 1 / 3, 2 / 3, 1]) == pytest.approx(1 / 3)
+    assert transform.detect_grid([0, 0.31, 0.5, 0.81]) == 0.25
+    assert transform.detect_grid([i / 6 for i in range(6)]) == pytest.approx(1 / 6)

@@ -148,9 +148,11 @@ async def groove_transfer(
         transform.TEMPLATES), examples=["mpc_swing_62"])] = None,
     strength: Annotated[float, Field(ge=0, le=1)] = 1.0,
 ) -> TransformResult:
-    """Apply a groove — timing offsets and velocity accents per 16th of the bar — from a reference clip, a
-    recording's onsets, or a built-in template (MPC swing 50-75 %, shuffle, laid-back, push, half-time, son
-    clave), with a strength. The notes and their order are kept.
+    """Apply a groove — timing offsets and velocity accents per step of the bar — from a reference clip (on its own
+    grid: 8ths, triplets, 16ths — an 8th swing moves 8ths, and 16ths between them stretch with it), a recording's
+    onsets, or a built-in template (MPC swing 50-75 % on the grid the clip uses, shuffle, laid-back, push,
+    half-time, son clave), with a strength. The notes and their order are kept; the result says the groove, its
+    grid and its offsets in ms.
 
     Example: {"id": "clip_3f9a2b1c0d", "template": "mpc_swing_62", "strength": 0.8}."""
     ws = services(ctx).workspace
@@ -168,12 +170,19 @@ async def groove_transfer(
     else:
         _, ref = ws.load_clip(reference_id)
         groove = transform.extract_groove(ref.notes, ref.time_signature)
+    sounding = [n.start for n in clip.notes if not n.mute]
+    if template is not None and sounding:  # a swing template swings the grid this clip is written on
+        groove = transform.for_grid(groove, transform.detect_grid(sounding))
     notes = transform.apply_groove(clip.notes, groove, strength)
-    return _finish(ctx, id, clip, notes, {"reference_id": reference_id,
-                                                        "reference_audio": reference_audio, "template": template,
-                                                        "strength": strength, "groove": groove.describe()},
-                  f"applied the {template or groove.name if reference_audio else template or 'reference ' + reference_id}"
-                  f" groove at strength {strength:g}")
+    shown = groove.describe()
+    source = template or ("reference audio" if reference_audio is not None else f"reference {reference_id}")
+    offsets_ms = sorted({round(t * 60000 / (clip.tempo or 120)) for t in groove.timing if abs(t) > 1e-6})
+    return _finish(ctx, id, clip, notes, {"reference_id": reference_id, "reference_audio": reference_audio,
+                                         "template": template, "strength": strength, "groove": shown},
+                   f"applied the {source} groove on {shown['grid']} at strength {strength:g}: offsets "
+                   + (", ".join(f"{o:+d}" for o in offsets_ms) + " ms" if offsets_ms else "none (accents only)")
+                   + f" at {clip.tempo or 120:g} BPM",
+                   name=f"{clip.name} ({template or 'groove'})"[:100])
 
 
 @tool(title="Drumify", read_only=False, idempotent=True)
