@@ -326,6 +326,30 @@ def meter_grooves(ts: TimeSignature, density: float) -> Patterns:
     return Patterns(step=0.25, main=(main,), sparse=(sparse,), full=(full,), fill=(fill,))
 
 
+HATS = {42, 44, 46, 51, 53, 54, 59, 69, 70, 82}  # hats, rides, tambourine, shakers: the time-keepers
+KICKS, SNARES, TOMS = {35, 36}, {37, 38, 39, 40}, {41, 43, 45, 47, 48, 50}
+
+
+def metric_accent(pitch: int, t: float, bar_len: float, fill: bool) -> int:
+    """A drummer's dynamics by place in the bar (velocity steps added to the grid's own accents): time-keepers loud
+    on the beat, softer on the off-8th, soft on the 16ths between; the kick leans on the downbeat; the
+    snare's backbeats full and anything between them a ghost note; a tom pulse leans on beat 1; a fill rises through its bar instead."""
+    in_beat = t % 1.0
+    on_beat = in_beat < 1e-6 or in_beat > 1 - 1e-6
+    eighth = abs(in_beat - 0.5) < 1e-6
+    if fill:
+        return int(round(12 * (t % bar_len) / bar_len)) - 6
+    if pitch in HATS:
+        return 8 if on_beat else (-10 if eighth else -18)
+    if pitch in KICKS:
+        return (8 if t % bar_len < 1e-6 else 0) if on_beat else -8
+    if pitch in SNARES:
+        return 6 if on_beat else -22
+    if pitch in TOMS:  # a pulse on toms (a chorale's timpani) leans on the bar's first beat
+        return (10 if t % bar_len < 1e-6 else -6) if on_beat else -8
+    return 0
+
+
 def compose_drums(req: Request, rng: random.Random) -> Outcome:
     p = req.style.drums
     derived = abs(req.bar_len - 4.0) > 1e-9 or req.ts.denominator != 4
@@ -358,7 +382,8 @@ def compose_drums(req: Request, rng: random.Random) -> Outcome:
             grid, what = main, "main"
         used[what] = grid
         for n in _drum_bar(grid, p.step, req.ts):
-            jitter = int(rng.gauss(0, 4 * req.temperature))
+            jitter = int(rng.gauss(0, 4 * req.temperature)) + metric_accent(n.pitch, n.start, req.bar_len,
+                                                                              what == "fill")
             notes.append(n.model_copy(update={"start": round(n.start + b * req.bar_len, 6),
                                               "velocity": max(1, min(127, n.velocity - 100 + req.velocity + jitter))}))
     details = [f"groove ({'sparse' if options is p.sparse else 'full' if options is p.full else 'main'} set) "
