@@ -5,7 +5,8 @@
 Scores are read by the model's corpus parser (`liveloom.models.corpus`: parts, pickups padded so that bar
 lines fall where written, ABC files split per tune), so the benchmarks and the model see the same notes.
 Writes bench/out/corpus_<set>.jsonl (one piece per line: notes as [pitch, start, duration] in beats,
-the key signature's sharps, the final bass note, and the name). Resumable: pieces already cached are
+the key signature's sharps, the final bass note, the bars as [start, length], each part's notes top part
+first, and the name). Resumable: pieces already cached are
 skipped. Parsing takes minutes; nothing here is downloaded — the corpus ships inside music21.
 """
 
@@ -31,7 +32,8 @@ def bench_record(rec: dict | None, name: str) -> dict | None:
         return None
     end = max(n[1] for n in notes)
     final = [n for n in notes if n[1] == end]
-    return {"name": name, "notes": notes, "sharps": rec["sharps"], "final_bass": min(n[0] for n in final)}
+    return {"name": name, "notes": notes, "sharps": rec["sharps"], "final_bass": min(n[0] for n in final),
+            "bars": rec.get("bars"), "parts": [p["notes"] for p in rec["parts"]]}
 
 
 def cache(set_name: str, jobs, limit: int | None = None) -> None:

@@ -8,6 +8,8 @@ Arranging rules (theory, from the style library — not a learned model):
   verses and choruses, a counter-melody in the fullest sections;
 * chords are voice-led across section boundaries; drums play a fill in each section's last bar, a
   crash on each loud downbeat, rising patterns in builds, and nothing in breakdowns;
+* the lead is written first and the comping voiced below its lowest note (no unison doubling, no crossing),
+  the bass below the comping;
 * velocities follow energy; every part stays inside its role's register.
 """
 
@@ -22,7 +24,7 @@ from liveloom.music.notes import no_overlaps, one_line
 from liveloom.music.styles import Style
 from liveloom.music.types import Clip, Note, PlacedClip, Section, Song, TimeSignature, Track
 
-from .composer import REGISTERS, Request, compose_role, fit_to_chords
+from .composer import REGISTERS, Request, comping_register, compose_role, fit_to_chords
 from .generation import MAX_BARS, choose_progression, style_key_meter
 from .variation import vary_notes
 
@@ -126,13 +128,17 @@ def arrange(*, style: str | None, key: str | None, tempo: float | None, time_sig
             "counter": e >= 0.8 and kind in CHORUS_LIKE | {"bridge", "b"},
         }
         made: dict[str, list[Note]] = {}
-        for role in roles:
+        for role in sorted(roles, key=lambda r: r != "lead"):  # the lead first: the comping goes under it
             if not plays[role]:
                 continue
             compose_as = {"lead": "melody", "chords": "chords" if e >= 0.35 else "pad"}.get(role, role)
             register = REGISTERS[compose_as]
             if role == "lead" and kind in CHORUS_LIKE:
-                register = (register[0] + 3, register[1] + 3)  # choruses sit higher
+                register = (register[0] + 2, register[1] + 2)  # choruses sit higher
+            if role == "chords":  # the comping (chords or pad) under the lead: below its lowest note
+                lead = seed_clips.get("lead").notes if "lead" in seed_clips else made.get("lead")
+                register = comping_register(min((n.pitch for n in lead), default=None) if lead
+                                            else REGISTERS["melody"][0])
             if role in seed_clips:
                 notes = _tile(seed_clips[role], length)
                 made[role] = notes

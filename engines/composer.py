@@ -29,11 +29,24 @@ from liveloom.music.theory import ChordSpec, Key
 from liveloom.music.types import Note, TimeSignature
 from liveloom.music.voicing import voice_progression
 
-# Default registers per role (MIDI pitches, inclusive) and the narrowest each role can work in.
+# Default registers per role (MIDI pitches, inclusive) and the narrowest each role can work in. The comping
+# (chords) tops out at E4 and the melody starts above it at F4, so parts written in separate calls still put the
+# lead above the band with no unison doubling; the bass stays below the comping's lowest voice.
 REGISTERS: dict[str, tuple[int, int]] = {
-    "melody": (62, 81), "counter": (55, 74), "chords": (53, 79), "pad": (55, 84), "arpeggio": (60, 88),
-    "bass": (28, 52), "drums": (35, 81),
+    "melody": (65, 84), "counter": (55, 74), "chords": (50, 64), "pad": (55, 84), "arpeggio": (60, 88),
+    "bass": (28, 50), "drums": (35, 81),
 }
+
+
+def comping_register(lead_low: int | None) -> tuple[int, int]:
+    """Where chords and pads go under a lead whose lowest note is `lead_low`: below it (no unison, no crossing),
+    never lower than a register where close thirds turn to mud (the bottom of the span stays at or above D3 when
+    the lead allows, A2 at the lowest)."""
+    lo, hi = REGISTERS["chords"]
+    if lead_low is None or lead_low > hi:
+        return lo, hi
+    top = lead_low - 1
+    return max(45, top - MIN_SPAN["chords"]), top
 MIN_SPAN = {"melody": 9, "counter": 9, "chords": 14, "pad": 14, "arpeggio": 12, "bass": 12, "drums": 0}
 REGISTER_NAMES = {"low": -12, "middle": 0, "mid": 0, "high": 12}
 
@@ -107,7 +120,7 @@ def _patterns_for_energy(p: Patterns, energy: float) -> tuple[str, ...]:
     return p.main
 
 
-def _strong(t: float, ts: TimeSignature) -> bool:
+def strong_beat(t: float, ts: TimeSignature) -> bool:
     """Downbeats and, in 4/4-like bars, the middle of the bar; in compound metres each dotted beat."""
     bar = ts.beats_per_bar
     pos = t % bar
@@ -140,7 +153,7 @@ def compose_chords(req: Request, rng: random.Random) -> Outcome:
             for s, d in hits:
                 t = b * req.bar_len + s
                 if chord.start - 1e-9 <= t < chord.end - 1e-9:
-                    starts.append((t, min(d, chord.end - t), _strong(t, req.ts)))
+                    starts.append((t, min(d, chord.end - t), strong_beat(t, req.ts)))
         if not starts or starts[0][0] > chord.start + 1e-9:  # a chord always sounds from where it begins
             first = starts[0][0] if starts else chord.end
             starts.insert(0, (chord.start, first - chord.start, True))
@@ -178,7 +191,7 @@ def compose_arpeggio(req: Request, rng: random.Random) -> Outcome:
             idx = int(pattern[(k + i) % len(pattern)]) % len(tones)
             d = min(step, chord.end - t)
             notes.append(Note(pitch=tones[idx], start=round(t, 6), duration=round(d * 0.9, 6),
-                              velocity=_vel(req.velocity - 12 + (8 if _strong(t, req.ts) else 0), rng)))
+                              velocity=_vel(req.velocity - 12 + (8 if strong_beat(t, req.ts) else 0), rng)))
             t += step
             i += 1
     return Outcome(notes, [f"arpeggio pattern {pattern!r} every {step:g} beats over voice-led chord tones"])
@@ -263,7 +276,7 @@ def compose_bass(req: Request, rng: random.Random) -> Outcome:
                 opts = [q for q in walk if q != last] or walk
                 p = min(opts, key=lambda q: (abs(q - goal) + rng.random() * 0.8 * req.temperature, q))
             p = max(lo, min(hi, p))
-            vel = req.velocity + (6 if _strong(t, req.ts) else -6)
+            vel = req.velocity + (6 if strong_beat(t, req.ts) else -6)
             notes.append(Note(pitch=p, start=round(t, 6), duration=round(d * 0.92, 6), velocity=_vel(vel, rng)))
             last = p
     return Outcome(notes, [f"bass pattern {pattern!r} (step {step:g} beats): R root or slash bass, 3/5/7 chord tones, "
@@ -407,96 +420,169 @@ def _rhythm_bar(cell: str, bar_len: float) -> list[tuple[float, float]]:
     return ev or [(0.0, bar_len)]
 
 
-def compose_melody(req: Request, rng: random.Random) -> Outcome:
-    """Four-bar phrases (motif, answer, the motif sequenced onto the new chord, cadence). In each bar the
-    strong-beat notes are planned first as a skeleton of chord tones that moves by small steps (now and then
-    a leap, recovered by step the other way); the notes between are passing and neighbour tones of the scale
-    walking from one skeleton note to the next."""
+def melody_window(req: Request) -> tuple[int, int]:
+    """The part of the register the melody works in: the style's span (an octave and a bit), centred."""
     lo, hi = req.register
+    span = req.style.melody_span
+    if hi - lo <= span:
+        return lo, hi
+    low = lo + (hi - lo - span) // 2
+    return low, low + span
+
+
+def compose_melody(req: Request, rng: random.Random) -> Outcome:
+    """Periods of eight bars built from 2-bar ideas in the style's form — AABA in songs (the hook, the hook
+    again into a cadence, a contrasting idea, the hook), ABAC in folk and chorale (antecedent and consequent).
+    A fresh idea is a call bar and a response bar in different rhythms; every fourth bar cadences (a half
+    cadence, the last a full one) on a held note. In a fresh bar the strong-beat notes are planned first as a
+    skeleton of chord tones moving by small steps (now and then a leap, recovered by step the other way), with
+    passing and neighbour tones of the scale between. A restated idea keeps its rhythm and shape, moved to the
+    nearest tones of the chords under it (the same notes where the chords repeat)."""
+    lo, hi = melody_window(req)
     scale_pcs = {(req.key.tonic + s) % 12 for s in req.key.scale}
-    scale = [p for p in range(lo, hi + 1) if p % 12 in scale_pcs]
+    scale = [p for p in range(lo, hi + 1) if p % 12 in scale_pcs] or list(range(lo, hi + 1))
     cells = req.style.melody_rhythms
-    a = _by_density(cells, req.density, rng)
-    b_cell = _by_density(cells, min(1.0, req.density + 0.2), rng)
-    cadence = _rhythm_bar(a, req.bar_len)[: max(1, len(_rhythm_bar(a, req.bar_len)) // 2)]
-    cadence = cadence[:-1] + [(cadence[-1][0], req.bar_len - cadence[-1][0])]
+    form = req.style.melody_form
+    bar_len = req.bar_len
     temp = req.temperature
     centre = (lo + hi) / 2
-    prev = _nearest(scale, lo + (hi - lo) * 0.4) if scale else int(centre)
-    direction = 1
-    notes: list[Note] = []
-    motif: list[int] | None = None  # the first bar's pitches, sequenced in the third bar of each phrase
-    leaps = 0
-    for bar in range(req.bars):
-        pos = bar % 4
-        final = bar == req.bars - 1
-        rhythm = cadence if final or pos == 3 else _rhythm_bar(a if pos in (0, 2) else b_cell, req.bar_len)
-        times = [bar * req.bar_len + s for s, _ in rhythm]
+    state = {"prev": _nearest(scale, lo + (hi - lo) * 0.4), "direction": 1, "leaps": 0}
+
+    def cell_for(letter: str, which: int) -> str:
+        """Each idea's call and response rhythms, different from each other and from the other ideas'."""
+        order = sorted(set(form + "Z")).index(letter)
+        want = min(1.0, max(0.0, req.density + (0.2 if which else 0.0) - 0.15 * order))
+        chosen = _by_density(cells, want, rng)
+        if which and chosen == calls.get(letter) and len(cells) > 1:
+            chosen = rng.choice([c for c in cells if c != chosen])
+        return chosen
+
+    def cadence_rhythm(rhythm: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        held = rhythm[: max(1, len(rhythm) // 2)]
+        return held[:-1] + [(held[-1][0], bar_len - held[-1][0])]
+
+    def strong_flags(times, rhythm, chords) -> list[bool]:
+        flags = [strong_beat(t, req.ts) or d >= 1.0 or abs(c.start - t) < 1e-6
+                 for t, (_, d), c in zip(times, rhythm, chords)]
+        flags[0] = True  # each bar's first note is an anchor
+        return flags
+
+    def cadence_pitch(c: ChordEvent, full: bool, near: int, tones: list[int]) -> int:
+        goal = {req.key.tonic} if full and req.key.tonic in c.pcs else {c.spec.root}
+        if not full:  # a half cadence rests on the third or fifth
+            goal = {(c.spec.root + i) % 12 for i in c.spec.intervals if i % 12 in (3, 4, 7)} or goal
+        cands = [q for q in tones if q % 12 in goal] or tones
+        return min(cands, key=lambda q: (abs(q - near), q))
+
+    def fresh_bar(bar: int, rhythm, cadence: str | None) -> list[int]:
+        times = [bar * bar_len + s for s, _ in rhythm]
         chords = [chord_at(req.chords, t) for t in times]
-        strong = [_strong(t, req.ts) or d >= 1.0 or abs(c.start - t) < 1e-6
-                  for t, (_, d), c in zip(times, rhythm, chords)]
-        strong[0] = True  # each bar's first note is an anchor
+        strong = strong_flags(times, rhythm, chords)
         pitches: list[int | None] = [None] * len(rhythm)
-        if pos == 2 and motif is not None:  # the motif again, moved so that it starts on a chord tone near here
-            tones0 = _chord_tones_in(chords[0], lo, hi) or scale
-            first = min(tones0, key=lambda q: (abs(q - motif[0]) + 0.5 * abs(q - prev), q))
-            shift = first - motif[0]
-            for k in range(len(rhythm)):
-                want = (motif[k] if k < len(motif) else motif[-1]) + shift
-                tones = _chord_tones_in(chords[k], lo, hi)
-                pitches[k] = min(tones, key=lambda q: (abs(q - want), q)) if strong[k] and tones else \
-                    _nearest(scale, want)
+        last_anchor = state["prev"]
+        for k in range(len(rhythm)):
+            closing = cadence is not None and k == len(rhythm) - 1
+            if not strong[k] and not closing:
+                continue
+            tones = _chord_tones_in(chords[k], lo, hi) or scale
+            if closing:
+                p = cadence_pitch(chords[k], cadence == "full", last_anchor, tones)
+            elif rng.random() < req.style.leap * temp * 0.6 and state["leaps"] == 0:
+                far = [q for q in tones if 5 <= (q - last_anchor) * state["direction"] <= 9]
+                p = rng.choice(far) if far else min(tones, key=lambda q: (abs(q - last_anchor), q))
+                state["leaps"] = 2  # the next two anchors step back the other way
+                state["direction"] = -state["direction"]
+            else:
+                want = last_anchor + state["direction"] * rng.choice((0, 1, 2, 3, 3, 4))
+                p = min(tones, key=lambda q: (abs(q - want) + rng.random() * 1.5 * temp, q))
+                state["leaps"] = max(0, state["leaps"] - 1)
+            pitches[k] = p
+            last_anchor = p
+            if p >= hi - 2 or (p > centre + 4 and rng.random() < 0.35):
+                state["direction"] = -1
+            elif p <= lo + 2 or (p < centre - 4 and rng.random() < 0.35):
+                state["direction"] = 1
+            elif rng.random() < 0.15 * temp:
+                state["direction"] = -state["direction"]
+        for k in range(len(rhythm)):  # passing and neighbour tones between the anchors
+            if pitches[k] is not None:
+                continue
+            before = pitches[k - 1] if k > 0 else state["prev"]
+            nxt = next((pitches[j] for j in range(k + 1, len(rhythm)) if pitches[j] is not None), None)
+            target = nxt if nxt is not None else before
+            if target == before:  # a neighbour: step away, to come back
+                p = _step(scale, before, 1 if rng.random() < 0.5 else -1) if rng.random() < 0.85 else before
+            else:
+                p = _step(scale, before, 1 if target > before else -1)
+            pitches[k] = p
+        return [max(lo, min(hi, p if p is not None else state["prev"])) for p in pitches]
+
+    def restate_bar(bar: int, rhythm, shape: list[int], shift: int, cadence: str | None) -> list[int]:
+        times = [bar * bar_len + s for s, _ in rhythm]
+        chords = [chord_at(req.chords, t) for t in times]
+        strong = strong_flags(times, rhythm, chords)
+        out = []
+        for k, (want, c) in enumerate(zip(shape, chords)):
+            want += shift
+            tones = _chord_tones_in(c, lo, hi) or scale
+            if cadence is not None and k == len(rhythm) - 1:
+                p = cadence_pitch(c, cadence == "full", out[-1] if out else want, tones)
+            elif strong[k]:
+                p = min(tones, key=lambda q: (abs(q - want), q))
+            else:
+                p = _nearest(scale, want)
+            out.append(p)
+        return out
+
+    calls: dict[str, str] = {}
+    ideas: dict[str, dict] = {}  # letter -> {"call": (rhythm, pitches), "response": ..., "cadence": ...}
+    notes: list[Note] = []
+    used: list[str] = []
+    for bar in range(req.bars):
+        window, second = divmod(bar, 2)
+        letter = form[window % 4]
+        final = bar == req.bars - 1
+        cadence = "full" if final or (second and window % 4 == 3) else "half" if second and window % 2 == 1 else None
+        if final and not second and req.bars % 2:  # an odd last bar: a one-bar closing idea
+            letter = "Z"
+        slot = "call" if not second else ("cadence" if cadence else "response")
+        idea = ideas.setdefault(letter, {})
+        if letter not in calls:
+            calls[letter] = cell_for(letter, 0)
+        if slot in idea:  # the idea again: its rhythm and shape on the chords here
+            rhythm, shape = idea[slot]
+            first_bar = bar - second
+            if not second:
+                c0 = chord_at(req.chords, first_bar * bar_len + rhythm[0][0])
+                tones = _chord_tones_in(c0, lo, hi) or scale
+                nearest = min(tones, key=lambda q: (abs(q - shape[0]), q))
+                idea["shift"] = nearest - shape[0]
+            line = restate_bar(bar, rhythm, shape, idea.get("shift", 0), cadence)
+        elif slot == "cadence" and "response" in idea:  # the response, settling on a held note
+            r_rhythm, r_shape = idea["response"]
+            rhythm = cadence_rhythm(r_rhythm)
+            line = restate_bar(bar, rhythm, r_shape[: len(rhythm)], idea.get("shift", 0), cadence)
+            idea[slot] = (rhythm, r_shape[: len(rhythm)])
         else:
-            last_anchor = prev
-            for k in range(len(rhythm)):
-                if not strong[k] and not (k == len(rhythm) - 1 and (final or pos == 3)):
-                    continue
-                tones = _chord_tones_in(chords[k], lo, hi) or scale
-                if k == len(rhythm) - 1 and (final or pos == 3):  # the cadence
-                    c = chords[k]
-                    goal = {req.key.tonic} if final and req.key.tonic in c.pcs else {c.spec.root}
-                    if not final:  # a half cadence rests on the third or fifth
-                        goal = {(c.spec.root + i) % 12 for i in c.spec.intervals if i % 12 in (3, 4, 7)} or goal
-                    cands = [q for q in tones if q % 12 in goal] or tones
-                    p = min(cands, key=lambda q: (abs(q - last_anchor), q))
-                elif rng.random() < req.style.leap * temp * 0.6 and leaps == 0:
-                    far = [q for q in tones if 5 <= (q - last_anchor) * direction <= 9]
-                    p = rng.choice(far) if far else min(tones, key=lambda q: (abs(q - last_anchor), q))
-                    leaps = 2  # the next two anchors step back the other way
-                    direction = -direction
-                else:
-                    want = last_anchor + direction * rng.choice((0, 1, 2, 3, 3, 4))
-                    p = min(tones, key=lambda q: (abs(q - want) + rng.random() * 1.5 * temp, q))
-                    leaps = max(0, leaps - 1)
-                pitches[k] = p
-                last_anchor = p
-                if p >= hi - 2 or (p > centre + 5 and rng.random() < 0.35):
-                    direction = -1
-                elif p <= lo + 2 or (p < centre - 5 and rng.random() < 0.35):
-                    direction = 1
-                elif rng.random() < 0.15 * temp:
-                    direction = -direction
-            # passing and neighbour tones between the anchors
-            for k in range(len(rhythm)):
-                if pitches[k] is not None:
-                    continue
-                before = pitches[k - 1] if k > 0 else prev
-                nxt = next((pitches[j] for j in range(k + 1, len(rhythm)) if pitches[j] is not None), None)
-                target = nxt if nxt is not None else before
-                if target == before:  # a neighbour: step away, to come back
-                    p = _step(scale, before, 1 if rng.random() < 0.5 else -1) if rng.random() < 0.85 else before
-                else:
-                    p = _step(scale, before, 1 if target > before else -1)
-                pitches[k] = p
-        line = [max(lo, min(hi, p if p is not None else prev)) for p in pitches]
-        for k, ((s, d), p) in enumerate(zip(rhythm, line)):
+            if slot == "call" or cadence is None:
+                rhythm = _rhythm_bar(calls[letter] if slot == "call" else cell_for(letter, 1), bar_len)
+            else:
+                rhythm = cadence_rhythm(_rhythm_bar(cell_for(letter, 1), bar_len))
+            idea["shift"] = 0
+            line = fresh_bar(bar, rhythm, cadence)
+            idea[slot] = (rhythm, line)
+        times = [bar * bar_len + s for s, _ in rhythm]
+        strong = strong_flags(times, rhythm, [chord_at(req.chords, t) for t in times])
+        for k, ((_, d), p) in enumerate(zip(rhythm, line)):
             notes.append(Note(pitch=p, start=round(times[k], 6), duration=round(d * 0.96, 6),
                               velocity=_vel(req.velocity - 4 + (10 if strong[k] else 0), rng)))
-        prev = line[-1]
-        if pos == 0:
-            motif = line
-    return Outcome(notes, [f"phrases of 4 bars: motif (rhythm {a!r}), answer ({b_cell!r}), the motif sequenced onto "
-                           "the new chord, cadence; a skeleton of chord tones on strong beats moving by small steps, "
+        state["prev"] = line[-1]
+        if not second:
+            used.append(letter)
+    shown = "".join(used[:4])
+    return Outcome(notes, [f"2-bar ideas in the form {shown or form} per 8 bars (a letter again restates its idea on the "
+                           f"chords there), calls {', '.join(f'{k} {v!r}' for k, v in sorted(calls.items()) if k != 'Z')}; "
+                           f"a cadence every 4 bars; range {lo}-{hi}; a skeleton of chord tones on strong beats, "
                            "passing and neighbour tones between"])
 
 
@@ -591,7 +677,7 @@ def fit_to_chords(notes: list[Note], chords: list[ChordEvent], ts: TimeSignature
     out = []
     for n in notes:
         c = chord_at(chords, n.start)
-        strong = _strong(n.start, ts) or n.duration >= 1.0 or abs(c.start - n.start) < 1e-6
+        strong = strong_beat(n.start, ts) or n.duration >= 1.0 or abs(c.start - n.start) < 1e-6
         if strong and n.pitch % 12 not in c.pcs:
             tones = _chord_tones_in(c, lo, hi)
             if tones:

@@ -4,6 +4,10 @@ The MCP tool, the arranger and the benchmark all call `compose`. The engine is t
 symbolic model (models/) where it knows the style and role — folk melodies (Essen, Irish tunes)
 and four-part chorale harmony — and the theory composer (`composer`) everywhere else; `auto`
 picks, and the result says which ran.
+
+Every result carries one harmonic plan that the other parts follow: the progression given or chosen from the
+style (the model writes over it with chord tones required on strong beats), or — for the model's own chords —
+the progression read back from its notes.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from liveloom.music.analysis import progression_from_notes, progression_text
 from liveloom.music.checks import Check, check_role
 from liveloom.music.errors import LiveloomError
 from liveloom.music.harmony import ChordEvent, progression_events
@@ -22,13 +27,19 @@ from liveloom.music.styles import ROLES, Style, get_style
 from liveloom.music.theory import Key, parse_key, parse_pitch
 from liveloom.music.types import Clip, Note, TimeSignature
 
-from .composer import MIN_SPAN, REGISTER_NAMES, REGISTERS, Request, compose_role
+from .composer import MIN_SPAN, REGISTER_NAMES, REGISTERS, Request, strong_beat, compose_role
 
 Engine = Literal["auto", "model", "theory"]
 MAX_BARS = 256
 # What the trained model knows: (library style, role) -> the model's style token.
 MODEL_ROLES = {("folk", "melody"): "essen", ("chorale", "chords"): "chorale", ("chorale", "melody"): "chorale"}
-SATB = {0: (60, 81), 1: (53, 74), 2: (48, 69), 3: (40, 62)}
+# Four-part ranges below the top of the chords register (soprano, alto, tenor, bass): the textbook spacing, the
+# soprano under the melody's register by default so that a lead written next sits above the chorale.
+SATB_BELOW_TOP = {0: (-12, 0), 1: (-16, -4), 2: (-21, -9), 3: (-31, -14)}
+
+
+def satb_ranges(top: int) -> dict[int, tuple[int, int]]:
+    return {v: (top + a, top + b) for v, (a, b) in SATB_BELOW_TOP.items()}
 
 
 @dataclass
@@ -117,19 +128,19 @@ def compose(role: str, *, key: str | None = None, bars: int = 8, tempo: float | 
         known = ", ".join(f"{r} in {s}" for s, r in MODEL_ROLES)
         raise LiveloomError(f"the trained model has no knowledge of {role} in {st.name}; it knows: {known}. "
                             "Use engine 'theory' or 'auto'")
-    if engine == "model" and progression:
-        raise LiveloomError("the trained model cannot follow a given progression; leave out progression or use "
-                            "engine 'theory' (or 'auto')")
-    # auto: the model where it knows the style and role and no progression is imposed
-    use_model = model_style is not None and engine != "theory" and not progression
+    # auto: the model where it knows the style and role; a given progression conditions it (never a silent switch)
+    use_model = model_style is not None and engine != "theory"
     text = progression or choose_progression(st, k, seed)
     try:
         chords = progression_events(text, k, ts, bars, cut=progression is None)
     except ValueError as exc:
         raise LiveloomError(f"progression {text!r}: {exc}") from None
     if use_model:
+        # the model's chords without a progression are its own harmony, read back from the notes; a melody
+        # (or chords over a given progression) follows the plan
+        plan = None if role == "chords" and not progression else chords
         return _compose_with_model(role, st, k, ts, bars, bpm, lo_hi, density, seed, temperature, model_style,
-                                   models, name, job)
+                                   models, name, job, plan=plan, plan_text=text if plan else None)
     req = Request(role=role, key=k, ts=ts, bars=bars, style=st, chords=chords, register=lo_hi, density=density,
                   energy=energy, seed=seed, temperature=temperature)
     out = compose_role(req, melody=melody)
@@ -147,9 +158,29 @@ def _file_key(st: Style) -> str:
     return st.file.removesuffix(".toml")
 
 
+def harmony_constraint(chords: list[ChordEvent], ts: TimeSignature) -> dict:
+    """A progression as the model's harmony constraint: each chord's span in ticks, its tones and bass, and the
+    ticks where a note must be a chord tone — each chord's first tick and the strong beats (`strong_beat`) — and
+    where one must start (each chord's first tick)."""
+    from liveloom.models import tokenizer as T
+
+    tq = T.TICKS_PER_QUARTER
+    spans = tuple((round(c.start * tq), round(c.end * tq), frozenset(c.pcs), c.spec.bass) for c in chords)
+    strong = {a for a, _, _, _ in spans}
+    end = max((b for _, b, _, _ in spans), default=0)
+    beat = 0.5 if ts.denominator == 8 else 4.0 / ts.denominator
+    t = 0.0
+    while round(t * tq) < end:
+        if strong_beat(t, ts):
+            strong.add(round(t * tq))
+        t += beat
+    return {"harmony": spans, "harmony_strong": frozenset(strong), "onsets": frozenset(a for a, _, _, _ in spans)}
+
+
 def _compose_with_model(role: str, st: Style, k: Key, ts: TimeSignature, bars: int, bpm: float,
                         register: tuple[int, int], density: float, seed: int, temperature: float, model_style: str,
-                        models, name: str | None, job: Job = NO_JOB) -> Composition:
+                        models, name: str | None, job: Job = NO_JOB, plan: list[ChordEvent] | None = None,
+                        plan_text: str | None = None) -> Composition:
     from liveloom.models import tokenizer as T
     from liveloom.models.convert import meter_ticks, piece_notes
     from liveloom.models.generate import Constraints
@@ -164,11 +195,12 @@ def _compose_with_model(role: str, st: Style, k: Key, ts: TimeSignature, bars: i
     scale = frozenset(k.written_pitch_classes())
     voices = 4 if role == "chords" else 1
     if voices == 4:
-        ranges = dict(SATB)
+        ranges = satb_ranges(register[1])
         register = (min(lo for lo, _ in ranges.values()), max(hi for _, hi in ranges.values()))
     else:
         ranges = {0: register}
-    constraints = Constraints(scale=scale, pitch_range=register, voice_ranges=ranges, max_polyphony=voices)
+    constraints = Constraints(scale=scale, pitch_range=register, voice_ranges=ranges, max_polyphony=voices,
+                              **(harmony_constraint(plan, ts) if plan else {}))
     lo_n, hi_n = st.notes_per_bar  # density within the style's range, as the theory engine reads it
     per_bar = lo_n + density * (hi_n - lo_n)  # notes per bar per voice
     header = T.Header(style=model_style, key_tonic=k.tonic, key_minor=k.is_minor, meter_ticks=meter,
@@ -180,11 +212,19 @@ def _compose_with_model(role: str, st: Style, k: Key, ts: TimeSignature, bars: i
     notes = no_overlaps(fit_to_length(notes, length))
     clip = Clip(name=name or f"{st.name} {role}", notes=notes, length=length, tempo=bpm, time_signature=ts,
                 key=str(k), role=role, instrument=st.instruments.get(role))
+    if plan:
+        chords, text = plan, plan_text
+        how = f"written over the progression {text} (chord tones required on strong beats"
+        how += ", the chord's bass in the lowest voice at each change)" if voices > 1 else ")"
+    else:
+        chords = progression_from_notes(notes, ts, length)
+        text = progression_text(chords, ts)
+        how = f"the model's own harmony, read back from its notes beat by beat: {text} (pass it on so the parts fit)"
     checks = check_role(role if voices == 1 else "model chords", notes, length=length, bars=bars, ts=ts,
-                        key=k, chords=None, register=register)
+                        key=k, chords=plan, register=register)
     engine = (f"model: liveloom symbolic transformer ({model.parameters / 1e6:.1f}M parameters, "
               f"{model.folder.name}) on {model.device}, style '{model_style}'")
     details = [f"{gen.tokens} tokens in {gen.seconds:.2f} s", "constraints applied while sampling: scale, register"
-               + (", SATB ranges, 4 voices" if voices == 4 else ", one note at a time")]
-    return Composition(clip=clip, engine=engine, style=st, key=k, chords=[], progression_text=None, checks=checks,
+               + (f", SATB ranges under {_name(register[1])}, 4 voices" if voices == 4 else ", one note at a time"), how]
+    return Composition(clip=clip, engine=engine, style=st, key=k, chords=chords, progression_text=text, checks=checks,
                        details=details, register=register)

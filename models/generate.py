@@ -46,6 +46,13 @@ class Constraints:
     voice_ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
     max_polyphony: int | None = None
     avoid_parallels: bool = False  # mask pitches that would make parallel fifths/octaves with a written voice
+    # a harmonic plan: (start tick, end tick, chord pitch classes, bass pitch class) per chord, from the piece's
+    # first tick. On the ticks in `harmony_strong` every generated note is a chord tone (the lowest voice of a
+    # several-voice texture the chord's bass at the chord's first tick); elsewhere the chord's own tones join
+    # the scale (a secondary dominant's leading tone is allowed where the plan has one).
+    harmony: tuple[tuple[int, int, frozenset[int], int], ...] = ()
+    harmony_strong: frozenset[int] = frozenset()
+    onsets: frozenset[int] = frozenset()  # ticks where a note must start (each planned chord sounds where it begins)
 
     def check(self) -> None:
         lo, hi = self.pitch_range
@@ -61,11 +68,28 @@ class Constraints:
             if self.scale is not None and not any(p % 12 in self.scale for p in range(max(a, lo), min(b, hi) + 1)):
                 raise ModelError(f"voice {v}'s range {a}-{b} holds no note of the scale")
 
-    def allowed_pitches(self, voice: int) -> list[int]:
+    def allowed_pitches(self, voice: int, tick: int | None = None, lowest_voice: bool = False) -> list[int]:
         lo, hi = self.pitch_range
         if voice in self.voice_ranges:
             lo, hi = max(lo, self.voice_ranges[voice][0]), min(hi, self.voice_ranges[voice][1])
-        return [p for p in range(lo, hi + 1) if self.scale is None or p % 12 in self.scale]
+        pcs = self.scale
+        chord = self.chord_at(tick) if tick is not None else None
+        if chord is not None:
+            start, _, tones, bass = chord
+            if tick in self.harmony_strong:
+                pcs = {bass} if lowest_voice and tick == start else tones
+            elif pcs is not None:
+                pcs = pcs | tones
+        out = [p for p in range(lo, hi + 1) if pcs is None or p % 12 in pcs]
+        if not out and chord is not None:  # the plan's tones do not fit this voice's range: the scale instead
+            return self.allowed_pitches(voice)
+        return out
+
+    def chord_at(self, tick: int):
+        for span in self.harmony:
+            if span[0] <= tick < span[1]:
+                return span
+        return None
 
 
 def pick_device(requested: str | None = None) -> str:
@@ -210,7 +234,8 @@ def _allowed(s: _State) -> list[int]:
     if s.phase == "start":
         return [T.BAR] if s.bars_target > 0 else [T.EOS]
     if s.phase == "voice":
-        pitches = c.allowed_pitches(s.voice) if s.room(s.tick()) else []
+        lowest = nv > 1 and s.voice == nv - 1
+        pitches = c.allowed_pitches(s.voice, s.tick(), lowest) if s.room(s.tick()) else []
         if c.avoid_parallels and pitches:
             pitches = s.without_parallels(pitches)
         return [T.P0 + p - T.PITCH_LO for p in pitches]
@@ -228,10 +253,13 @@ def _allowed(s: _State) -> list[int]:
                 return [T.P0 + f.pitch - T.PITCH_LO]
             return _voice_options(s, nv)
         if s.voice not in s.fixed_voices and s.room(s.tick()):  # another chord tone in the same voice
-            out += [T.P0 + p - T.PITCH_LO for p in c.allowed_pitches(s.voice) if p < s.last_pitch]
+            out += [T.P0 + p - T.PITCH_LO for p in c.allowed_pitches(s.voice, s.tick(), nv > 1 and s.voice == nv - 1)
+                    if p < s.last_pitch]
         out += [t for t in _voice_options(s, nv, after_note=True)]
     start_after = s.pos if s.phase == "dur" else -1
-    due = s.fixed_left_in_bar(start_after)
+    due = sorted(set(s.fixed_left_in_bar(start_after)) | {
+        t - s.bar_start_tick for t in c.onsets
+        if start_after < t - s.bar_start_tick < s.bar_len and s.room(t)})
     last = due[0] if due else s.bar_len - 1
     for q in range(start_after + 1, last + 1):
         if (s.bar, q) in s.fixed or s.room(s.bar_start_tick + q):

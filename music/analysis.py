@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from .errors import LiveloomError, NotationError
+from .harmony import ChordEvent
 from .theory import SCALES, ChordSpec, Key, chord_name, parse_key
 from .types import PITCH_CLASS_NAMES, Clip, Note, Song, TimeSignature, pitch_name
 
@@ -248,6 +249,56 @@ def chords_by_span(notes: list[Note], span: float, end: float) -> list[dict]:
             out.append({"start": round(t, 4), "duration": span, "chord": chord_name(spec), "fit": round(fit, 3),
                         "spec": spec})
     return out
+
+
+def progression_from_notes(notes: list[Note], ts: TimeSignature, length: float) -> list[ChordEvent]:
+    """The chords a texture plays, read beat by beat (a dotted beat in compound metres): a beat whose notes a
+    chord explains poorly (passing notes, suspensions: under 60 %) or that repeats the chord before extends
+    it; chords never cross a bar line (the bass restates each bar's root). The plan other parts follow when
+    the trained model wrote the harmony."""
+    beat = 1.5 if ts.denominator == 8 and ts.numerator % 3 == 0 else 4.0 / ts.denominator
+    bar = ts.beats_per_bar
+    events: list[ChordEvent] = []
+    labels = {round(lab["start"], 4): lab for lab in chords_by_span(notes, beat, length)}
+    count = max(1, int(math.ceil(length / beat - 1e-9)))
+    for k in range(count):
+        start = round(k * beat, 6)
+        lab = labels.get(round(start, 4))
+        prev = events[-1] if events else None
+        if lab is None and prev is None:
+            continue
+        same_bar = prev is not None and int(prev.start // bar + 1e-9) == int(start // bar + 1e-9)
+        spec, fit = (lab["spec"], lab["fit"]) if lab else (prev.spec, 0.0)
+        if prev is not None and same_bar and (fit < 0.6 or (prev.spec.root, prev.spec.intervals, prev.spec.bass)
+                                              == (spec.root, spec.intervals, spec.bass)):
+            events[-1] = ChordEvent(prev.spec, prev.start, round(min(length, start + beat) - prev.start, 6),
+                                    prev.symbol)
+            continue
+        if prev is not None and fit < 0.6:
+            spec = prev.spec  # a poorly explained (or silent) downbeat keeps the chord it sustains
+        events.append(ChordEvent(spec, start, round(min(beat, length - start), 6), chord_name(spec)))
+    if events and events[0].start > 0:  # music that starts late: its first chord from the top
+        first = events[0]
+        events[0] = ChordEvent(first.spec, 0.0, round(first.end, 6), first.symbol)
+    return events
+
+
+def progression_text(events, ts: TimeSignature) -> str:
+    """Chord events as a progression string, one bar between bar lines ('| C:3 G/B | Am |')."""
+    bar = ts.beats_per_bar
+    bars: dict[int, list[tuple[str, float]]] = {}
+    for e in events:  # a chord held over a bar line is written again in the next bar
+        t = e.start
+        while t < e.end - 1e-6:
+            b = int(t // bar + 1e-9)
+            piece = min(e.end, (b + 1) * bar) - t
+            bars.setdefault(b, []).append((e.symbol, piece))
+            t += piece
+    out = []
+    for b in sorted(bars):  # the events cover the piece from its start, so every bar is here
+        chords = bars[b]
+        out.append(chords[0][0] if len(chords) == 1 else " ".join(f"{sym}:{d:g}" for sym, d in chords))
+    return "| " + " | ".join(out) + " |"
 
 
 # ---------------------------------------------------------------- rhythm, groove and descriptors

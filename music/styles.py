@@ -53,6 +53,8 @@ class Style:
     leap: float
     counter_rhythms: tuple[str, ...]
     instruments: dict[str, int] = field(default_factory=dict)
+    melody_form: str = "ABAC"  # 2-bar ideas per 8 bars: a letter again restates that idea on the chords there
+    melody_span: int = 14  # the melody's working range in semitones (an octave and a bit in songs)
 
     def progressions_for(self, mode: str, section: str | None = None) -> tuple[str, ...]:
         """Progressions for a mode (and a section such as 'chorus'), falling back to the mode's family:
@@ -93,7 +95,16 @@ def _load(path: Path) -> Style:
         melody_rhythms=tuple(mel["rhythms"]), leap=float(mel.get("leap", 0.2)),
         counter_rhythms=tuple(raw.get("counter", {}).get("rhythms", ["x---------------"])),
         instruments={k: int(v) for k, v in raw.get("instruments", {}).items()},
+        melody_form=_form(mel.get("form", "ABAC"), path.name), melody_span=int(mel.get("span", 14)),
     )
+
+
+def _form(text: str, file: str) -> str:
+    form = text.replace(" ", "").upper()
+    if len(form) != 4 or not form.isalpha() or form[0] != "A":
+        raise ValueError(f"{file}: [melody] form {text!r} must be four letters starting with A (2-bar ideas per "
+                         "8 bars, e.g. 'AABA')")
+    return form
 
 
 @functools.cache

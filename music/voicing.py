@@ -93,8 +93,13 @@ def voice_progression(
     for chord in chords:
         tones = _upper_tones(chord, max_voices, with_bass)
         cands = _candidates(chord.root, tones, low, high)
-        if not cands:  # a very wide chord: let it span more
-            cands = [tuple(sorted({low + ((chord.root + i - low) % 12) + (12 if i >= 12 else 0) for i in tones}))]
+        voices = len(tones)
+        while not cands and voices > 2:  # no good spacing in a narrow register: leave out the least needed tone
+            voices -= 1
+            tones = _upper_tones(chord, voices, with_bass)
+            cands = _candidates(chord.root, tones, low, high)
+        if not cands:  # the tones folded into the register, however they fall
+            cands = [tuple(sorted({low + ((chord.root + i - low) % 12) for i in tones}))]
 
         def cost(v: tuple[int, ...]) -> float:
             mean = sum(v) / len(v)

@@ -100,14 +100,45 @@ async def test_model_engine_where_it_knows_the_style(client):
     folk = await call_ok(client, "compose", {"role": "melody", "style": "folk", "key": "G major", "bars": 4, "seed": 1})
     assert folk["engine"].startswith("model:") and "essen" in folk["engine"]
     assert folk["all_checks_passed"], failed(folk)
-    assert folk["progression"] is None
+    assert folk["progression"], "a model melody is written over a plan, and says it"
     forced = await call_ok(client, "compose", {"role": "melody", "style": "folk", "key": "G major", "bars": 4,
                                                "engine": "theory"})
     assert forced["engine"].startswith("theory")
     chorale = await call_ok(client, "compose", {"role": "chords", "style": "chorale", "key": "F major", "bars": 4})
     assert chorale["engine"].startswith("model:") and chorale["all_checks_passed"], failed(chorale)
+    assert chorale["progression"].count("|") == 5, chorale["progression"]  # read back from the notes, bar by bar
     text = await call_err(client, "compose", {"role": "drums", "style": "jazz", "engine": "model"})
     assert "knows" in text
+
+
+@pytest.mark.slow
+async def test_one_harmonic_plan_when_the_model_writes_the_chords(client, server):
+    """The model's chorale chords return the progression they play; a bass written over it agrees with their
+    roots; a given progression keeps the model (no silent switch) and its chords follow the plan."""
+    from liveloom.music import measures as M
+
+    chords = await call_ok(client, "compose", {"role": "chords", "style": "chorale", "key": "F major", "bars": 8,
+                                               "seed": 3})
+    bass = await call_ok(client, "compose", {"role": "bass", "style": "chorale", "key": "F major", "bars": 8,
+                                             "progression": chords["progression"], "seed": 3})
+    plan = {(round(c["start"], 3)): c["chord"] for c in chords["chords"]}
+    assert len(plan) >= 8
+    comp, low = stored(server, chords["id"]).notes, stored(server, bass["id"]).notes
+    events = progression_events(chords["progression"], parse_key("F major"), TimeSignature.parse("4/4"), 8)
+
+    def planned(t: float) -> set[int]:
+        c = chord_at(events, t)
+        return {c.spec.root, c.spec.bass}
+
+    assert M.bass_root_agreement(low, comp, 4.0, planned) >= 0.95
+    given = await call_ok(client, "compose", {"role": "chords", "style": "chorale", "key": "F major", "bars": 4,
+                                              "progression": "I IV V I", "seed": 1})
+    assert given["engine"].startswith("model:") and given["progression"] == "I IV V I"
+    assert given["all_checks_passed"], failed(given)  # chord tones on strong beats included
+    satb = stored(server, given["id"]).notes
+    for bar, root in enumerate((5, 10, 0, 5)):  # F, Bb, C, F: the lowest note on each downbeat is the root
+        down = [n.pitch for n in satb if abs(n.start - bar * 4) < 1e-6]
+        assert down and min(down) % 12 == root, (bar, down)
 
 
 async def test_compose_bad_input_is_clear_and_stores_nothing(client):
@@ -120,8 +151,6 @@ async def test_compose_bad_input_is_clear_and_stores_nothing(client):
     await call_err(client, "compose", {"role": "melody", "bars": 0})
     await call_err(client, "compose", {"role": "melody", "bars": 10000})
     await call_err(client, "compose", {"role": "kazoo"})
-    assert "progression" in await call_err(client, "compose", {"role": "melody", "style": "folk", "engine": "model",
-                                                               "progression": "I IV V I"})
     drums = await call_ok(client, "compose", {"role": "drums", "bars": 1})
     assert "drum clip" in await call_err(client, "compose", {"role": "counter", "melody_id": drums["id"]})
     assert "counter" in await call_err(client, "compose", {"role": "bass", "melody_id": drums["id"]})
@@ -254,3 +283,37 @@ def test_drums_have_dynamics_in_every_style():
     backbeats = [n.velocity for n in funk if n.pitch == 38 and n.start % 2 == 1 and n.start < 24]
     if ghosts:
         assert max(ghosts) < min(backbeats)
+
+
+def test_the_lead_sits_above_the_comping_and_the_bass_on_the_roots():
+    """In every style's arrangement the lead is above every chord note sounding with it, never doubles one, and
+    the bass plays the planned roots (measures from music.measures, as bench/musicality.py reports them)."""
+    from liveloom.engines.arranger import arrange
+    from liveloom.music import measures as M
+
+    for i, name in enumerate(sorted(library())):
+        a = arrange(style=name, key="A minor" if i % 2 else "E major", tempo=None, time_signature=None, form="pop",
+                    sections=None, seed=i)
+        parts = {t.role: [n.model_copy(update={"start": n.start + pc.start}) for pc in t.clips for n in pc.clip.notes]
+                 for t in a.song.tracks}
+        above, unison = M.lead_above(parts["lead"], parts["chords"])
+        assert above >= 0.95 and unison <= 0.05, (name, above, unison)
+        assert max(n.pitch for n in parts["bass"]) <= min(n.pitch for n in parts["chords"]) + 2, name
+        assert all(c.passed for c in a.checks), (name, [c for c in a.checks if not c.passed][:3])
+
+
+def test_song_melodies_state_and_restate_a_hook():
+    """Pop, house, trap and lofi melodies restate a 2-bar idea (AABA); folk melodies keep to an octave and a
+    bit; the 1-bar rhythm is not the same bar after bar."""
+    from liveloom.engines.generation import compose
+    from liveloom.music import measures as M
+
+    for name in ("pop", "house", "trap", "lofi"):
+        for seed in range(3):
+            c = compose("melody", key="C major", bars=8, style=name, seed=seed)
+            assert M.idea_repeat_rate(c.clip.notes, 4.0, 8) >= 0.25, (name, seed)
+            assert M.rhythm_repeat_rate(c.clip.notes, 4.0, 8) < 1.0, (name, seed)
+            assert c.passed, (name, [x for x in c.checks if not x.passed])
+    for seed in range(3):
+        folk = compose("melody", key="G major", bars=8, style="folk", seed=seed, engine="theory")
+        assert M.pitch_range(folk.clip.notes) <= 13, seed

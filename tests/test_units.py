@@ -244,3 +244,27 @@ def test_reharmonize_a_melody_too_low_for_chords_below_is_a_clear_error():
     with pytest.raises(LiveloomError, match="Transpose it up"):
         reharmonize(low, C_MAJOR, "pop", 4.0, 4.0)
     assert reharmonize([x.model_copy(update={"pitch": x.pitch + 12}) for x in low], C_MAJOR, "pop", 4.0, 4.0).chords
+
+
+def test_measures_of_fit_and_line():
+    """The listening panel's measures on hand-made parts whose answers are known."""
+    from liveloom.music import measures as M
+    from liveloom.music.types import Note
+
+    c_major = [Note(pitch=p, start=0.0, duration=4.0) for p in (60, 64, 67)]
+    g_major = [Note(pitch=p, start=4.0, duration=4.0) for p in (59, 62, 67)]
+    comp = c_major + g_major
+    bass = [Note(pitch=36, start=0.0, duration=4.0), Note(pitch=38, start=4.0, duration=4.0)]  # C, then D under G
+    assert M.bass_root_agreement(bass, comp, 4.0) == 0.5
+    assert M.bass_root_agreement(bass, comp, 4.0, planned=lambda t: {7, 2} if t >= 4 else {0}) == 1.0
+    lead = [Note(pitch=72, start=0.0, duration=2.0), Note(pitch=67, start=4.0, duration=2.0)]
+    assert M.lead_above(lead, comp) == (0.5, 0.5)  # the second note doubles the chord's G
+    assert M.strong_beat_clash([Note(pitch=61, start=0.0, duration=1.0)], comp, 4.0) == 1.0
+    idea = [Note(pitch=p, start=t, duration=1.0) for p, t in ((60, 0), (62, 1), (64, 2), (65, 4))]
+    again = [n.model_copy(update={"start": n.start + 8, "pitch": n.pitch + 2}) for n in idea]  # a sequence
+    other = [Note(pitch=70, start=16.0, duration=4.0)]
+    assert M.idea_repeat_rate(idea + again + other, 4.0, 6) == 0.5
+    assert M.rhythm_repeat_rate(idea + again, 4.0, 4) == 2 / 3  # bars 3 and 4 repeat bars 1 and 2
+    assert math.isnan(M.lead_above([], comp)[0]) and math.isnan(M.idea_repeat_rate([], 4.0, 1))
+    hats = [Note(pitch=42, start=t, duration=0.1) for t in (0, 0.125, 0.25, 0.5, 0.5 + 1 / 6)]
+    assert M.rolls(hats, {42}) == 3 and M.off_grid_share(hats) == 0.4
