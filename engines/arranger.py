@@ -156,6 +156,7 @@ def arrange(*, style: str | None, key: str | None, tempo: float | None, time_sig
                 notes = one_line(fit_to_chords([n for n in notes if n.start < length], chords, ts, *register, key=k))
             else:
                 req = Request(role=compose_as, key=k, ts=ts, bars=s.bars, style=st, chords=chords, register=register,
+                              tempo=bpm,
                               density=min(1.0, density * (0.6 + 0.8 * e)), energy=e, seed=seed + idx * 7,
                               velocity=velocity, fill_every=s.bars, voice_from=voicing,
                               drum_build=kind == "build")

@@ -69,6 +69,7 @@ class Request:
     velocity: int = 96
     voice_from: tuple[int, ...] | None = None  # the previous section's last chord voicing
     drum_build: bool = False  # a build-up: the style's build patterns, getting denser and louder
+    tempo: float = 120.0  # for feel given in milliseconds
 
     @property
     def bar_len(self) -> float:
@@ -343,24 +344,100 @@ HATS = {42, 44, 46, 51, 53, 54, 59, 69, 70, 82}  # hats, rides, tambourine, shak
 KICKS, SNARES, TOMS = {35, 36}, {37, 38, 39, 40}, {41, 43, 45, 47, 48, 50}
 
 
+# How hard each instrument is played against the kick and the backbeat (a drummer's balance, as in a mix):
+# hats and rides under the drums, hand percussion under the hats, the rim click lighter than the snare.
+KIT_BALANCE = {42: -10, 44: -14, 46: -6, 51: -8, 53: -4, 59: -8, 54: -14, 69: -16, 70: -16, 82: -16, 37: -10,
+               39: -4, 49: -4, 57: -4}
+
+
 def metric_accent(pitch: int, t: float, bar_len: float, fill: bool) -> int:
-    """A drummer's dynamics by place in the bar (velocity steps added to the grid's own accents): time-keepers loud
-    on the beat, softer on the off-8th, soft on the 16ths between; the kick leans on the downbeat; the
-    snare's backbeats full and anything between them a ghost note; a tom pulse leans on beat 1; a fill rises through its bar instead."""
+    """A drummer's dynamics by place in the bar (velocity steps added to the grid's own accents): time-keepers
+    loudest on the bar's first beat, then its middle, then the other beats, softer on the off-8th and soft on the
+    16ths between; the kick leans on the downbeat; the snare's backbeats full and anything between them a ghost
+    note; a tom pulse leans on beat 1; a fill rises through its bar instead."""
     in_beat = t % 1.0
     on_beat = in_beat < 1e-6 or in_beat > 1 - 1e-6
     eighth = abs(in_beat - 0.5) < 1e-6
+    pos = t % bar_len
     if fill:
-        return int(round(12 * (t % bar_len) / bar_len)) - 6
+        return int(round(12 * pos / bar_len)) - 6
+    level = 8 if pos < 1e-6 else 3 if abs(pos - bar_len / 2) < 1e-6 and round(bar_len) % 2 == 0 else 0
     if pitch in HATS:
-        return 8 if on_beat else (-10 if eighth else -18)
+        return (6 + level) if on_beat else (-10 if eighth else -18)
     if pitch in KICKS:
-        return (8 if t % bar_len < 1e-6 else 0) if on_beat else -8
+        return (4 + level) if on_beat else -8
     if pitch in SNARES:
         return 6 if on_beat else -22
     if pitch in TOMS:  # a pulse on toms (a chorale's timpani) leans on the bar's first beat
-        return (10 if t % bar_len < 1e-6 else -6) if on_beat else -8
-    return 0
+        return (12 if pos < 1e-6 else -6) if on_beat else -8
+    return level
+
+
+def _phrase_swell(b: int, bars_in_phrase: int) -> int:
+    """Louder through a phrase toward its fill, as a drummer builds into the turnaround."""
+    return int(round(12 * (b % bars_in_phrase) / max(1, bars_in_phrase - 1))) - 6
+
+
+def _embellish(bar_notes: list[Note], b: int, bar_len: float, rng: random.Random) -> tuple[list[Note], str | None]:
+    """A variation on the main groove, so that the bars of a phrase are not copies: a kick pickup into the next
+    bar (the second bar of four), the last off-beat hat opened (the third), snare ghost notes before the backbeat
+    (the first, now and then). Only where the groove leaves room."""
+    starts = {(n.pitch, round(n.start, 3)) for n in bar_notes}
+    kicks = [n for n in bar_notes if n.pitch in KICKS]
+    hats = [n for n in bar_notes if n.pitch in (42, 44)]
+    snares = [n for n in bar_notes if n.pitch in SNARES]
+    slot = b % 4
+    last16 = round(bar_len - 0.25, 3)
+    if slot == 1 and kicks and not any(round(n.start, 3) in (last16, round(bar_len - 0.5, 3)) for n in kicks):
+        pick = kicks[0].model_copy(update={"start": bar_len - 0.25, "duration": 0.25,
+                                          "velocity": max(1, kicks[0].velocity - 18)})
+        return bar_notes + [pick], "kick pickup"
+    if slot == 2 and hats:
+        off = [n for n in hats if abs(n.start - (bar_len - 0.5)) < 1e-6]
+        if off and (46, round(bar_len - 0.5, 3)) not in starts:
+            return [n.model_copy(update={"pitch": 46, "duration": 0.5}) if n is off[0] else n
+                    for n in bar_notes], "open hat"
+    if slot == 0 and b > 0 and snares and rng.random() < 0.6:
+        back = [n for n in snares if abs(n.start % 1.0) < 1e-6 and n.start > 0]
+        ghosts = []
+        for n in back[:2]:
+            t = round(n.start - 0.25, 6)
+            if (n.pitch, round(t, 3)) not in starts and t > 0:
+                ghosts.append(n.model_copy(update={"start": t, "duration": 0.125, "velocity": max(1, n.velocity - 45)}))
+        if ghosts:
+            return bar_notes + ghosts, "ghost notes"
+    return bar_notes, None
+
+
+def _hat_roll(bar_notes: list[Note], bar_len: float, rng: random.Random) -> tuple[list[Note], str | None]:
+    """A trap hi-hat roll: the closed hats of one half beat (before the backbeat or at the bar's end) replaced by
+    32nd notes or 16th-note triplets, rising in velocity."""
+    hats = [n for n in bar_notes if n.pitch == 42]
+    if not hats:
+        return bar_notes, None
+    at = rng.choice([1.5, bar_len - 1.0, bar_len - 0.5])
+    count, kind = (4, "32nds") if rng.random() < 0.5 else (3, "16th triplets")
+    step = 0.5 / count
+    base = max(n.velocity for n in hats)
+    kept = [n for n in bar_notes if not (n.pitch == 42 and at - 1e-6 <= n.start < at + 0.5 - 1e-6)]
+    roll = [Note(pitch=42, start=round(at + i * step, 6), duration=round(step * 0.9, 6),
+                 velocity=max(1, min(127, base - 24 + 8 * i))) for i in range(count)]
+    return kept + roll, f"hat roll ({kind}) at beat {at + 1:g}"
+
+
+def drum_feel(notes: list[Note], style: Style, tempo: float, length: float, rng: random.Random) -> list[Note]:
+    """The style's micro-timing: each family (kick, snare, hat) pushed or laid back by its milliseconds, and a
+    drummer's spread around it; notes stay inside the clip."""
+    if not style.drum_push_ms and style.drum_jitter_ms <= 0:
+        return notes
+    per_ms = tempo / 60000.0  # beats per millisecond
+    out = []
+    for n in notes:
+        family = "kick" if n.pitch in KICKS else "snare" if n.pitch in SNARES else "hat" if n.pitch in HATS else "other"
+        ms = style.drum_push_ms.get(family, 0.0) + rng.gauss(0.0, style.drum_jitter_ms)
+        t = min(max(0.0, n.start + ms * per_ms), length - 1e-3)
+        out.append(n.model_copy(update={"start": round(t, 6)}))
+    return out
 
 
 def compose_drums(req: Request, rng: random.Random) -> Outcome:
@@ -375,6 +452,7 @@ def compose_drums(req: Request, rng: random.Random) -> Outcome:
     fill = rng.choice(p.fill) if p.fill else main
     notes: list[Note] = []
     used = {"main": main}
+    extras: list[str] = []
     build = p.build or tuple(f"snare: {x}" for x in ("x...x...x...x...", "x.x.x.x.x.x.x.x.", "xxxxxxxxxxxxxxxx"))
     for b in range(req.bars):
         last_of_phrase = (b + 1) % req.fill_every == 0 or (req.fill_last_bar and b == req.bars - 1)
@@ -394,17 +472,30 @@ def compose_drums(req: Request, rng: random.Random) -> Outcome:
         else:
             grid, what = main, "main"
         used[what] = grid
+        swell = _phrase_swell(b, min(req.fill_every, 8))
+        bar_notes = []
         for n in _drum_bar(grid, p.step, req.ts):
-            jitter = int(rng.gauss(0, 4 * req.temperature)) + metric_accent(n.pitch, n.start, req.bar_len,
-                                                                              what == "fill")
-            notes.append(n.model_copy(update={"start": round(n.start + b * req.bar_len, 6),
-                                              "velocity": max(1, min(127, n.velocity - 100 + req.velocity + jitter))}))
+            jitter = (int(rng.gauss(0, 4 * req.temperature)) + swell + KIT_BALANCE.get(n.pitch, 0)
+                      + metric_accent(n.pitch, n.start, req.bar_len, what == "fill"))
+            bar_notes.append(n.model_copy(update={"velocity": max(1, min(127, n.velocity - 100 + req.velocity
+                                                                            + jitter))}))
+        if what == "main" and not derived and req.bars > 1:
+            bar_notes, extra = _embellish(bar_notes, b, req.bar_len, rng)
+            if extra and extra not in extras:
+                extras.append(extra)
+        if what != "fill" and not derived and req.style.hat_rolls and rng.random() < req.style.hat_rolls:
+            bar_notes, extra = _hat_roll(bar_notes, req.bar_len, rng)
+            if extra:
+                extras.append(extra)
+        notes += [n.model_copy(update={"start": round(n.start + b * req.bar_len, 6)}) for n in bar_notes]
     details = [f"groove ({'sparse' if options is p.sparse else 'full' if options is p.full else 'main'} set) "
                f"{main!r}"]
     if derived:
         details.append(f"a {req.ts} groove derived from the metre (the {req.style.name} library's grooves are 4/4)")
     if "fill" in used:
         details.append(f"fill at the end of every {req.fill_every} bars and the last bar")
+    if extras:
+        details.append("variations: " + ", ".join(dict.fromkeys(x.split(" at ")[0] for x in extras)))
     return Outcome(notes, details)
 
 
@@ -661,6 +752,10 @@ def compose_role(req: Request, melody: list[Note] | None = None) -> Outcome:
         pair = 1.0 if req.role != "drums" and req.style.name == "jazz" else 0.5
         notes = apply_swing(notes, pair=pair, ratio=min(0.75, swing))
         out.details.append(f"swing {swing:.2f} on {'eighths' if pair == 1.0 else 'sixteenths'}")
+    if req.role == "drums" and not req.drum_build:
+        notes = drum_feel(notes, req.style, req.tempo, req.length, rng)
+        push = ", ".join(f"{k} {v:+g} ms" for k, v in req.style.drum_push_ms.items())
+        out.details.append(f"feel: {push + ', ' if push else ''}timing spread {req.style.drum_jitter_ms:g} ms")
     notes = fit_to_length(notes, req.length)
     if req.role in ("melody", "counter", "bass"):
         notes = one_line(notes)

@@ -142,6 +142,7 @@ def compose(role: str, *, key: str | None = None, bars: int = 8, tempo: float | 
         return _compose_with_model(role, st, k, ts, bars, bpm, lo_hi, density, seed, temperature, model_style,
                                    models, name, job, plan=plan, plan_text=text if plan else None)
     req = Request(role=role, key=k, ts=ts, bars=bars, style=st, chords=chords, register=lo_hi, density=density,
+                  tempo=bpm,
                   energy=energy, seed=seed, temperature=temperature)
     out = compose_role(req, melody=melody)
     clip = Clip(name=name or f"{st.name} {role}", notes=out.notes, length=req.length, tempo=bpm, time_signature=ts,

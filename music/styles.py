@@ -53,6 +53,11 @@ class Style:
     leap: float
     counter_rhythms: tuple[str, ...]
     instruments: dict[str, int] = field(default_factory=dict)
+    # drum feel: milliseconds each family plays off the grid (+ late, laid back; - early, pushing), the spread
+    # of a drummer's timing, and the share of bars with a hi-hat roll (32nds or 16th triplets)
+    drum_push_ms: dict[str, float] = field(default_factory=dict)
+    drum_jitter_ms: float = 3.0
+    hat_rolls: float = 0.0
     melody_form: str = "ABAC"  # 2-bar ideas per 8 bars: a letter again restates that idea on the chords there
     melody_span: int = 14  # the melody's working range in semitones (an octave and a bit in songs)
 
@@ -96,6 +101,8 @@ def _load(path: Path) -> Style:
         counter_rhythms=tuple(raw.get("counter", {}).get("rhythms", ["x---------------"])),
         instruments={k: int(v) for k, v in raw.get("instruments", {}).items()},
         melody_form=_form(mel.get("form", "ABAC"), path.name), melody_span=int(mel.get("span", 14)),
+        drum_push_ms={k: float(v) for k, v in raw["drums"].get("push_ms", {}).items()},
+        drum_jitter_ms=float(raw["drums"].get("jitter_ms", 3.0)), hat_rolls=float(raw["drums"].get("hat_rolls", 0.0)),
     )
 
 

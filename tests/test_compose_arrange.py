@@ -262,27 +262,42 @@ async def test_orchestrate_keeps_harmony_within_ranges(client, server):
         assert len(stored(server, r["id"]).tracks) == n
 
 
-def test_drums_have_dynamics_in_every_style():
-    """Velocity by place in the bar: every style's drum part spreads its velocities (sd >= 6; before, five styles
-    were at 2.3-4.3), hats are louder on the beat than between, and snare notes between backbeats are ghosts."""
+def test_drums_have_dynamics_and_feel_in_every_style():
+    """Velocity by place in the bar and a kit's balance: every style's drum part spreads its velocities (sd >= 8;
+    before, five styles were at 2.3-4.3), hats are louder on the beat than between, snare notes between backbeats
+    are ghosts; bars vary (more than 3 patterns in 8 bars in the song styles), trap has hi-hat rolls, and lofi's
+    snare lies back behind the beat while house stays on the grid."""
     import statistics
 
     from liveloom.engines.generation import compose
+    from liveloom.music import measures as M
     from liveloom.music.styles import style_names
+
+    def grid(n):  # a note's place on the 16th grid, micro-timing set aside
+        return round(n.start * 4) / 4
 
     for style in style_names():
         notes = compose("drums", bars=8, style=style, seed=1).clip.notes
-        assert statistics.pstdev(n.velocity for n in notes) >= 6, style
+        assert statistics.pstdev(n.velocity for n in notes) >= 8, style
+        if style in ("pop", "rock", "funk", "lofi", "trap", "jazz", "bossa"):
+            assert M.distinct_bars(notes, 4.0, 8) > 3, style
     rock = compose("drums", bars=8, style="rock", seed=1).clip.notes
     hats = [n for n in rock if n.pitch in (42, 51) and n.start < 24]  # the main groove's bars
-    on = statistics.mean(n.velocity for n in hats if n.start % 1 == 0)
-    off = statistics.mean(n.velocity for n in hats if n.start % 1 == 0.5)
+    on = statistics.mean(n.velocity for n in hats if grid(n) % 1 == 0)
+    off = statistics.mean(n.velocity for n in hats if grid(n) % 1 == 0.5)
     assert on - off >= 12
     funk = compose("drums", bars=8, style="funk", seed=1).clip.notes
-    ghosts = [n.velocity for n in funk if n.pitch == 38 and n.start % 1 != 0 and n.start < 24]
-    backbeats = [n.velocity for n in funk if n.pitch == 38 and n.start % 2 == 1 and n.start < 24]
+    ghosts = [n.velocity for n in funk if n.pitch == 38 and grid(n) % 1 != 0 and n.start < 24]
+    backbeats = [n.velocity for n in funk if n.pitch == 38 and grid(n) % 2 == 1 and n.start < 24]
     if ghosts:
         assert max(ghosts) < min(backbeats)
+    trap = compose("drums", bars=8, style="trap", seed=1, tempo=140)
+    assert M.rolls(trap.clip.notes, {42}) >= 3 and any("hat roll" in d for d in trap.details)
+    lofi = compose("drums", bars=8, style="lofi", seed=1, tempo=80).clip.notes
+    late = [(n.start - grid(n)) * 60000 / 80 for n in lofi if n.pitch in (37, 38, 40) and grid(n) % 2 == 1]
+    assert late and statistics.mean(late) >= 10  # ms behind the backbeat
+    house = compose("drums", bars=8, style="house", seed=1).clip.notes
+    assert M.off_grid_share(house) <= 0.05
 
 
 def test_the_lead_sits_above_the_comping_and_the_bass_on_the_roots():
