@@ -4,6 +4,7 @@ the one given or the style classifier's guess, and the key, range and polyphony 
 
 from __future__ import annotations
 
+import math
 import random
 from typing import TYPE_CHECKING
 
@@ -48,19 +49,49 @@ def _setup(hub: ModelHub, clip: Clip, key: Key, style: str | None):
         scores = hub.style_classifier().proba(piece)
         style = max(scores, key=scores.get)
     pitches = [n.pitch for n in clip.notes]
-    lo, hi = max(21, min(pitches) - 3), min(108, max(pitches) + 3)
+    lo, hi = min(pitches) - 3, max(pitches) + 3
+    if hi - lo < 14:  # a clip that keeps to a few notes: room for the continuation to move (an octave and a bit)
+        lo, hi = lo - (14 - (hi - lo)) // 2, lo - (14 - (hi - lo)) // 2 + 14
+    lo, hi = max(21, lo), min(108, hi)
     bars = len(piece.bar_ticks)
     header = T.Header(style=style, key_tonic=key.tonic, key_minor=key.is_minor, meter_ticks=meter,
                       tempo=T.tempo_band(clip.tempo), voices=voices,
                       density=T.density_bin(len(clip.notes) / max(1, bars) / voices))
-    constraints = Constraints(scale=frozenset(key.written_pitch_classes()), pitch_range=(lo, hi),
-                              max_polyphony=voices)
+    # the key's notes and every pitch class the clip itself plays (a blue note, a borrowed chord stay possible)
+    scale = frozenset(key.written_pitch_classes()) | {n.pitch % 12 for n in clip.notes}
+    constraints = Constraints(scale=scale, pitch_range=(lo, hi), max_polyphony=voices, repetition_penalty=0.5,
+                              **rhythm_vocabulary(piece))
     return piece, header, constraints, style
 
 
-def engine_name(model, style: str) -> str:
+def rhythm_vocabulary(piece) -> dict:
+    """The clip's rhythm as constraints on what the model adds: onsets at the places in the bar the clip uses
+    (and on the beats), note lengths within the range it uses, and no more onsets in a bar than its busiest bar
+    nor fewer than 85 % of its mean — so a sparse lofi line is not continued as a run of reel
+    eighths, a swung jazz line stays swung, and a busy funk line is not answered by two notes and a rest."""
+    from liveloom.models import tokenizer as T
+
+    if not piece.notes:
+        return {}
+    places = {n.pos for n in piece.notes} | {t for t in range(0, max(piece.bar_ticks), T.TICKS_PER_QUARTER)}
+    lengths = [n.dur for n in piece.notes]
+    lo, hi = min(lengths), max(lengths)
+    grid = math.gcd(*places, *lengths)
+    durations = frozenset(d for d in T.DURATIONS if lo <= d <= hi and (d % grid == 0 or d in lengths))
+    per_bar: dict[int, set[int]] = {}
+    for n in piece.notes:
+        per_bar.setdefault(n.bar, set()).add(n.pos)
+    counts = sorted(len(per_bar.get(b, ())) for b in range(len(piece.bar_ticks)))
+    return {"positions": frozenset(places), "durations": durations, "max_onsets_per_bar": counts[-1],
+            "min_onsets_per_bar": min(counts[-1], math.ceil(0.85 * sum(counts) / len(counts)))}
+
+
+def engine_name(model, style: str, chosen: bool = True) -> str:
+    how = f"style '{style}'" if chosen else (f"style '{style}' as the style classifier reads the clip (the model "
+                                             "knows only its corpus's styles), held to the clip's own rhythm, note "
+                                             "lengths and density")
     return (f"model: liveloom symbolic transformer ({model.parameters / 1e6:.1f}M parameters, {model.folder.name}) "
-            f"on {model.device}, style '{style}'")
+            f"on {model.device}, {how}")
 
 
 def continue_pitched(hub: ModelHub, clip: Clip, key: Key, bars: int, style: str | None, seed: int,
@@ -68,13 +99,14 @@ def continue_pitched(hub: ModelHub, clip: Clip, key: Key, bars: int, style: str 
     """`bars` new bars after a pitched clip (their notes start at 0) and the engine's description."""
     from liveloom.models.convert import piece_notes
 
+    given = style is not None
     piece, header, constraints, style = _setup(hub, clip, key, style)
     model = hub.symbolic()
     gen = model.continue_piece(piece, header, bars, constraints=constraints, seed=seed, temperature=temperature,
                                job=job)
     length = bars * clip.time_signature.beats_per_bar
     notes = fit_to_length([n for _, n in piece_notes(gen.piece, velocity=90)], length)
-    return no_overlaps(notes), engine_name(model, style)
+    return no_overlaps(notes), engine_name(model, style, given)
 
 
 def vary_with_model(hub: ModelHub, clip: Clip, key: Key, amount: float, seed: int,
@@ -97,4 +129,5 @@ def vary_with_model(hub: ModelHub, clip: Clip, key: Key, amount: float, seed: in
         new = [T.TNote(n.voice, n.pitch, b, n.pos, n.dur) for n in gen.piece.notes if n.bar == 0]
         piece = T.Piece(piece.bar_ticks, [n for n in piece.notes if n.bar != b] + new)
     notes = fit_to_length([n for _, n in piece_notes(piece, velocity=90)], clip.length)
-    return no_overlaps(notes), engine_name(model, style) + f", fill-in-the-middle over {len(chosen)} of {bars} bars"
+    return no_overlaps(notes), engine_name(model, style, False) + (f", fill-in-the-middle over {len(chosen)} of "
+                                                                     f"{bars} bars")

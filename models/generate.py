@@ -53,6 +53,15 @@ class Constraints:
     harmony: tuple[tuple[int, int, frozenset[int], int], ...] = ()
     harmony_strong: frozenset[int] = frozenset()
     onsets: frozenset[int] = frozenset()  # ticks where a note must start (each planned chord sounds where it begins)
+    # a rhythm vocabulary (a prompt's, for continuing it): onsets only at these places in the bar (ticks from the
+    # bar line; None: anywhere), only these durations (ticks), and at most `max_onsets_per_bar` onsets in a bar
+    positions: frozenset[int] | None = None
+    durations: frozenset[int] | None = None
+    max_onsets_per_bar: int | None = None
+    min_onsets_per_bar: int = 0  # a bar does not end before this many onsets while a place on the grid is free
+    # subtracted from a pitch's logit for each time the voice played it among its last 8 notes (0: off) — the
+    # usual repetition penalty, on pitches only, so that a continuation does not circle on two notes
+    repetition_penalty: float = 0.0
 
     def check(self) -> None:
         lo, hi = self.pitch_range
@@ -175,6 +184,9 @@ class _State:
     def sounding_at(self, tick: int) -> int:
         return self.active[tick] if tick < len(self.active) else 0
 
+    def onsets_in_bar(self) -> int:
+        return len({n.pos for n in self.notes if n.bar == self.bar})
+
     def fixed_left_in_bar(self, after_pos: int) -> list[int]:
         return sorted(p for (b, p) in self.fixed if b == self.bar and p > after_pos)
 
@@ -240,6 +252,17 @@ def _allowed(s: _State) -> list[int]:
             pitches = s.without_parallels(pitches)
         return [T.P0 + p - T.PITCH_LO for p in pitches]
     if s.phase == "pitch":
+        if c.durations is not None and s.voice not in s.fixed_voices:
+            lengths = sorted(c.durations)
+            counted = s.onsets_in_bar() + (s.pos not in {n.pos for n in s.notes if n.bar == s.bar})
+            need = c.min_onsets_per_bar - counted
+            if need > 0 and c.max_polyphony == 1:  # leave room in the bar for the onsets still owed
+                places = sorted(q for q in (c.positions or range(s.bar_len)) if s.pos < q < s.bar_len)
+                fits = [d for d in lengths if sum(q >= s.pos + d for q in places) >= need]
+                lengths = fits or lengths[:1]
+            allowed = [T.D0 + i for i, d in enumerate(T.DURATIONS) if d in lengths]
+            if allowed:
+                return allowed
         return [T.D0 + i for i in range(T.N_DUR)]
     if s.phase == "pos":
         return _voice_options(s, nv)
@@ -261,10 +284,21 @@ def _allowed(s: _State) -> list[int]:
         t - s.bar_start_tick for t in c.onsets
         if start_after < t - s.bar_start_tick < s.bar_len and s.room(t)})
     last = due[0] if due else s.bar_len - 1
+    written = s.onsets_in_bar()
+    full = c.max_onsets_per_bar is not None and written >= c.max_onsets_per_bar
+    owed = c.min_onsets_per_bar - written
+    free = [q for q in range(start_after + 1, s.bar_len)
+            if (c.positions is None or q in c.positions) and s.room(s.bar_start_tick + q)] if owed > 0 else []
+    places = 0
     for q in range(start_after + 1, last + 1):
-        if (s.bar, q) in s.fixed or s.room(s.bar_start_tick + q):
+        if (s.bar, q) in s.fixed or q in due:
             out.append(T.POS0 + q)
-    if not due:
+        elif not full and (c.positions is None or q in c.positions) and s.room(s.bar_start_tick + q):
+            if owed > 0 and sum(x >= q for x in free) < min(owed, len(free)):
+                continue  # jumping here would leave too few places for the onsets the bar still owes
+            out.append(T.POS0 + q)
+            places += 1
+    if not due and not (places and written < c.min_onsets_per_bar):
         if s.bar + 1 < s.bars_target:
             out.append(T.BAR)
         elif s.bar + 1 == s.bars_target:
@@ -525,7 +559,10 @@ class SymbolicModel:
                     else:
                         logits = seq(ids)
                     feed = []
-                    tok = _sample(logits.float().cpu().numpy(), allowed, temperature, top_p, gen)
+                    scores = logits.float().cpu().numpy()
+                    if c.repetition_penalty and state.phase == "voice":
+                        scores = _penalize_repeats(scores, state, c.repetition_penalty)
+                    tok = _sample(scores, allowed, temperature, top_p, gen)
                 _advance(state, tok)
                 out.append(tok)
                 feed.append(tok)
@@ -582,6 +619,17 @@ def _rng(seed: int):
     import numpy as np
 
     return np.random.default_rng(int(seed))
+
+
+def _penalize_repeats(scores, state: _State, penalty: float):
+    """The logits with each pitch the current voice played among its last 8 notes lowered by `penalty` per time."""
+    recent = [n.pitch for n in state.notes if n.voice == state.voice][-8:]
+    if not recent:
+        return scores
+    scores = scores.copy()
+    for pitch in recent:
+        scores[T.P0 + pitch - T.PITCH_LO] -= penalty
+    return scores
 
 
 def _sample(logits, allowed: list[int], temperature: float, top_p: float, gen) -> int:

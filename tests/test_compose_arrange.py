@@ -217,6 +217,34 @@ async def test_continue_clip_pitched_and_drums(client, server):
     assert more["engine"].startswith("pattern") and more["all_checks_passed"]
 
 
+@pytest.mark.slow
+async def test_continuation_keeps_a_modern_clips_rhythm_and_notes(client, server):
+    """A lofi line and a swung jazz line continue at their own density (0.7-1.4x notes per bar), note lengths
+    and places in the bar, with the clip's own out-of-key notes still allowed; the result says the model's
+    style is the classifier's reading, held to the clip's rhythm."""
+    from liveloom.music import measures as M
+
+    for style, key in (("lofi", "D minor"), ("jazz", "C minor")):
+        for seed in (0, 1):
+            src = await call_ok(client, "compose", {"role": "melody", "style": style, "key": key, "bars": 4,
+                                                    "engine": "theory", "seed": seed})
+            cont = await call_ok(client, "continue_clip", {"id": src["id"], "bars": 4, "include_original": False,
+                                                           "seed": seed})
+            assert "held to the clip's own rhythm" in cont["engine"]
+            prompt, new = stored(server, src["id"]).notes, stored(server, cont["id"]).notes
+            ratio = M.density(new, 16.0, 4.0) / M.density(prompt, 16.0, 4.0)
+            assert 0.7 <= ratio <= 1.4, (style, seed, ratio)
+            places = {round(n.start % 4 * 12) for n in prompt} | {0, 12, 24, 36}
+            assert all(round(n.start % 4 * 12) in places for n in new), (style, seed)
+    blue = await call_ok(client, "notation_to_clip", {"text": "C4:1 Eb4:1 E4:1 G4:1 | Bb4:2 G4:1 Eb4:1 | C4:1 Eb4:1 "
+                                                              "E4:1 G4:1 | C4:4", "key": "C major"})
+    from liveloom.engines.continuation import _setup
+
+    # the style is given, so no classifier (and no hub) is needed to read the constraints
+    _, _, constraints, _ = _setup(None, stored(server, blue["id"]), parse_key("C major"), "essen")
+    assert {3, 10} <= set(constraints.scale)  # the clip's Eb and Bb stay possible in C major
+
+
 async def test_arrange_form_roles_energy_and_write_song(client, server):
     r = await call_ok(client, "arrange", {"style": "house", "key": "A minor", "form": "edm", "seed": 2})
     assert r["all_checks_passed"], r["failed_checks"]
