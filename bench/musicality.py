@@ -266,6 +266,44 @@ def essen_degenerate(hub, n: int = 30) -> tuple[int, int] | None:
     return bad, len(tunes)
 
 
+# ------------------------------------------------------------------ jazz reharmonization
+
+
+def jazz_rows(n: int = 100) -> tuple[list[list], dict] | None:
+    """reharmonize jazz (per half bar) on Essen melodies: chords with an extension, substitutions, voicings that
+    break the low-interval limits, voicings that double the bass's pitch class, chord notes above the tune."""
+    from analysis_bench import load
+
+    from liveloom.engines.reharmonize import reharmonize
+    from liveloom.music.analysis import key_label
+    from liveloom.music.theory import parse_key
+    from liveloom.music.types import Note
+
+    if not (OUT / "corpus_essen.jsonl").exists():
+        return None
+    totals = {"chords": 0, "extended": 0, "subs": 0, "lil": 0, "doubled": 0, "above": 0, "notes": 0}
+    for rec in load("essen")[:n]:
+        melody = [Note(pitch=p, start=s, duration=max(d, 0.01)) for p, s, d in rec["notes"]]
+        r = reharmonize(melody, parse_key(key_label(*rec["truth"])), "jazz", 2.0, max(x.end for x in melody))
+        totals["chords"] += len(r.chords)
+        totals["extended"] += r.extended
+        totals["subs"] += r.substitutions
+        totals["lil"] += r.low_interval_violations
+        by: dict[float, list[int]] = {}
+        for x in r.accompaniment:
+            by.setdefault(x.start, []).append(x.pitch)
+        totals["doubled"] += sum(min(ps) % 12 in {p % 12 for p in ps if p != min(ps)} for ps in by.values())
+        for m in melody:
+            under = [x.pitch for x in r.accompaniment if x.start - 1e-9 <= m.start < x.end - 1e-9]
+            totals["notes"] += 1
+            totals["above"] += bool(under) and max(under) >= m.pitch
+    c = totals["chords"]
+    got = {"extended": totals["extended"] / c, "subs": totals["subs"] / c, "lil": totals["lil"] / c,
+           "doubled": totals["doubled"] / c, "crossing": totals["above"] / totals["notes"]}
+    return [[f"{n} Essen melodies, {c} chords", _f(got["extended"]), _f(got["subs"]), _f(got["lil"], 3),
+             _f(got["doubled"]), _f(got["crossing"], 3)]], got
+
+
 # ------------------------------------------------------------------ the naive generator
 
 
@@ -358,6 +396,14 @@ def main() -> None:
     degenerate = essen_degenerate(hub)
     if degenerate:
         print(f"Essen prompts whose continuation has <= 3 pitches: {degenerate[0]}/{degenerate[1]}")
+    jazz = jazz_rows()
+    if jazz:
+        jrows, jgot = jazz
+        jrows.append(["before (issue 18, measured on main)", "0.00", "0.09", "0.41", "1.00", "-"])
+        print("\nreharmonize jazz, one chord per half bar (the style file asks 0.2 secondary dominants + 0.1 tritone "
+              "substitutes, 0.75 extended)")
+        print(_table(jrows, ["melodies", "extended", "substitutions", "low-interval violations",
+                             "bass doubled above", "chord above the tune"]))
     if bach is None or essen is None:
         print("\n(corpus rows left out: run bench/corpus_cache.py first)")
     if args.json:
@@ -378,7 +424,11 @@ def main() -> None:
             Claim("trap hat rolls per 8 bars", drums["trap"]["rolls"], 1.0),
             Claim("continuation density / prompt, lowest", min(lo for lo, _ in ratios.values()), 0.7),
             Claim("continuation density / prompt, highest", max(hi for _, hi in ratios.values()), 1.4, False),
-        ] + ([Claim("Essen continuations with <= 3 pitches", degenerate[0], 0, False)] if degenerate else [])))
+        ] + ([Claim("Essen continuations with <= 3 pitches", degenerate[0], 0, False)] if degenerate else [])
+          + ([Claim("jazz: chords with an extension", jazz[1]["extended"], 0.5),
+              Claim("jazz: low-interval violations, share of voicings", jazz[1]["lil"], 0.05, False),
+              Claim("jazz: chord notes above the tune, share of its notes", jazz[1]["crossing"], 0.0, False)]
+             if jazz else [])))
 
 
 if __name__ == "__main__":

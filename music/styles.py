@@ -58,6 +58,9 @@ class Style:
     drum_push_ms: dict[str, float] = field(default_factory=dict)
     drum_jitter_ms: float = 3.0
     hat_rolls: float = 0.0
+    # reharmonization: the share of chords that become secondary dominants and tritone substitutes, and of chords
+    # that carry an extension (9, 11, 13) chosen by their function
+    harmony: dict[str, float] = field(default_factory=dict)
     melody_form: str = "ABAC"  # 2-bar ideas per 8 bars: a letter again restates that idea on the chords there
     melody_span: int = 14  # the melody's working range in semitones (an octave and a bit in songs)
 
@@ -101,6 +104,7 @@ def _load(path: Path) -> Style:
         counter_rhythms=tuple(raw.get("counter", {}).get("rhythms", ["x---------------"])),
         instruments={k: int(v) for k, v in raw.get("instruments", {}).items()},
         melody_form=_form(mel.get("form", "ABAC"), path.name), melody_span=int(mel.get("span", 14)),
+        harmony={k: float(v) for k, v in raw.get("harmony", {}).items()},
         drum_push_ms={k: float(v) for k, v in raw["drums"].get("push_ms", {}).items()},
         drum_jitter_ms=float(raw["drums"].get("jitter_ms", 3.0)), hat_rolls=float(raw["drums"].get("hat_rolls", 0.0)),
     )

@@ -158,14 +158,40 @@ async def test_reharmonize_keeps_the_melody_and_fits_it(client, server, style):
     _, song = server.services.workspace.load_song(out["id"])
     mel_track, chord_track = song.tracks
     assert mel_track.clips[0].clip == server.services.workspace.load_clip(melody["id"])[1]  # note for note
-    top = min(n.pitch for n in mel_track.notes_on_timeline())
+    tune = mel_track.notes_on_timeline()
     from liveloom.music.theory import parse_chord_symbol
 
     for i, name in enumerate(out["chords"]):
         pcs = parse_chord_symbol(name).pitch_classes
         sounding = [n for n in chord_track.notes_on_timeline() if i * 2 <= n.start < (i + 1) * 2]
         assert sounding and all(n.pitch % 12 in pcs for n in sounding)
-        assert all(n.pitch < top for n in sounding)  # voiced below the melody
+        over = [m.pitch for m in tune if m.start < (i + 1) * 2 and m.end > i * 2]
+        assert all(n.pitch < min(over) for n in sounding)  # voiced below the melody sounding with it
+
+
+async def test_jazz_reharmonization_is_idiomatic(client, server):
+    """Jazz: half or more of the chords carry a 9th/11th/13th, secondary dominants and tritone substitutes at
+    about the style file's rate (0.3 of the chords), rootless voicings (the bass's pitch class not doubled
+    above it), the low-interval limits kept, everything under the tune."""
+    from liveloom.music.theory import parse_chord_symbol
+    from liveloom.music.voicing import low_interval_violations
+
+    melody = await call_ok(client, "notation_to_clip", {
+        "text": "E5:1 D5 C5 D5 | E5 E5 E5:2 | D5:1 D5 D5:2 | E5:1 G5 G5:2 | E5:1 D5 C5 D5 | E5 E5 E5 E5 | D5 D5 E5 D5 "
+                "| C5:4", "key": "C major"})
+    out = await call_ok(client, "reharmonize", {"id": melody["id"], "style": "jazz", "per": "half_bar"})
+    assert out["melody_kept"] and out["strong_beat_fit"] >= 0.75
+    specs = [parse_chord_symbol(c) for c in out["chords"]]
+    assert sum(any(i >= 12 for i in s.intervals) for s in specs) >= 0.5 * len(specs), out["chords"]
+    subs = sum(r.startswith(("V7/", "subV7/")) for r in out["romans"])
+    assert 2 <= subs <= 7, out["romans"]
+    _, song = server.services.workspace.load_song(out["id"])
+    chords = song.tracks[1].notes_on_timeline()
+    for i in range(len(specs)):
+        here = sorted(n.pitch for n in chords if i * 2 <= n.start < (i + 1) * 2)
+        assert low_interval_violations(here) == 0, (out["chords"][i], here)
+        assert here[0] % 12 not in {p % 12 for p in here[1:]}, (out["chords"][i], here)  # rootless over the bass
+    assert "low-interval" in out["voicing"] and "rootless" in out["voicing"]
 
 
 async def test_reharmonize_bad_input(client):

@@ -217,6 +217,8 @@ class ReharmonizeResult(ArtifactSummary):
     romans: list[str] = Field(description="The same chords as roman numerals in the key.")
     strong_beat_fit: float = Field(description="Share of the melody's strong-beat time that is a chord tone.")
     melody_kept: bool = Field(description="The melody track is note for note the source.")
+    voicing: str = Field(description="How the accompaniment was built, in words: substitutions and extensions put "
+                                     "in, the voicing, low-interval limits kept.")
 
 
 @tool(title="Reharmonize", read_only=False, idempotent=True)
@@ -224,8 +226,9 @@ async def reharmonize(
     ctx: Context,
     id: ClipId,
     style: Annotated[Literal["pop", "jazz", "modal_interchange", "chorale"], Field(
-        description="pop: diatonic triads and colours; jazz: sevenths, secondary dominants, tritone "
-                    "substitutes; modal_interchange: borrowed iv, bVI, bVII, bIII; chorale: triads with "
+        description="pop: diatonic triads and colours; jazz: sevenths with 9ths, 11ths and 13ths by function, "
+                    "secondary dominants and tritone substitutes (rates from the jazz style file), rootless "
+                    "voicings; modal_interchange: borrowed iv, bVI, bVII, bIII; chorale: triads with "
                     "inversions.")] = "jazz",
     key: Annotated[str | None, Field(max_length=40, description="The melody's key (default: the clip's key, "
                                      "else estimated).")] = None,
@@ -255,7 +258,13 @@ async def reharmonize(
     record = store_song(ws, song, provenance(engine="Viterbi over style vocabularies",
                                              params={"style": style, "key": str(k), "per": per}, parents=[id]))
     romans = [c["symbol"] for c in result.chords]
-    return ReharmonizeResult(**artifact_summary(record).model_dump(), source=id, style=style, key_used=str(k),
+    n = max(1, len(result.chords))
+    voicing = (f"{result.substitutions} secondary dominants or tritone substitutes, {result.extended} of {n} chords "
+               f"extended; " if style == "jazz" else "") + (
+        "rootless voicings over the bass (shells where the tune leaves little room)" if style == "jazz" else
+        "voice-led voicings over the bass") + f", all under the melody; {result.low_interval_violations} of {n} " \
+        "voicings break the low-interval limits"
+    return ReharmonizeResult(voicing=voicing, **artifact_summary(record).model_dump(), source=id, style=style, key_used=str(k),
                              chords=[c["chord"] for c in result.chords], romans=romans,
                              strong_beat_fit=result.strong_beat_fit,
                              melody_kept=song.tracks[0].clips[0].clip == clip)
