@@ -126,6 +126,49 @@ def romantext() -> None:
     print(f"romantext: {len(records)} analyses cached", file=sys.stderr)
 
 
+def heldout_chorales() -> None:
+    """The Bach chorales in 4/4 with four parts that the model never trained on (its validation and test splits):
+    each part's notes (bar lines where written: a pickup is padded to a full bar), the fermatas' beats in the
+    soprano, and music21's key — for the harmonization cadence measures in bench/musicality.py."""
+    import hashlib
+
+    from music21 import corpus, expressions
+
+    from liveloom.models.data import split_of
+
+    OUT.mkdir(exist_ok=True)
+    out = OUT / "chorales_heldout.jsonl"
+    if out.exists():
+        print(f"held-out chorales: {len(out.read_text().splitlines())} cached", file=sys.stderr)
+        return
+    records = []
+    for path in sorted(corpus.getComposer("bach")):
+        name = Path(str(path)).name
+        if not name.startswith("bwv") or split_of(hashlib.sha1(name.encode()).hexdigest()[:12]) == "train":
+            continue
+        score = corpus.parse(path)
+        signatures = list(score.recurse().getElementsByClass("TimeSignature"))
+        if len(score.parts) != 4 or not signatures or signatures[0].ratioString != "4/4":
+            continue
+        first = score.parts[0].getElementsByClass("Measure")[0].duration.quarterLength
+        shift = (4.0 - float(first)) % 4.0
+        parts, fermatas = [], []
+        for i, part in enumerate(score.parts):
+            notes = []
+            for n in part.stripTies().flatten().notes:
+                if n.isChord:
+                    continue
+                notes.append([int(n.pitch.midi), float(n.offset) + shift, float(n.quarterLength)])
+                if i == 0 and any(isinstance(e, expressions.Fermata) for e in n.expressions):
+                    fermatas.append(float(n.offset) + shift)
+            parts.append(notes)
+        k = score.analyze("key")
+        records.append({"name": name, "parts": parts, "fermatas": fermatas,
+                        "key": f"{k.tonic.name.replace('-', 'b')} {k.mode}"})
+    out.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    print(f"held-out chorales: {len(records)} cached", file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--essen", type=int, default=600, help="how many Essen folk songs")
@@ -133,6 +176,7 @@ def main() -> None:
     cache("chorales", chorales())
     cache("essen", essen(args.essen), limit=args.essen)
     romantext()
+    heldout_chorales()
 
 
 if __name__ == "__main__":

@@ -27,8 +27,12 @@ import random
 import statistics
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+if TYPE_CHECKING:
+    from liveloom.music.types import Note
 
 OUT = Path(__file__).resolve().parent / "out"
 HATS = {42, 44, 46}
@@ -266,6 +270,78 @@ def essen_degenerate(hub, n: int = 30) -> tuple[int, int] | None:
     return bad, len(tunes)
 
 
+# ------------------------------------------------------------------ chorale harmonization
+
+
+def cadence_measures(parts: list[list[Note]], fermatas: list[float], key) -> dict:
+    """At each fermata: is the chord in root position (the lowest note its root), and is it reached from its own
+    dominant on the beat before (V-I in the key or in the key of the moment: a major chord a fifth above); and
+    the share of the lower voices' notes outside the key."""
+    from liveloom.music.analysis import label_chord
+
+    every = [n for part in parts for n in part]
+
+    def chord_at(t: float):
+        here = [n for n in every if n.start - 1e-6 <= t < n.end - 1e-6]
+        if not here:
+            return None, None
+        weights = [0.0] * 12
+        for n in here:
+            weights[n.pitch % 12] += 1.0
+        bass = min(here, key=lambda n: n.pitch).pitch % 12
+        spec, _ = label_chord(weights, bass)
+        return spec, bass
+
+    root_pos = vi = 0
+    for t in fermatas:
+        spec, bass = chord_at(t)
+        if spec is None:
+            continue
+        root_pos += bass == spec.root
+        before, _ = chord_at(t - 1)
+        vi += before is not None and (before.root - spec.root) % 12 == 7 and 4 in before.intervals
+    scale = key.written_pitch_classes()
+    lower = [n for part in parts[1:] for n in part]
+    return {"root": root_pos, "vi": vi, "n": len(fermatas),
+            "chromatic": sum(n.pitch % 12 not in scale for n in lower) / max(1, len(lower))}
+
+
+def chorale_rows(hub, n: int = 8) -> tuple[list[list], dict] | None:
+    """harmonize chorale on the soprano of held-out Bach chorales, with the fermatas given and detected, beside
+    Bach's own alto, tenor and bass."""
+    from liveloom.engines.harmonize import harmonize_clip
+    from liveloom.music.theory import parse_key
+    from liveloom.music.types import Clip, Note, TimeSignature
+
+    path = OUT / "chorales_heldout.jsonl"
+    if not path.exists():
+        return None
+    recs = [json.loads(x) for x in path.read_text().splitlines()][:n]
+    rows, got = [], {}
+    for label, how in (("Bach (the held-out chorales' own voices)", "bach"),
+                       ("liveloom, fermatas given (cadences=...)", "given"),
+                       ("liveloom, phrase ends detected (default)", "detected"),
+                       ("liveloom, no cadence plan (cadences=[]: as before)", "none")):
+        tot = {"root": 0, "vi": 0, "n": 0, "chromatic": []}
+        for i, rec in enumerate(recs):
+            key = parse_key(rec["key"])
+            parts = [[Note(pitch=p, start=s, duration=d) for p, s, d in part] for part in rec["parts"]]
+            if how != "bach":
+                length = math.ceil(max(x.end for x in parts[0]) / 4) * 4.0
+                clip = Clip(name=rec["name"], notes=parts[0], length=length, tempo=80,
+                            time_signature=TimeSignature(numerator=4, denominator=4), key=str(key))
+                out = harmonize_clip(hub, clip, "chorale", str(key), 1, i, 0.8,
+                                     cadences={"given": rec["fermatas"], "none": []}.get(how))
+                parts = [t.clips[0].clip.notes for t in out.song.tracks]
+            m = cadence_measures(parts, rec["fermatas"], key)
+            for k in ("root", "vi", "n"):
+                tot[k] += m[k]
+            tot["chromatic"].append(m["chromatic"])
+        got[how] = tot
+        rows.append([label, f"{tot['root']}/{tot['n']}", f"{tot['vi']}/{tot['n']}", _f(_mean(tot["chromatic"]), 3)])
+    return rows, got
+
+
 # ------------------------------------------------------------------ jazz reharmonization
 
 
@@ -396,6 +472,10 @@ def main() -> None:
     degenerate = essen_degenerate(hub)
     if degenerate:
         print(f"Essen prompts whose continuation has <= 3 pitches: {degenerate[0]}/{degenerate[1]}")
+    chorale = chorale_rows(hub)
+    if chorale:
+        print(f"\nharmonize chorale on {8} held-out Bach chorales (the model never trained on them): at the fermatas")
+        print(_table(chorale[0], ["voices", "root position", "V-I into it", "chromatic notes in A/T/B"]))
     jazz = jazz_rows()
     if jazz:
         jrows, jgot = jazz
@@ -425,6 +505,10 @@ def main() -> None:
             Claim("continuation density / prompt, lowest", min(lo for lo, _ in ratios.values()), 0.7),
             Claim("continuation density / prompt, highest", max(hi for _, hi in ratios.values()), 1.4, False),
         ] + ([Claim("Essen continuations with <= 3 pitches", degenerate[0], 0, False)] if degenerate else [])
+          + ([Claim("chorale, fermatas given: root position at fermatas, share", chorale[1]["given"]["root"]
+                    / max(1, chorale[1]["given"]["n"]), 20 / 22),
+              Claim("chorale, fermatas given: V-I into fermatas, share", chorale[1]["given"]["vi"]
+                    / max(1, chorale[1]["given"]["n"]), 10 / 22)] if chorale else [])
           + ([Claim("jazz: chords with an extension", jazz[1]["extended"], 0.5),
               Claim("jazz: low-interval violations, share of voicings", jazz[1]["lil"], 0.05, False),
               Claim("jazz: chord notes above the tune, share of its notes", jazz[1]["crossing"], 0.0, False)]

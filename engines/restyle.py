@@ -50,10 +50,13 @@ class WrittenVoices:
 
 def write_voices(hub: ModelHub, clip: Clip, *, target: str, weights: dict[str, float] | None, voices: int,
                  key: str | None, seed: int, temperature: float, avoid_parallels: bool, score_styles: bool,
-                 name: str, job: Job = NO_JOB) -> WrittenVoices:
+                 name: str, job: Job = NO_JOB, plan: dict | None = None,
+                 chromatic: frozenset[int] = frozenset()) -> WrittenVoices:
     """The clip's top line kept note for note, 1-3 voices written below it by the trained model in a style (or
     a mix), each in its instrument's range and in the key; a song of the melody track (the clip itself) and
-    one track per new voice, with its checks (and the style classifier's scores when asked)."""
+    one track per new voice, with its checks (and the style classifier's scores when asked). `plan`: harmony
+    constraints for the model (cadences: see harmonize); `chromatic`: pitch classes allowed beside the key's (the
+    leading tones of secondary dominants)."""
     from liveloom.models import tokenizer as T
     from liveloom.models.convert import notes_to_piece, piece_notes
     from liveloom.models.evaluate import chord_tone_share, max_polyphony, parallels
@@ -71,9 +74,10 @@ def write_voices(hub: ModelHub, clip: Clip, *, target: str, weights: dict[str, f
     ensemble = ENSEMBLES[target][3 - voices:] if voices < 3 else ENSEMBLES[target]
     scale = frozenset(k.written_pitch_classes())
     ranges = {i + 1: (lo, hi) for i, (_, _, lo, hi) in enumerate(ensemble)}
-    constraints = Constraints(scale=scale, pitch_range=(min(lo for lo, _ in ranges.values()),
-                                                        max(hi for _, hi in ranges.values())),
-                              voice_ranges=ranges, max_polyphony=voices + 1, avoid_parallels=avoid_parallels)
+    constraints = Constraints(scale=scale | chromatic, pitch_range=(min(lo for lo, _ in ranges.values()),
+                                                                    max(hi for _, hi in ranges.values())),
+                              voice_ranges=ranges, max_polyphony=voices + 1, avoid_parallels=avoid_parallels,
+                              **(plan or {}))
     header = T.Header(style=target, key_tonic=k.tonic, key_minor=k.is_minor, meter_ticks=meter,
                       voices=voices + 1, density=T.density_bin(len(melody) / bars), style_mix=weights)
     model = hub.symbolic()
@@ -92,7 +96,7 @@ def write_voices(hub: ModelHub, clip: Clip, *, target: str, weights: dict[str, f
         notes = fit_to_length([n for v, n in voiced if v == i], clip.length)
         total += len(notes)
         in_range += sum(lo <= n.pitch <= hi for n in notes)
-        in_scale += sum(n.pitch % 12 in scale for n in notes)
+        in_scale += sum(n.pitch % 12 in scale | chromatic for n in notes)
         part = Clip(name=vname, notes=notes, length=clip.length, tempo=clip.tempo, time_signature=clip.time_signature,
                     key=str(k), role="accompaniment", instrument=program)
         tracks.append(Track(name=vname, role="accompaniment", instrument=program, clips=[PlacedClip(clip=part)]))

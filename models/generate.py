@@ -52,7 +52,9 @@ class Constraints:
     # the scale (a secondary dominant's leading tone is allowed where the plan has one).
     harmony: tuple[tuple[int, int, frozenset[int], int], ...] = ()
     harmony_strong: frozenset[int] = frozenset()
+    harmony_bass_only: bool = False  # on the strong ticks only the lowest voice is held to the plan (cadences)
     onsets: frozenset[int] = frozenset()  # ticks where a note must start (each planned chord sounds where it begins)
+    bass_onsets: frozenset[int] = frozenset()  # ticks where the lowest voice must start a note (a cadence's bass)
     # a rhythm vocabulary (a prompt's, for continuing it): onsets only at these places in the bar (ticks from the
     # bar line; None: anywhere), only these durations (ticks), and at most `max_onsets_per_bar` onsets in a bar
     positions: frozenset[int] | None = None
@@ -85,7 +87,7 @@ class Constraints:
         chord = self.chord_at(tick) if tick is not None else None
         if chord is not None:
             start, _, tones, bass = chord
-            if tick in self.harmony_strong:
+            if tick in self.harmony_strong and (lowest_voice or not self.harmony_bass_only):
                 pcs = {bass} if lowest_voice and tick == start else tones
             elif pcs is not None:
                 pcs = pcs | tones
@@ -208,6 +210,43 @@ class _State:
                     best = n.pitch
         return best
 
+    def planned_bass(self, tick: int) -> int | None:
+        """The bass pitch class the plan puts at `tick` when the lowest voice is still to be written there."""
+        c = self.constraints
+        nv = self.header.voices
+        if tick not in c.bass_onsets or self.voice >= nv - 1:
+            return None
+        span = c.chord_at(tick)
+        if span is None or span[0] != tick:
+            return None
+        if any(n.voice == nv - 1 and self.starts[n.bar] + n.pos == tick for n in self.notes):
+            return None
+        return span[3]
+
+    def before_planned_bass(self, pitches: list[int]) -> list[int]:
+        """For the lowest voice just before a planned bass note (a cadence), with the fixed melody moving straight
+        from here to there: the pitches that will not make parallel fifths or octaves with the melody when the bass
+        moves to the plan's note (the nearest octave of it). All of them if none would do."""
+        c, nv, t = self.constraints, self.header.voices, self.tick()
+        nxt = min((x for x in c.bass_onsets if x > t), default=None)
+        if nxt is None or self.voice != nv - 1 or nv < 2:
+            return pitches
+        fixed_ticks = {b * self.bar_len + q: ns for (b, q), ns in self.fixed.items()}
+        if any(t < x < nxt for x in fixed_ticks):
+            return pitches
+        mel_now = self.voice_pitch_at(0, t)
+        mel_next = max((n.pitch for n in fixed_ticks.get(nxt, []) if n.voice == 0), default=None)
+        span = c.chord_at(nxt)
+        if mel_now is None or mel_next is None or span is None or mel_now == mel_next:
+            return pitches
+
+        def parallel(p: int) -> bool:
+            b2 = min((q for q in range(p - 12, p + 13) if q % 12 == span[3]), key=lambda q: (abs(q - p), q))
+            return ((mel_now - p) % 12 in (0, 7) and (mel_next - b2) % 12 == (mel_now - p) % 12
+                    and (mel_next - mel_now) * (b2 - p) > 0)
+
+        return [p for p in pitches if not parallel(p)] or pitches
+
     def without_parallels(self, pitches: list[int]) -> list[int]:
         """Pitches for the current voice that make no parallel fifth or octave (or unison) with any voice
         already written at this onset, between the previous onset and this one: both voices moving the same
@@ -230,6 +269,15 @@ class _State:
             b1, b2 = self.voice_pitch_at(u, t_prev), self.voice_pitch_at(u, t)
             if b1 is not None and b2 is not None and b1 != b2 and ic(a1, b1, u) in (0, 7):
                 pairs.append((b1, b2, u))
+        planned = self.planned_bass(t)
+        if planned is not None:  # the bass is owed a planned note here, written after this voice: foresee it
+            u = self.header.voices - 1
+            b1 = self.voice_pitch_at(u, t_prev)
+            options = [q for q in self.constraints.allowed_pitches(u, t, True) if q % 12 == planned]
+            if b1 is not None and options:
+                b2 = min(options, key=lambda q: (abs(q - b1), q))
+                if b1 != b2 and ic(a1, b1, u) in (0, 7):
+                    pairs.append((b1, b2, u))
         if not pairs:
             return pitches
         ok = [p for p in pitches if not any(
@@ -249,9 +297,19 @@ def _allowed(s: _State) -> list[int]:
         lowest = nv > 1 and s.voice == nv - 1
         pitches = c.allowed_pitches(s.voice, s.tick(), lowest) if s.room(s.tick()) else []
         if c.avoid_parallels and pitches:
-            pitches = s.without_parallels(pitches)
+            pitches = s.before_planned_bass(s.without_parallels(pitches))
+        if lowest and pitches and s.tick() in c.bass_onsets:  # a cadence's bass: under every other voice
+            above = [n.pitch for n in s.notes if n.voice != s.voice
+                     and s.starts[n.bar] + n.pos <= s.tick() < s.starts[n.bar] + n.pos + n.dur]
+            pitches = [p for p in pitches if not above or p < min(above)] or pitches
         return [T.P0 + p - T.PITCH_LO for p in pitches]
     if s.phase == "pitch":
+        if c.bass_onsets and nv > 1 and s.voice == nv - 1:  # the bass lets go before its next planned note
+            nxt = min((x for x in c.bass_onsets if x > s.tick()), default=None)
+            if nxt is not None:
+                fit = [T.D0 + i for i, d in enumerate(T.DURATIONS) if s.tick() + d <= nxt]
+                if fit:
+                    return fit
         if c.durations is not None and s.voice not in s.fixed_voices:
             lengths = sorted(c.durations)
             counted = s.onsets_in_bar() + (s.pos not in {n.pos for n in s.notes if n.bar == s.bar})
@@ -275,6 +333,11 @@ def _allowed(s: _State) -> list[int]:
             if f.voice == s.voice:
                 return [T.P0 + f.pitch - T.PITCH_LO]
             return _voice_options(s, nv)
+        if (nv > 1 and s.voice < nv - 1 and s.tick() in c.bass_onsets and nv - 1 not in s.fixed_voices
+                and s.room(s.tick())):  # the lowest voice is owed a note here: only the voices up to it
+            owed = _voice_options(s, nv, after_note=True)
+            if T.V0 + nv - 1 in owed:
+                return owed
         if s.voice not in s.fixed_voices and s.room(s.tick()):  # another chord tone in the same voice
             out += [T.P0 + p - T.PITCH_LO for p in c.allowed_pitches(s.voice, s.tick(), nv > 1 and s.voice == nv - 1)
                     if p < s.last_pitch]

@@ -173,6 +173,27 @@ async def test_harmonize_chorale_and_jazz(client, server):
     assert "unknown style" in await call_err(client, "harmonize", {"id": melody["id"], "style": "polka"})
 
 
+@pytest.mark.slow
+async def test_chorale_cadences_in_root_position_at_the_phrase_ends(client, server):
+    """Given fermatas (beats 5 and 13), the chorale has its root in the bass there: E5 over C (I), reached from G7
+    on the beat before (D5 is one of its notes); the final C is found without being given."""
+    melody = await call_ok(client, "notation_to_clip", {"text": "C5:1 D5:1 E5:1 D5:1 | E5:2 G5:1 F5:1 | E5:1 D5:1 "
+                                                                "C5:1 D5:1 | C5:4", "key": "C major"})
+    for seed in (0, 1, 2):
+        out = await call_ok(client, "harmonize", {"id": melody["id"], "style": "chorale", "cadences": [4, 12],
+                                                  "seed": seed})
+        assert "cadences at the given phrase ends" in out["engine"] and "V-I at beat 5" in out["engine"], out["engine"]
+        notes = [n for t in stored(server, out["id"]).tracks for n in t.clips[0].clip.notes]
+        for beat in (4, 12):
+            here = sorted(n.pitch for n in notes if n.start - 1e-6 <= beat < n.end - 1e-6)
+            assert here[0] % 12 == 0, (seed, beat, here)  # C in the bass
+        before = sorted(n.pitch for n in notes if n.start - 1e-6 <= 3 < n.end - 1e-6)
+        assert before[0] % 12 == 7 and {p % 12 for p in before} <= {7, 11, 2, 5}, (seed, before)  # G7
+        assert all(c["passed"] for c in out["checks"]), out["checks"]
+    detected = await call_ok(client, "harmonize", {"id": melody["id"], "style": "chorale"})
+    assert "detected phrase ends" in detected["engine"] and "at beat 13" in detected["engine"]
+
+
 async def test_vary_similarity_tracks_the_request(client):
     melody = await call_ok(client, "compose", {"role": "melody", "key": "D minor", "style": "pop", "bars": 8})
     close = await call_ok(client, "vary", {"id": melody["id"], "n": 3, "similarity": 0.9, "seed": 1})

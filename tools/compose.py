@@ -240,9 +240,14 @@ async def harmonize(
     chords_per_bar: Annotated[int, Field(ge=1, le=4, description="Library styles: harmonic rhythm.")] = 1,
     seed: Seed = 0,
     temperature: Temperature = 0.8,
+    cadences: Annotated[list[Annotated[float, Field(ge=0, le=4096)]] | None, Field(
+        max_length=256, description="Chorale: the beats (from the clip's start, 0 = its first beat) where phrases "
+                                    "end — a chorale's fermatas — for root-position cadences there. Default: the "
+                                    "melody's long notes, notes before a rest, and its last note.")] = None,
 ) -> HarmonizeResult:
     """Harmonize a melody. Chorale: the trained model writes alto, tenor and bass around the melody with the
-    melody's notes fixed, in SATB ranges, avoiding parallel fifths and octaves. Pop/jazz and the other
+    melody's notes fixed, in SATB ranges, avoiding parallel fifths and octaves, with root-position cadences (V-I
+    into a tonic) at the phrase ends and secondary dominants possible. Pop/jazz and the other
     library styles: a chord per span is chosen by dynamic programming (strong-beat melody notes as chord
     tones, good root motion, a cadence), then voiced with voice leading in the style's comping rhythm, with a
     bass line. The result is a song: the melody track unchanged plus the new parts.
@@ -251,10 +256,10 @@ async def harmonize(
     ws = services(ctx).workspace
     _, clip = ws.load_clip(id)
     out = await run_job(ctx, lambda job: harmonize_clip(services(ctx).models, clip, style, key, chords_per_bar, seed,
-                                                        temperature, job))
+                                                        temperature, job, cadences))
     record = store_song(ws, out.song, provenance(engine=out.engine, params={
         "style": style, "key": out.key, "chords_per_bar": chords_per_bar, "seed": seed,
-        "temperature": temperature}, parents=[id]))
+        "temperature": temperature, "cadences": cadences}, parents=[id]))
     return HarmonizeResult(**artifact_summary(record).model_dump(), source=id, style=style, engine=out.engine,
                            key_used=out.key, chords=[ChordOut(**c) for c in out.chords],
                            checks=checks_out(out.checks), all_checks_passed=all(c.passed for c in out.checks))
