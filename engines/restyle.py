@@ -1,5 +1,7 @@
 """restyle: keep a melody note for note and write new accompanying voices in a style, with the trained
-symbolic model (models/) conditioned on the style — or on a weighted mix of styles."""
+symbolic model (models/) conditioned on the style — or on a weighted mix of styles. Every new voice stays
+below the melody sounding with it; the style sets the texture (chordal in chorale, rhythmically independent
+voices in longer values in the counterpoint styles, held notes under a folk tune)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,21 @@ ENSEMBLES: dict[str, list[tuple[str, int, int, int]]] = {
     "quartet": [("violin 2", 40, 55, 88), ("viola", 41, 48, 76), ("cello", 42, 36, 69)],
     "essen": [("second voice", 73, 55, 79), ("tenor", 24, 45, 69), ("bass", 32, 36, 60)],
     "irish": [("second fiddle", 110, 55, 81), ("guitar", 24, 45, 69), ("bass", 32, 36, 60)],
+}
+
+
+# Texture per style, for the voices under the melody: how many may start a note together with the melody (off the
+# bar line; None: any — chordal) and each voice's note lengths in ticks (12 = a quarter note). Counterpoint
+# styles move in longer values with their own rhythm; folk accompaniment holds long notes under the tune.
+LONG = frozenset({12, 18, 24, 36, 48})
+TEXTURES: dict[str, dict] = {
+    "chorale": {"with_melody": None, "lengths": {}},
+    "palestrina": {"with_melody": 1, "lengths": {1: LONG, 2: LONG, 3: LONG}},
+    "renaissance": {"with_melody": 1, "lengths": {1: LONG, 2: LONG, 3: LONG}},
+    "medieval": {"with_melody": 1, "lengths": {1: LONG, 2: LONG, 3: LONG}},
+    "quartet": {"with_melody": 2, "lengths": {}},
+    "essen": {"with_melody": 1, "lengths": {2: frozenset({24, 36, 48}), 3: frozenset({24, 36, 48})}},
+    "irish": {"with_melody": 1, "lengths": {2: frozenset({24, 36, 48}), 3: frozenset({24, 36, 48})}},
 }
 
 
@@ -74,9 +91,13 @@ def write_voices(hub: ModelHub, clip: Clip, *, target: str, weights: dict[str, f
     ensemble = ENSEMBLES[target][3 - voices:] if voices < 3 else ENSEMBLES[target]
     scale = frozenset(k.written_pitch_classes())
     ranges = {i + 1: (lo, hi) for i, (_, _, lo, hi) in enumerate(ensemble)}
+    texture = TEXTURES[target]
+    first = 3 - len(ensemble) + 1  # the ensemble's lowest voices are kept when fewer are asked for
+    lengths = {v: texture["lengths"][first + v - 1] for v in ranges if first + v - 1 in texture["lengths"]}
     constraints = Constraints(scale=scale | chromatic, pitch_range=(min(lo for lo, _ in ranges.values()),
                                                                     max(hi for _, hi in ranges.values())),
                               voice_ranges=ranges, max_polyphony=voices + 1, avoid_parallels=avoid_parallels,
+                              below_melody=True, with_melody=texture["with_melody"], voice_durations=lengths,
                               **(plan or {}))
     header = T.Header(style=target, key_tonic=k.tonic, key_minor=k.is_minor, meter_ticks=meter,
                       voices=voices + 1, density=T.density_bin(len(melody) / bars), style_mix=weights)

@@ -64,6 +64,12 @@ class Constraints:
     # subtracted from a pitch's logit for each time the voice played it among its last 8 notes (0: off) — the
     # usual repetition penalty, on pitches only, so that a continuation does not circle on two notes
     repetition_penalty: float = 0.0
+    # texture, for voices written around a fixed melody (voice 0): every other voice below the melody sounding with
+    # it; at most `with_melody` of them starting a note where the melody does (bar lines aside: rhythmic
+    # independence); each voice's note lengths (ticks) where given
+    below_melody: bool = False
+    with_melody: int | None = None
+    voice_durations: dict[int, frozenset[int]] = field(default_factory=dict)
 
     def check(self) -> None:
         lo, hi = self.pitch_range
@@ -298,30 +304,17 @@ def _allowed(s: _State) -> list[int]:
         pitches = c.allowed_pitches(s.voice, s.tick(), lowest) if s.room(s.tick()) else []
         if c.avoid_parallels and pitches:
             pitches = s.before_planned_bass(s.without_parallels(pitches))
+        if c.below_melody and s.voice > 0 and pitches:
+            top = s.voice_pitch_at(0, s.tick())
+            if top is not None:
+                pitches = [p for p in pitches if p < top] or pitches
         if lowest and pitches and s.tick() in c.bass_onsets:  # a cadence's bass: under every other voice
             above = [n.pitch for n in s.notes if n.voice != s.voice
                      and s.starts[n.bar] + n.pos <= s.tick() < s.starts[n.bar] + n.pos + n.dur]
             pitches = [p for p in pitches if not above or p < min(above)] or pitches
         return [T.P0 + p - T.PITCH_LO for p in pitches]
     if s.phase == "pitch":
-        if c.bass_onsets and nv > 1 and s.voice == nv - 1:  # the bass lets go before its next planned note
-            nxt = min((x for x in c.bass_onsets if x > s.tick()), default=None)
-            if nxt is not None:
-                fit = [T.D0 + i for i, d in enumerate(T.DURATIONS) if s.tick() + d <= nxt]
-                if fit:
-                    return fit
-        if c.durations is not None and s.voice not in s.fixed_voices:
-            lengths = sorted(c.durations)
-            counted = s.onsets_in_bar() + (s.pos not in {n.pos for n in s.notes if n.bar == s.bar})
-            need = c.min_onsets_per_bar - counted
-            if need > 0 and c.max_polyphony == 1:  # leave room in the bar for the onsets still owed
-                places = sorted(q for q in (c.positions or range(s.bar_len)) if s.pos < q < s.bar_len)
-                fits = [d for d in lengths if sum(q >= s.pos + d for q in places) >= need]
-                lengths = fits or lengths[:1]
-            allowed = [T.D0 + i for i, d in enumerate(T.DURATIONS) if d in lengths]
-            if allowed:
-                return allowed
-        return [T.D0 + i for i in range(T.N_DUR)]
+        return _durations(s, c, nv)
     if s.phase == "pos":
         return _voice_options(s, nv)
     # phase bar (just after BAR) or dur (after a note)
@@ -369,12 +362,53 @@ def _allowed(s: _State) -> list[int]:
     return out
 
 
+def _durations(s: _State, c: Constraints, nv: int) -> list[int]:
+    """D tokens allowed for the note just pitched: each rule narrows the lengths while any remain (a rule that
+    would leave none yields)."""
+    t = s.tick()
+    lengths = list(T.DURATIONS)
+
+    def narrow(keep) -> None:
+        nonlocal lengths
+        kept = [d for d in lengths if keep(d)]
+        if kept:
+            lengths = kept
+
+    if s.voice in s.fixed_voices:
+        return [T.D0 + i for i in range(T.N_DUR)]
+    if s.voice in c.voice_durations:
+        narrow(lambda d: d in c.voice_durations[s.voice])
+    if c.below_melody and s.voice > 0:  # let go before the melody comes down to this note
+        under = [b * s.bar_len + q for (b, q), ns in s.fixed.items() for n in ns
+                 if n.voice == 0 and b * s.bar_len + q > t and n.pitch <= s.pitch]
+        if under:
+            narrow(lambda d: t + d <= min(under))
+    if c.bass_onsets and nv > 1 and s.voice == nv - 1:  # the bass lets go before its next planned note
+        nxt = min((x for x in c.bass_onsets if x > t), default=None)
+        if nxt is not None:
+            narrow(lambda d: t + d <= nxt)
+    if c.durations is not None:
+        narrow(lambda d: d in c.durations)
+        counted = s.onsets_in_bar() + (s.pos not in {n.pos for n in s.notes if n.bar == s.bar})
+        need = c.min_onsets_per_bar - counted
+        if need > 0 and c.max_polyphony == 1:  # leave room in the bar for the onsets still owed
+            places = sorted(q for q in (c.positions or range(s.bar_len)) if s.pos < q < s.bar_len)
+            fits = [d for d in lengths if sum(q >= s.pos + d for q in places) >= need]
+            lengths = fits or lengths[:1]
+    return [T.D0 + T.DURATIONS.index(d) for d in lengths]
+
+
 def _voice_options(s: _State, nv: int, after_note: bool = False) -> list[int]:
     """V tokens allowed next at this position: higher voices than the current one, not fixed ones,
     and never past a fixed note still due here."""
     here = [n for n in s.fixed.get((s.bar, s.pos), []) if n.voice > s.voice]
     limit = here[0].voice if here else nv
     out = [T.V0 + k for k in range(s.voice + 1, min(limit, nv)) if k not in s.fixed_voices]
+    c = s.constraints
+    if c.with_melody is not None and s.pos > 0 and any(n.voice == 0 for n in s.fixed.get((s.bar, s.pos), [])):
+        joined = len({n.voice for n in s.notes if n.voice > 0 and n.bar == s.bar and n.pos == s.pos})
+        if joined >= c.with_melody and s.tick() not in c.bass_onsets:
+            out = [t for t in out if t - T.V0 in s.fixed_voices]  # no more voices join the melody here
     if here:
         out.append(T.V0 + here[0].voice)
     elif not out and not after_note:

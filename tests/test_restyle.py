@@ -38,6 +38,33 @@ async def test_restyle_keeps_the_melody_and_writes_voices_in_range(client, serve
     assert [t.clips[0].clip.notes for t in song2.tracks] == [t.clips[0].clip.notes for t in song.tracks]
 
 
+@pytest.mark.slow
+async def test_restyle_texture_follows_the_style_under_the_melody(client, server):
+    """No new voice is ever at or above the melody sounding with it; Palestrina's voices move in quarter notes and
+    longer, at most one of them starting with the melody off the bar line (independent rhythm); chorale is
+    chordal."""
+    melody = await call_ok(client, "notation_to_clip", {"text": TUNE + " | B4:1 B4 C5 D5 | E5:2 D5 | C5:1 B4 A4 B4 "
+                                                        "| G4:4", "key": "G major"})
+    ws = server.services.workspace
+    tune = ws.load_clip(melody["id"])[1].notes
+    shared = {}
+    for style in ("chorale", "palestrina", "quartet", "irish"):
+        out = await call_ok(client, "restyle", {"id": melody["id"], "style": style, "voices": 3, "seed": 3})
+        _, song = ws.load_song(out["id"])
+        new = [n for t in song.tracks[1:] for n in t.clips[0].clip.notes]
+        for n in new:
+            over = [m.pitch for m in tune if m.start - 1e-6 <= n.start < m.end - 1e-6]
+            assert not over or n.pitch < min(over), (style, n)
+        together = [n for n in new if any(abs(m.start - n.start) < 1e-6 for m in tune)]
+        shared[style] = len(together) / len(new)
+        if style == "palestrina":
+            assert all(n.duration >= 1.0 - 1e-6 for n in new)
+            for m in tune:
+                if m.start % 4:
+                    assert sum(abs(n.start - m.start) < 1e-6 for n in new) <= 1, m
+    assert shared["palestrina"] < shared["chorale"]
+
+
 async def test_restyle_a_mix_of_styles_and_fewer_voices(client, server):
     melody = await call_ok(client, "notation_to_clip", {"text": TUNE, "key": "G major"})
     out = await call_ok(client, "restyle", {"id": melody["id"], "voices": 1, "seed": 2,
