@@ -39,7 +39,9 @@ def test_chords_swing_structure_and_descriptors_on_known_material():
     groove = analysis.rhythm_and_groove(r.clip.notes, TimeSignature(), 120)
     assert groove["swing_ratio"] == pytest.approx(0.667, abs=1e-3)
     st = analysis.structure(r.clip.notes, 4.0, r.clip.length)
-    assert st["bars"] == "ABCDABCC" and st["phrases"] == "AB"
+    # the second phrase differs from the first in its last bar only (Cmaj7 for A7, sharing E and G over the bass):
+    # over 80 % of its (pitch class, place) pairs repeat, so it reads as the first phrase again
+    assert st["bars"] == "ABCDABCC" and st["phrases"] == "AA"
     d = analysis.descriptors(r.clip.notes, TimeSignature(), r.clip.length)
     assert d["empty_beat_rate"] == 0.0 and d["groove_consistency"] == 1.0 and 0.9 < d["scale_consistency"] <= 1.0
 

@@ -190,7 +190,8 @@ async def continue_clip(
                                                         "(else the new bars alone).")] = True,
 ) -> ContinueResult:
     """Continue a clip by some bars. Pitched clips: the trained model reads the clip (up to its context) and
-    writes what comes next, in the clip's key and range. Drum clips: the groove continues bar for bar, with
+    writes what comes next, in the clip's key and range, held to the clip's own rhythm (its places in the bar,
+    note lengths and notes per bar) with its own out-of-key notes allowed. Drum clips: the groove continues bar for bar, with
     a fill at the end (a deterministic pattern continuation, not a model).
 
     Example: {"id": "clip_3f9a2b1c0d", "bars": 4, "seed": 2}."""
