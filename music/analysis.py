@@ -220,17 +220,25 @@ def roman_numeral(spec: ChordSpec, key: Key) -> str:
     numeral = _ROMAN[degree]
     if 3 in ivs and 4 not in ivs:
         numeral = numeral.lower()
+    seventh = ""
     if ivs >= {3, 6} and 7 not in ivs:
-        numeral = numeral.lower() + ("ø7" if 10 in ivs else "o7" if 9 in ivs else "o")
+        numeral = numeral.lower() + ("ø" if 10 in ivs else "o")
+        seventh = "7" if 10 in ivs or 9 in ivs else ""
     elif ivs >= {4, 8}:
         numeral += "+"
+        seventh = "7" if 10 in ivs else ""
     elif 10 in ivs or 11 in ivs:
-        numeral += "maj7" if 11 in ivs and numeral.isupper() and degree != 4 else "7"
-    if spec.bass != spec.root:
-        pos = sorted(i % 12 for i in spec.intervals).index((spec.bass - spec.root) % 12) if (
-            (spec.bass - spec.root) % 12 in [i % 12 for i in spec.intervals]) else 0
-        numeral += {1: "6", 2: "64", 3: "42"}.get(pos, "")
-    return acc + numeral
+        seventh = "maj7" if 11 in ivs and numeral.isupper() and degree != 4 else "7"
+    # the inversion as figured bass: triads 6, 64; sevenths 7, 65, 43, 42 (the quality's "maj" goes with the
+    # root-position figure only, as in the textbooks: IVmaj7, IV65)
+    tones = sorted({i % 12 for i in spec.intervals if i < 12 or i % 12 in (10, 11)})
+    low = (spec.bass - spec.root) % 12
+    pos = tones.index(low) if spec.bass != spec.root and low in tones else 0
+    if seventh:
+        figure = {0: seventh, 1: "65", 2: "43", 3: "42"}.get(pos, seventh)
+    else:
+        figure = {1: "6", 2: "64"}.get(pos, "")
+    return acc + numeral + figure
 
 
 def chords_by_span(notes: list[Note], span: float, end: float) -> list[dict]:
@@ -315,9 +323,10 @@ def rhythm_and_groove(notes: list[Note], ts: TimeSignature, tempo: float | None)
     off = [o for o in onsets if abs((o / beat) - round(o / beat)) > on_beat]
     on_set = {round(o / beat) for o in onsets if abs((o / beat) - round(o / beat)) <= on_beat}
     synco = [o for o in off if math.floor(o / beat) + 1 not in on_set]
-    # swing: where the off-beat eighth sits inside the beat (0.5 straight, 0.667 triplet swing)
-    eighths = [(o / beat) % 1.0 for o in onsets if 0.5 <= (o / beat) % 1.0 <= 0.76]
-    swing = round(sorted(eighths)[len(eighths) // 2], 3) if len(eighths) >= 4 else None
+    # swing: where the off-beat eighth sits inside the beat, and the off-beat sixteenth inside its eighth (0.5
+    # straight, 0.667 triplet swing); a sixteenth at 0.75 of the beat (a dotted rhythm) is not an off-beat eighth
+    swing = _swing([(o / beat) % 1.0 for o in onsets])
+    swing16 = _swing([(o / (beat / 2)) % 1.0 for o in onsets])
     # microtiming: mean offset from the nearest 16th, per 16th position in the beat, in ms
     sec_per_beat = 60.0 / (tempo or 120.0)
     per_pos: dict[int, list[float]] = {}
@@ -325,8 +334,15 @@ def rhythm_and_groove(notes: list[Note], ts: TimeSignature, tempo: float | None)
         grid = round(o / (beat / 4))
         per_pos.setdefault(grid % 4, []).append((o - grid * beat / 4) / beat * sec_per_beat * 1000)
     micro = {f"16th {k + 1}": round(sum(v) / len(v), 2) for k, v in sorted(per_pos.items())}
-    return {"syncopation": round(len(synco) / len(onsets), 3), "swing_ratio": swing,
+    return {"syncopation": round(len(synco) / len(onsets), 3), "swing_ratio": swing, "swing16_ratio": swing16,
             "microtiming_ms": micro, "onsets": len(onsets)}
+
+
+def _swing(fractions: list[float]) -> float | None:
+    """The median place of the off-beat onsets (fractions of their span between 0.4 and 0.72), or None when fewer
+    than four."""
+    off = sorted(f for f in fractions if 0.4 <= f <= 0.72)
+    return round(off[len(off) // 2], 3) if len(off) >= 4 else None
 
 
 def descriptors(notes: list[Note], ts: TimeSignature, length: float) -> dict:
@@ -532,7 +548,7 @@ def analyze_song(song: Song, chords_per: str = "bar", profile: str = "aarden", c
         span = {"bar": bar, "half_bar": bar / 2, "beat": 4.0 / ts.denominator}[chords_per]
         chords = chords_by_span(pitched, span, length)
         out["chords"] = [{"bar": int(c["start"] // bar) + 1, "beat": round(c["start"] % bar / (4.0 / ts.denominator) + 1, 3),
-                          "chord": c["chord"], "roman": roman_numeral(c["spec"], k), "fit": c["fit"]}
+                          "chord": chord_name(c["spec"], k), "roman": roman_numeral(c["spec"], k), "fit": c["fit"]}
                          for c in chords]
         stats = note_stats(pitched, length, bar)
     else:
@@ -544,7 +560,8 @@ def analyze_song(song: Song, chords_per: str = "bar", profile: str = "aarden", c
     out.update({"notes": len(everything), "notes_per_bar": round(len(everything) / max(1e-9, length / bar), 2),
                 "range": stats.get("range", []), "pitch_class_histogram": stats.get("pitch_class_histogram", {}),
                 "polyphony": desc.get("polyphony"), "syncopation": groove.get("syncopation"),
-                "swing_ratio": groove.get("swing_ratio"), "microtiming_ms": groove.get("microtiming_ms", {}),
+                "swing_ratio": groove.get("swing_ratio"), "swing16_ratio": groove.get("swing16_ratio"),
+                "microtiming_ms": groove.get("microtiming_ms", {}),
                 "structure": structure(pitched or everything, bar, length),
                 "descriptors": {k: v for k, v in desc.items() if k != "polyphony"}})
     return out

@@ -200,6 +200,9 @@ def count_note_ons(data: bytes, limit: int) -> int:
 MIN_BPM, MAX_BPM = 20.0, 999.0  # the tempi a clip and Live take; a file's tempo outside them is clamped
 
 
+BAR_LINE_SLACK = 1 / 32  # beats past a bar line still read as ending on it
+
+
 def midi_to_song(data: bytes, name: str = "song") -> Song:
     """Parse a standard MIDI file (type 0 or 1) into a `Song`. Raises LiveloomError if corrupt. Times stay in
     beats; a tempo outside 20-999 BPM is clamped into it (the notes keep their beats)."""
@@ -272,8 +275,15 @@ def midi_to_song(data: bytes, name: str = "song") -> Song:
     elif 0 in track_names and not any(k[0] == 0 for k in notes):
         song_name = track_names[0]  # conductor track name is the song's name
 
-    song_end = round_up_to_bar(max(end_tick / tpb, max((n.end for v in notes.values() for n in v), default=0)),
-                               initial_ts)
+    # bars from the notes and the end-of-track, forgiving a few ticks past a bar line (pretty_midi and many
+    # sequencers write the end one tick late, or release the last note a hair after the bar): those are trimmed
+    raw_end = max(end_tick / tpb, max((n.end for v in notes.values() for n in v), default=0))
+    last_start = max((n.start for v in notes.values() for n in v), default=0.0)
+    song_end = round_up_to_bar(max(raw_end - BAR_LINE_SLACK, last_start + 1e-6), initial_ts)
+    if raw_end > song_end:  # every note starts inside; the few that end a hair late end on the bar line
+        for track_notes in notes.values():
+            track_notes[:] = [n if n.end <= song_end else n.model_copy(update={"duration": song_end - n.start})
+                              for n in track_notes]
     tracks: list[Track] = []
     for (ti, channel), track_notes in sorted(notes.items()):
         is_drum = channel == DRUM_CHANNEL

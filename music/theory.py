@@ -304,8 +304,41 @@ _TENSION_NAMES = {13: "b9", 14: "9", 15: "#9", 17: "11", 18: "#11", 20: "b13", 2
 _NAME_OF_INTERVALS = {_QUALITIES[q]: q for q in _CANONICAL}
 
 
-def chord_name(spec: ChordSpec) -> str:
-    """A readable chord symbol for a parsed chord (used to report what a roman numeral became)."""
+LETTERS = "CDEFGAB"
+_NATURALS = (0, 2, 4, 5, 7, 9, 11)
+# letter steps above a chord's root for each interval (a third two letters up, a fifth four, a seventh six)
+_STEPS = {0: 0, 1: 1, 2: 1, 3: 2, 4: 2, 5: 3, 6: 4, 7: 4, 8: 4, 9: 5, 10: 6, 11: 6}
+
+
+def spell(pc: int, letter: int) -> str | None:
+    """Pitch class `pc` written on letter index `letter` (0 = C): 'F#', 'Gb', 'E#', 'Bbb'; None beyond a double
+    accidental."""
+    diff = (pc - _NATURALS[letter % 7]) % 12
+    diff = diff - 12 if diff > 6 else diff
+    acc = {0: "", 1: "#", 2: "##", -1: "b", -2: "bb"}.get(diff)
+    return None if acc is None else LETTERS[letter % 7] + acc
+
+
+def root_letter(pc: int, key: Key) -> int:
+    """The letter a chord root is written with in `key`: its scale degree's letter; a lowered degree (bII, bIII,
+    bVI, bVII) on the degree above, a raised one (#IV, the raised 6th and 7th of minor) on the degree below."""
+    tonic_letter = LETTERS.index(key.tonic_name[0])
+    scale = key.scale if len(key.scale) == 7 else SCALES["minor" if key.is_minor else "major"]
+    rel = (pc - key.tonic) % 12
+    if rel in scale:
+        degree = scale.index(rel)
+    elif (rel - 1) % 12 in scale and (key.is_minor and rel in (9, 11) or rel == 6):
+        degree = scale.index((rel - 1) % 12)  # raised: the minor key's 6th and 7th, #4
+    elif (rel + 1) % 12 in scale:
+        degree = scale.index((rel + 1) % 12)  # lowered
+    else:
+        degree = scale.index((rel - 1) % 12)
+    return (tonic_letter + degree) % 7
+
+
+def chord_name(spec: ChordSpec, key: Key | None = None) -> str:
+    """A readable chord symbol for a parsed chord. With a key, the root and bass are spelled as the key writes
+    them (E/G# not E/Ab, Amaj7/G# not Amaj7/Ab); without one, with the usual sharps and flats."""
     from .types import PITCH_CLASS_NAMES
 
     suffix = _NAME_OF_INTERVALS.get(spec.intervals)
@@ -315,7 +348,14 @@ def chord_name(spec: ChordSpec) -> str:
         suffix = _NAME_OF_INTERVALS.get(base, "(" + ",".join(str(i) for i in base) + ")")
         if tensions:
             suffix += "(" + ",".join(tensions) + ")"
-    text = PITCH_CLASS_NAMES[spec.root] + suffix
+    root = bass = None
+    if key is not None:
+        letter = root_letter(spec.root, key)
+        root = spell(spec.root, letter)
+        iv = (spec.bass - spec.root) % 12
+        step = 6 if iv == 9 and {3, 6, 9} <= set(spec.intervals) else _STEPS[iv]  # a dim7's bb7
+        bass = spell(spec.bass, letter + step)
+    text = (root or PITCH_CLASS_NAMES[spec.root]) + suffix
     if spec.bass != spec.root:
-        text += "/" + PITCH_CLASS_NAMES[spec.bass]
+        text += "/" + (bass or PITCH_CLASS_NAMES[spec.bass])
     return text

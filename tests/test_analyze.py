@@ -26,9 +26,24 @@ def test_key_profiles_find_clear_keys_and_the_cadence_prior_helps():
 
 @pytest.mark.parametrize("symbol,roman,key", [("Dm7", "ii7", "C"), ("G7", "V7", "C"), ("Cmaj7", "Imaj7", "C"),
                                               ("Bb", "bVII", "C"), ("E7", "V7", "A minor"), ("G#dim", "viio", "A minor"),
-                                              ("F/A", "IV6", "C"), ("Bm7b5", "iiø7", "A minor")])
+                                              ("F/A", "IV6", "C"), ("Bm7b5", "iiø7", "A minor"),
+                                              ("Em7/G", "iii65", "C"), ("G7/D", "V43", "C"), ("G7/F", "V42", "C"),
+                                              ("C/G", "I64", "C"), ("Fmaj7/A", "IV65", "C"),
+                                              ("G#dim7/B", "viio65", "A minor"), ("Bm7b5/D", "iiø65", "A minor")])
 def test_roman_numerals_of_labelled_chords(symbol, roman, key):
+    """Inversions as figured bass: 6 and 64 for triads, 65, 43 and 42 for sevenths (never '76' or '742')."""
     assert analysis.roman_numeral(parse_chord_symbol(symbol), parse_key(key)) == roman
+
+
+@pytest.mark.parametrize("root,intervals,bass,key,name", [
+    (4, (0, 4, 7), 8, "E major", "E/G#"), (6, (0, 4, 7, 10), 10, "F# minor", "F#7/A#"),
+    (9, (0, 4, 7, 11), 8, "A major", "Amaj7/G#"), (9, (0, 4, 8), 9, "F# minor", "Aaug"),
+    (10, (0, 4, 7), 10, "C major", "Bb"), (2, (0, 4, 7, 10), 6, "C major", "D7/F#"),
+    (8, (0, 4, 7), 0, "C# minor", "G#/B#"), (3, (0, 4, 7), 3, "Bb major", "Eb")])
+def test_chord_names_are_spelled_in_the_key(root, intervals, bass, key, name):
+    from liveloom.music.theory import ChordSpec, chord_name
+
+    assert chord_name(ChordSpec(root=root, intervals=intervals, bass=bass, symbol=""), parse_key(key)) == name
 
 
 def test_chords_swing_structure_and_descriptors_on_known_material():
@@ -38,6 +53,12 @@ def test_chords_swing_structure_and_descriptors_on_known_material():
     assert all(c["fit"] == 1.0 for c in chords)
     groove = analysis.rhythm_and_groove(r.clip.notes, TimeSignature(), 120)
     assert groove["swing_ratio"] == pytest.approx(0.667, abs=1e-3)
+    sixteenths = [Note(pitch=42, start=b + f, duration=0.1) for b in range(8) for f in (0, 0.31, 0.5, 0.81)]
+    swung16 = analysis.rhythm_and_groove(sixteenths, TimeSignature(), 100)
+    assert swung16["swing_ratio"] == 0.5 and swung16["swing16_ratio"] == pytest.approx(0.62)
+    dotted = [Note(pitch=60, start=b + f, duration=0.25) for b in range(8) for f in (0, 0.75)]  # dotted 8th + 16th
+    assert analysis.rhythm_and_groove(dotted + [Note(pitch=60, start=b + 0.5, duration=0.25) for b in range(4)],
+                                      TimeSignature(), 100)["swing_ratio"] == 0.5
     st = analysis.structure(r.clip.notes, 4.0, r.clip.length)
     # the second phrase differs from the first in its last bar only (Cmaj7 for A7, sharing E and G over the bass):
     # over 80 % of its (pitch class, place) pairs repeat, so it reads as the first phrase again

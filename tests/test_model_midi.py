@@ -164,3 +164,34 @@ def test_truncated_midi_is_refused_or_read_partially_never_crashes():
             assert "MIDI" in str(exc)
         else:
             assert isinstance(song, Song)
+
+
+def test_a_file_whose_end_sits_a_tick_past_the_bar_line_keeps_its_bars():
+    """pretty_midi (like many sequencers) writes the end of track one tick after the last note: an 8-bar file
+    imports as 8 bars, and a note released a hair late ends on the bar line; a real extra bar of silence stays."""
+    import io
+
+    import pretty_midi
+
+    from liveloom.music.midi_io import midi_to_song
+
+    def file_with(last_end: float, extra: float = 0.0) -> bytes:
+        pm = pretty_midi.PrettyMIDI(initial_tempo=120)
+        inst = pretty_midi.Instrument(program=0)
+        for i in range(16):  # 8 bars of half notes at 120 BPM: 0.5 s a beat
+            inst.notes.append(pretty_midi.Note(velocity=90, pitch=60 + i % 5, start=i, end=i + 1))
+        inst.notes[-1].end = last_end
+        if extra:
+            inst.control_changes.append(pretty_midi.ControlChange(number=64, value=0, time=16 + extra))
+        pm.instruments.append(inst)
+        buf = io.BytesIO()
+        pm.write(buf)
+        return buf.getvalue()
+
+    song = midi_to_song(file_with(16.0))
+    assert song.tracks[0].clips[0].clip.length == 32.0
+    late = midi_to_song(file_with(16.005)).tracks[0].clips[0].clip  # 0.01 beat late
+    assert late.length == 32.0 and max(n.end for n in late.notes) == 32.0
+    assert len(late.notes) == 16
+    longer = midi_to_song(file_with(16.0, extra=2.0)).tracks[0].clips[0].clip  # the track runs on a bar
+    assert longer.length == 36.0

@@ -53,6 +53,8 @@ class ClipAnalysis(BaseModel):
     polyphony: float | None
     syncopation: float | None
     swing_ratio: float | None = Field(description="Where off-beat eighths sit in the beat: 0.5 straight, 0.67 swung.")
+    swing16_ratio: float | None = Field(default=None, description="Where off-beat sixteenths sit in their eighth: 0.5 "
+                                                                  "straight, 0.6-0.67 swung 16ths.")
     structure: dict
     descriptors: dict
 
@@ -129,7 +131,7 @@ async def analyze_clip(
                         tempo_estimate=detail.get("tempo_estimate"), **{
         k: detail[k] for k in ("key", "modulations", "chords", "tempo", "time_signature", "meter_source", "bars",
                                "notes",
-                               "notes_per_bar", "range", "polyphony", "syncopation", "swing_ratio", "structure",
+                               "notes_per_bar", "range", "polyphony", "syncopation", "swing_ratio", "swing16_ratio", "structure",
                                "descriptors")})
 
 
