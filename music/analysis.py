@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from .errors import LiveloomError, NotationError
 from .harmony import ChordEvent
 from .theory import SCALES, ChordSpec, Key, chord_name, parse_key
-from .types import PITCH_CLASS_NAMES, Clip, Note, Song, TimeSignature, pitch_name
+from .types import PITCH_CLASS_NAMES, Clip, Note, Song, TimeSignature, pitch_name, round_up_to_bar
 
 PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "krumhansl": ((6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88),
@@ -481,6 +481,17 @@ def estimate_meter(positions: list[float], weights: list[float]) -> tuple[int, f
     return best[0], round(max(0.0, min(1.0, best[1])), 3)
 
 
+def triple_subdivision(positions: list[float]) -> bool:
+    """Whether the pulse divides in three (a compound metre: 6/8, 9/8, 12/8): more gaps between onsets of a third
+    (or two thirds) of the pulse than of a half or a quarter. Gaps, not places, so a tempo a little off does not
+    blur them."""
+    onsets = sorted(set(round(p, 4) for p in positions))
+    gaps = [b - a for a, b in zip(onsets, onsets[1:]) if b - a < 1.0]
+    thirds = sum(min(abs(g - 1 / 3), abs(g - 2 / 3)) < 0.05 for g in gaps)
+    halves = sum(min(abs(g - 0.5), abs(g - 0.25), abs(g - 0.75)) < 0.05 for g in gaps)
+    return thirds >= 4 and thirds > 1.5 * halves
+
+
 def accent_weight(note: Note) -> float:
     return note.velocity * (1 + note.duration) * (2.0 if note.pitch < 55 else 1.0)
 
@@ -512,7 +523,7 @@ def analyze_song(song: Song, chords_per: str = "bar", profile: str = "aarden", c
     length = max(song.length, max(n.end for n in everything))
     out: dict = {"tempo": song.tempo, "time_signature": str(ts), "bars": round(length / bar, 3),
                  "meter_source": "file" if song.meter_known else "default"}
-    if not song.tempo_known:  # the file's clock is MIDI's default 120 BPM: find the music's own pulse
+    if not song.tempo_known:  # the file's clock is MIDI's default 120 BPM: find the music's own pulse, and use it
         try:
             onset_s = sorted({song.beats_to_seconds(n.start) for n in everything})
             bpm, strength = estimate_tempo(onset_s)
@@ -527,14 +538,25 @@ def analyze_song(song: Song, chords_per: str = "bar", profile: str = "aarden", c
             else:
                 positions = [n.start / (4.0 / ts.denominator) for n in everything]
             beats_per_bar, strength = estimate_meter(positions, [accent_weight(n) for n in everything])
-            out["time_signature"] = f"{beats_per_bar}/4"
+            compound = triple_subdivision(positions)
+            ts = (TimeSignature(numerator=3 * (2 if beats_per_bar == 4 else beats_per_bar), denominator=8)
+                  if compound else TimeSignature(numerator=beats_per_bar, denominator=4))
+            out["time_signature"] = str(ts)
             out["meter_source"] = "estimated"
             out["meter_strength"] = strength
-            ts = TimeSignature(numerator=beats_per_bar, denominator=4)
             bar = ts.beats_per_bar
             out["bars"] = round(length / bar, 3)
         except ValueError:
             pass
+    if "tempo_estimate" in out:  # applied: the notes re-timed in the pulse found (a dotted quarter in 6/8)
+        pulse_q = 1.5 if ts.denominator == 8 and ts.numerator % 3 == 0 else 4.0 / ts.denominator
+        bpm_q = out["tempo_estimate"]["bpm"] * pulse_q  # quarter notes per minute
+        scale = bpm_q / song.tempo
+        everything = [n.model_copy(update={"start": n.start * scale, "duration": n.duration * scale})
+                      for n in everything]
+        pitched = [n.model_copy(update={"start": n.start * scale, "duration": n.duration * scale}) for n in pitched]
+        length = round_up_to_bar(max(n.end for n in everything) - 1 / 32, ts)
+        out.update({"tempo": round(bpm_q, 1), "tempo_applied": True, "bars": round(length / bar, 3)})
     if pitched:
         est = estimate_key(pitched, profile=profile, cadence=cadence)
         k = given_key or parse_key(est.key)

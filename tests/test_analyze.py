@@ -125,9 +125,10 @@ async def test_tempo_and_meter_are_estimated_when_the_file_has_none(client, home
     (home / "files").mkdir(parents=True, exist_ok=True)
     (home / "files" / "played.mid").write_bytes(_performance(bpm, meter))
     out = await call_ok(client, "analyze_clip", {"path": "played.mid"})
-    assert out["tempo_source"] == "default" and out["meter_source"] == "estimated"
+    assert out["tempo_source"] == "estimated" and out["meter_source"] == "estimated"
     assert out["tempo_estimate"]["bpm"] == pytest.approx(bpm, rel=0.02)
-    assert out["time_signature"] == f"{meter}/4"
+    assert out["tempo"] == pytest.approx(bpm, rel=0.02)  # applied: the bars are counted in the found pulse
+    assert out["time_signature"] == f"{meter}/4" and out["bars"] == pytest.approx(48 / meter, abs=1)
 
 
 def test_each_clip_field_on_constructed_input():
@@ -166,3 +167,45 @@ def test_syncopation_and_modulation_on_constructed_input():
     assert d["key_windows"][0]["key"] == "C major" and d["key_windows"][-1]["key"] == "F# major"
     other = "C major" if d["key"]["key"] == "F# major" else "F# major"
     assert d["modulations"] and all(m.endswith(other) for m in d["modulations"])
+
+
+def _tempo_less_midi(events: list[tuple[int, float, float]], bpm: float, bar: float) -> bytes:
+    """A MIDI file with no tempo event, its notes placed so that at MIDI's default 120 BPM they sound at `bpm`
+    (a performance recorded against no click): (pitch, start beat, beats) at the real tempo, accented on each
+    bar's first note."""
+    import io
+
+    import mido
+
+    tpb, ratio = 480, 120.0 / bpm
+    msgs = []
+    for pitch, start, dur in events:
+        msgs.append((round(start * ratio * tpb), mido.Message("note_on", note=pitch, velocity=110 if start % bar == 0
+                                                                else 70)))
+        msgs.append((round((start + dur) * ratio * tpb) - 1, mido.Message("note_off", note=pitch, velocity=0)))
+    msgs.sort(key=lambda m: (m[0], m[1].type == "note_on"))
+    track, now = mido.MidiTrack(), 0
+    for t, m in msgs:
+        track.append(m.copy(time=t - now))
+        now = t
+    mid = mido.MidiFile(ticks_per_beat=tpb)
+    mid.tracks.append(track)
+    buf = io.BytesIO()
+    mid.save(file=buf)
+    return buf.getvalue()
+
+
+def test_tempo_and_meter_of_a_tempo_less_midi_file_are_found_and_applied():
+    """No tempo event: the pulse found in the onsets is the tempo (within 3 %), the bars are counted in it, and a
+    jig's triple subdivision makes it 6/8."""
+    from liveloom.music.midi_io import midi_to_song
+
+    melody = [(60 + (i * 7) % 12, i * 1.0, 1.0) for i in range(32)]  # 8 bars of quarters, accent on the bar
+    melody = [(p + (12 if s % 4 == 0 else 0), s, d) for p, s, d in melody]
+    out = analysis.analyze_song(midi_to_song(_tempo_less_midi(melody, 100.0, 4.0)))
+    assert abs(out["tempo"] - 100) <= 3 and out["tempo_applied"]
+    assert out["time_signature"] == "4/4" and out["bars"] == 8
+    jig = [(62 + (i * 5) % 9, i * 0.5, 0.5) for i in range(48)]  # 8 bars of 6/8 eighths at a dotted quarter of 112
+    out = analysis.analyze_song(midi_to_song(_tempo_less_midi(jig, 168.0, 3.0)))
+    assert out["time_signature"] == "6/8", out["time_signature"]
+    assert abs(out["tempo"] - 168) <= 168 * 0.03 and out["bars"] == 8, (out["tempo"], out["bars"])

@@ -41,7 +41,8 @@ class ClipAnalysis(BaseModel):
     modulations: list[str] = Field(description="Windows whose key differs from the main key.")
     chords: list[ChordAt]
     tempo: float
-    tempo_source: str = Field(description="clip, file, or default (no tempo was recorded: see tempo_estimate)")
+    tempo_source: str = Field(description="clip, file, or estimated (no tempo was recorded: the pulse found in the "
+                                          "onsets is used for tempo, bars and chords; see tempo_estimate)")
     tempo_estimate: dict | None = Field(default=None, description="When no tempo was recorded: the pulse found "
                                         "in the onsets (bpm, strength).")
     time_signature: str
@@ -127,6 +128,8 @@ async def analyze_clip(
                             params={"id": id, "path": path, "chords_per": chords_per, "key_profile": key_profile,
                                     "cadence": cadence, "key": key}, parents=[id] if id else []),
                  {"key": detail["key"]["key"], "source": source})
+    if detail.get("tempo_applied"):
+        tempo_source = "estimated"
     return ClipAnalysis(id=rec.id, source=source, tempo_source=tempo_source,
                         tempo_estimate=detail.get("tempo_estimate"), **{
         k: detail[k] for k in ("key", "modulations", "chords", "tempo", "time_signature", "meter_source", "bars",
