@@ -169,6 +169,47 @@ def heldout_chorales() -> None:
     print(f"held-out chorales: {len(records)} cached", file=sys.stderr)
 
 
+MODE_WORDS = {"dor": "dorian", "mix": "mixolydian", "phr": "phrygian", "lyd": "lydian"}
+
+
+def modal_tunes(limit: int = 48) -> None:
+    """Tunes of music21's ABC collections whose key line names a mode (K:A Dorian, K:G Mixolydian): the notes,
+    the tonic and the mode as written — the truth for the mode measures (analysis_bench.py). Half dorian,
+    half mixolydian, plus the few phrygian and lydian ones, up to `limit`."""
+    import re
+
+    from music21 import corpus
+
+    from liveloom.music.theory import parse_pitch_class
+
+    OUT.mkdir(exist_ok=True)
+    out = OUT / "modal.jsonl"
+    if out.exists():
+        print(f"modal tunes: {len(out.read_text().splitlines())} cached", file=sys.stderr)
+        return
+    found: dict[str, list] = {m: [] for m in MODE_WORDS.values()}
+    for path in sorted(str(p) for p in corpus.getPaths() if str(p).endswith(".abc")):
+        tunes = split_abc(Path(path).read_text(encoding="latin-1"))
+        for i, text in enumerate(tunes):
+            m = re.search(r"(?m)^K:\s*([A-G][b#]?)\s*(dor|mix|phr|lyd)", text, re.I)
+            if not m:
+                continue
+            mode = MODE_WORDS[m.group(2).lower()]
+            if len(found[mode]) >= limit // 2:
+                continue
+            _, rec, err = parse_job((path, i))
+            if err or rec is None:
+                continue
+            notes = rec["parts"][0]["notes"]
+            if len(notes) >= 16:
+                found[mode].append({"name": f"{Path(path).stem}#{i}", "tonic": parse_pitch_class(m.group(1)),
+                                    "mode": mode, "notes": notes})
+    records = [r for rs in found.values() for r in rs]
+    out.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    print(f"modal tunes: {len(records)} cached ({', '.join(f'{k} {len(v)}' for k, v in found.items())})",
+          file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--essen", type=int, default=600, help="how many Essen folk songs")
@@ -177,6 +218,7 @@ def main() -> None:
     cache("essen", essen(args.essen), limit=args.essen)
     romantext()
     heldout_chorales()
+    modal_tunes()
 
 
 if __name__ == "__main__":

@@ -109,6 +109,55 @@ def estimate_key(notes, profile: str = "aarden", cadence: bool = True, final_bas
                        method=f"{profile}{' + cadence' if cadence else ''}")
 
 
+# Modes a tune can be in, with the degree that tells each from major or minor (its characteristic note)
+MODES = {"major": None, "minor": None, "dorian": 9, "mixolydian": 10, "phrygian": 1, "lydian": 6}
+
+
+def estimate_mode(notes, est: KeyEstimate, final: int | None = None) -> tuple[int, str]:
+    """(tonic, mode) where the evidence says a church mode, else the key estimate's tonic with major or minor.
+    Every (tonic, mode) whose scale holds at least 95 % of the sounding time is a candidate; each is scored by
+    how much its tonic triad sounds (the tonic twice) and whether the tune ends on its tonic; a mode other than
+    major and minor must have its characteristic degree (dorian's 6th, mixolydian's 7th, phrygian's 2nd,
+    lydian's 4th) heard, and wins only if it scores above the key estimate's own reading."""
+    hist = pc_histogram(notes)
+    total = sum(hist)
+    default = (est.tonic, "minor" if est.minor else "major")
+    if total <= 0:
+        return default
+    share = [h / total for h in hist]
+    if final is None:
+        final = _final_bass(notes)
+
+    def fit(t: int, mode: str) -> float:
+        return sum(share[(t + i) % 12] for i in SCALES[mode])
+
+    def score(t: int, mode: str) -> float | None:
+        scale = SCALES[mode]
+        if fit(t, mode) < 0.95:
+            return None
+        characteristic = MODES[mode]
+        if characteristic is not None and share[(t + characteristic) % 12] < 0.005:
+            return None
+        triad = 2 * share[t] + share[(t + scale[2]) % 12] + share[(t + scale[4]) % 12]
+        return triad + (0.25 if final is not None and final % 12 == t else 0.0)
+
+    own = score(*default) or 0.0
+    scored = [(sc, t, m) for t in range(12) for m in MODES if (sc := score(t, m)) is not None]
+    if not scored:
+        return default
+    top = max(sc for sc, _, _ in scored)
+    tonic = default[0] if own >= top - 1e-9 else max(scored)[1]
+    # the mode on that tonic: the scale that holds most of the music; a tie goes to plain major or minor
+    modes = sorted(((fit(tonic, m), m not in ("major", "minor"), m) for sc, t, m in scored if t == tonic),
+                   key=lambda x: (-round(x[0], 6), x[1]))
+    if not modes:
+        return default
+    mode = modes[0][2]
+    if mode in ("major", "minor"):
+        return (tonic, mode) if tonic != default[0] else default
+    return tonic, mode
+
+
 def _final_bass(notes) -> int | None:
     items = [(n.start, n.pitch) if isinstance(n, Note) else (n[1], n[0]) for n in notes
              if not (isinstance(n, Note) and n.mute)]
@@ -559,10 +608,19 @@ def analyze_song(song: Song, chords_per: str = "bar", profile: str = "aarden", c
         out.update({"tempo": round(bpm_q, 1), "tempo_applied": True, "bars": round(length / bar, 3)})
     if pitched:
         est = estimate_key(pitched, profile=profile, cadence=cadence)
-        k = given_key or parse_key(est.key)
-        out["key"] = {"key": str(k) if given_key else est.key, "confidence": 1.0 if given_key else est.confidence,
+        label, mode = est.key, "minor" if est.minor else "major"
+        if not given_key:  # a church mode where the notes, the final and the characteristic degree say so
+            tonic, mode = estimate_mode(pitched, est)
+            if mode not in ("major", "minor") or tonic != est.tonic:
+                names = MINOR_NAMES if mode in ("minor", "dorian", "phrygian") else MAJOR_NAMES
+                label = f"{names[tonic]} {mode}"
+        k = given_key or parse_key(label)
+        out["key"] = {"key": str(k) if given_key else label, "mode": k.mode,
+                      "confidence": 1.0 if given_key else est.confidence,
                       "runners_up": [] if given_key else [name for name, _ in est.runners_up],
-                      "method": "given" if given_key else est.method}
+                      "method": "given" if given_key else est.method + (", mode from the final and the "
+                                                                        "characteristic degree" if label != est.key
+                                                                        else "")}
         windows = windowed_keys(pitched, bar, profile=profile)
         out["key_windows"] = windows
         out["modulations"] = [f"bars {w['start_bar']}-{w['end_bar']}: {w['key']}" for w in windows

@@ -209,3 +209,19 @@ def test_tempo_and_meter_of_a_tempo_less_midi_file_are_found_and_applied():
     out = analysis.analyze_song(midi_to_song(_tempo_less_midi(jig, 168.0, 3.0)))
     assert out["time_signature"] == "6/8", out["time_signature"]
     assert abs(out["tempo"] - 168) <= 168 * 0.03 and out["bars"] == 8, (out["tempo"], out["bars"])
+
+
+def test_church_modes_are_named_where_the_notes_say_so():
+    """A dorian tune (the raised 6th heard, ending on its tonic) and a mixolydian one (the flat 7th) are named
+    with their mode; a plain minor tune stays minor."""
+    def tune(text: str, key: str):
+        from liveloom.music.types import Song
+
+        return analysis.analyze_song(Song.from_clip(realize(text, kind="notes", key=key).clip))
+
+    dorian = "D4:1 F4 A4 B4 | C5 B4 A4 F4 | G4 A4 B4 A4 | F4 E4 D4:2 | D4:1 E4 F4 G4 | A4 B4 C5 B4 | A4 G4 F4 E4 | D4:4"
+    mixo = "G4:1 B4 D5 F5 | E5 D5 B4 G4 | A4 B4 C5 B4 | A4 F4 G4:2 | G4:1 A4 B4 C5 | D5 F5 E5 D5 | C5 B4 A4 F4 | G4:4"
+    aeolian = "A4:1 C5 E5 F5 | E5 D5 C5 B4 | C5 D5 E5 C5 | B4 G4 A4:2 | A4:1 B4 C5 D5 | E5 F5 E5 D5 | C5 B4 G4 B4 | A4:4"
+    assert tune(dorian, "C major")["key"]["key"] == "D dorian"
+    assert tune(mixo, "C major")["key"]["key"] == "G mixolydian"
+    assert tune(aeolian, "C major")["key"]["key"] == "A minor"

@@ -27,7 +27,8 @@ class ChordAt(BaseModel):
 
 
 class KeyReading(BaseModel):
-    key: str = Field(description='e.g. "D minor"')
+    key: str = Field(description='e.g. "D minor", or a church mode where the notes say so: "A dorian"')
+    mode: str | None = Field(default=None, description="major, minor, dorian, mixolydian, phrygian or lydian")
     confidence: float = Field(description="0-1: the margin over the runner-up.")
     runners_up: list[str]
     method: str
