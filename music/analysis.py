@@ -158,6 +158,46 @@ def estimate_mode(notes, est: KeyEstimate, final: int | None = None) -> tuple[in
     return tonic, mode
 
 
+def estimate_key_of_loop(notes: list[Note], bar: float, profile: str = "aarden",
+                         bar_chords: list[dict] | None = None) -> KeyEstimate:
+    """The key of harmonic material that need not end on its tonic (a producer's loop, a section): the profile
+    correlation plus the harmony's own evidence — the share of bars whose chord (read from the notes) has the
+    key's tonic as root and the tonic's quality (major or minor), the first bar's chord, and the bass on the
+    bars' downbeats."""
+    hist = pc_histogram(notes)
+    if sum(hist) == 0:
+        raise ValueError("no sounding notes to find a key in")
+    length = max(n.end for n in notes)
+    if bar_chords is None:
+        bar_chords = chords_by_span(notes, bar, length)
+    chords = [c for c in bar_chords if c["fit"] >= 0.5]
+    lowest: dict[int, int] = {}  # bar -> the lowest note sounding on its downbeat
+    for n in notes:
+        for b in range(math.ceil((n.start - 1e-6) / bar), math.floor((n.end - 1e-6) / bar) + 1):
+            if b * bar >= n.start - 1e-6 and b * bar < n.end - 1e-6:
+                lowest[b] = min(lowest.get(b, 999), n.pitch)
+    basses = [p % 12 for _, p in sorted(lowest.items())]
+    end = max(n.start for n in notes)  # the last sonority: a piece that ends on its tonic chord says so
+    last = [n for n in notes if n.start - 1e-6 <= end < n.end - 1e-6 or abs(n.start - end) < 1e-6]
+    final = label_chord([sum(1.0 for n in last if n.pitch % 12 == p) for p in range(12)],
+                        min(n.pitch for n in last) % 12) if last else None
+    scores = []
+    for corr, tonic, minor in key_correlations(hist, profile):
+        third = 3 if minor else 4
+        home = [c for c in chords if c["spec"].root == tonic and third in c["spec"].intervals]
+        share = len(home) / len(chords) if chords else 0.0
+        first = bool(chords) and chords[0]["spec"].root == tonic and third in chords[0]["spec"].intervals
+        bass = sum(b == tonic for b in basses) / len(basses) if basses else 0.0
+        ends_home = final is not None and final[0].root == tonic == final[0].bass  # a picardy third included
+        scores.append((corr + 0.35 * share + 0.12 * first + 0.15 * bass + 0.15 * ends_home, tonic, minor))
+    scores.sort(key=lambda x: -x[0])
+    best, second = scores[0], scores[1]
+    return KeyEstimate(key=key_label(best[1], best[2]), tonic=best[1], minor=best[2], score=round(best[0], 4),
+                       confidence=round(max(0.0, min(1.0, (best[0] - second[0]) * 5)), 3),
+                       runners_up=[(key_label(t, m), round(c, 4)) for c, t, m in scores[1:4]],
+                       method=f"{profile} + chords and bass (harmonic material)")
+
+
 def _final_bass(notes) -> int | None:
     items = [(n.start, n.pitch) if isinstance(n, Note) else (n[1], n[0]) for n in notes
              if not (isinstance(n, Note) and n.mute)]
@@ -530,6 +570,16 @@ def estimate_meter(positions: list[float], weights: list[float]) -> tuple[int, f
     return best[0], round(max(0.0, min(1.0, best[1])), 3)
 
 
+def polyphony_of(notes: list[Note]) -> float:
+    """Notes sounding on average at the onsets (1.0 for a single line)."""
+    onsets = sorted({round(n.start, 4) for n in notes})
+    if not onsets:
+        return 0.0
+    starts = sorted(n.start - 1e-6 for n in notes)
+    ends = sorted(n.end - 1e-6 for n in notes)
+    return sum(bisect.bisect_right(starts, t) - bisect.bisect_right(ends, t) for t in onsets) / len(onsets)
+
+
 def triple_subdivision(positions: list[float]) -> bool:
     """Whether the pulse divides in three (a compound metre: 6/8, 9/8, 12/8): more gaps between onsets of a third
     (or two thirds) of the pulse than of a half or a quarter. Gaps, not places, so a tempo a little off does not
@@ -607,9 +657,13 @@ def analyze_song(song: Song, chords_per: str = "bar", profile: str = "aarden", c
         length = round_up_to_bar(max(n.end for n in everything) - 1 / 32, ts)
         out.update({"tempo": round(bpm_q, 1), "tempo_applied": True, "bars": round(length / bar, 3)})
     if pitched:
-        est = estimate_key(pitched, profile=profile, cadence=cadence)
+        melodic = polyphony_of(pitched) <= 1.2
+        bar_chords = chords_by_span(pitched, bar, length)
+        # a line: the profile and its final (tunes end on their tonic); harmony: its chords and bass as well
+        est = (estimate_key(pitched, profile=profile, cadence=cadence) if melodic or not cadence
+               else estimate_key_of_loop(pitched, bar, profile, bar_chords))
         label, mode = est.key, "minor" if est.minor else "major"
-        if not given_key:  # a church mode where the notes, the final and the characteristic degree say so
+        if not given_key and melodic:  # a church mode where the notes, the final and the characteristic degree say so
             tonic, mode = estimate_mode(pitched, est)
             if mode not in ("major", "minor") or tonic != est.tonic:
                 names = MINOR_NAMES if mode in ("minor", "dorian", "phrygian") else MAJOR_NAMES
@@ -626,7 +680,7 @@ def analyze_song(song: Song, chords_per: str = "bar", profile: str = "aarden", c
         out["modulations"] = [f"bars {w['start_bar']}-{w['end_bar']}: {w['key']}" for w in windows
                               if w["key"] != out["key"]["key"] and w["score"] > 0.75]
         span = {"bar": bar, "half_bar": bar / 2, "beat": 4.0 / ts.denominator}[chords_per]
-        chords = chords_by_span(pitched, span, length)
+        chords = bar_chords if span == bar else chords_by_span(pitched, span, length)
         out["chords"] = [{"bar": int(c["start"] // bar) + 1, "beat": round(c["start"] % bar / (4.0 / ts.denominator) + 1, 3),
                           "chord": chord_name(c["spec"], k), "roman": roman_numeral(c["spec"], k), "fit": c["fit"]}
                          for c in chords]

@@ -225,3 +225,17 @@ def test_church_modes_are_named_where_the_notes_say_so():
     assert tune(dorian, "C major")["key"]["key"] == "D dorian"
     assert tune(mixo, "C major")["key"]["key"] == "G mixolydian"
     assert tune(aeolian, "C major")["key"]["key"] == "A minor"
+
+
+def test_loops_and_songs_are_keyed_by_their_harmony_not_their_last_chord():
+    """liveloom's own material ends wherever its loop ends: a pop arrangement in D major (its last chord not the
+    tonic) and a lofi chord loop in A minor are read in their keys, from the chords and the bass."""
+    from liveloom.engines.arranger import arrange
+    from liveloom.engines.generation import compose
+    from liveloom.music.types import Song
+
+    song = arrange(style="pop", key="D major", tempo=None, time_signature=None, form="pop", sections=None, seed=0).song
+    assert analysis.analyze_song(song)["key"]["key"] == "D major"
+    loop = compose("chords", key="A minor", bars=8, style="lofi", seed=3).clip
+    out = analysis.analyze_song(Song.from_clip(loop))
+    assert out["key"]["key"] == "A minor" and "chords and bass" in out["key"]["method"]
