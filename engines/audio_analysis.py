@@ -206,34 +206,49 @@ def _db(x: float) -> float:
 
 
 def plot(result: dict, title: str) -> bytes:
-    """PNG: chromagram with chord labels, beat grid and segments."""
+    """PNG for a chat (a few hundred KB at most): the chromagram (averaged down to the figure's pixels) with the
+    chord changes labelled where there is room for them, the bar grid and the segments."""
     import io
 
     import matplotlib
+    import numpy as np
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    chroma = result["_chroma"]
+    chroma = np.asarray(result["_chroma"])
     duration = result["duration"]
-    fig, ax = plt.subplots(figsize=(min(26, max(10, duration / 6)), 4))
+    width_in, dpi = 12.0, 90
+    columns = int(width_in * dpi)
+    if chroma.shape[1] > columns:  # average blocks of frames: the picture the pixels can show anyway
+        k = int(np.ceil(chroma.shape[1] / columns))
+        pad = (-chroma.shape[1]) % k
+        chroma = np.pad(chroma, ((0, 0), (0, pad)), mode="edge").reshape(12, -1, k).mean(axis=2)
+    fig, ax = plt.subplots(figsize=(width_in, 4))
     ax.imshow(chroma, aspect="auto", origin="lower", extent=(0, duration, -0.5, 11.5), cmap="magma")
     ax.set_yticks(range(12))
     ax.set_yticklabels(["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"], fontsize=7)
     for t in result.get("downbeats", []):
-        ax.axvline(t, color="white", linewidth=0.6, alpha=0.6)
+        ax.axvline(t, color="white", linewidth=0.5, alpha=0.5)
     for seg in result.get("segments", []):
         ax.axvline(seg["start"], color="cyan", linewidth=1.5)
         ax.text(seg["start"], 11.9, seg["label"], color="cyan", fontsize=9, va="bottom")
-    for c in result.get("chords", [])[:400]:
-        ax.text(c["time"], -1.4, c["chord"], fontsize=6, rotation=60, ha="left", va="top")
+    room = duration / 40  # at most about 40 labels across, each clear of the last
+    last_t, last_label, row = -1e9, None, 0
+    for c in result.get("chords", []):
+        if c["chord"] == last_label or c["chord"] == "N" or c["time"] - last_t < room:
+            continue
+        row = 1 - row  # two rows, so neighbours never overlap
+        ax.text(c["time"], -1.2 - 0.9 * row, c["chord"], fontsize=7, ha="left", va="top")
+        last_t, last_label = c["time"], c["chord"]
     ax.set_xlim(0, duration)
+    ax.set_ylim(-3.2, 12.8)
     ax.set_xlabel("seconds")
     ax.set_title(f"{title} — {result['key']['key']}, {result['tempo']:g} BPM, {result.get('meter') or '?'}",
                  loc="left", fontsize=10)
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
+    fig.savefig(buf, format="png", dpi=dpi)
     plt.close(fig)
     return buf.getvalue()
 

@@ -75,6 +75,22 @@ async def test_plots_and_progress(server, home):
     assert "decoding" in seen and "done" in seen and any("tempo" in (m or "") for m in seen)
 
 
+@pytest.mark.slow
+async def test_a_songs_plot_fits_a_chat(server, home):
+    """Three minutes of changing chords: the PNG stays under 300 KB (the chromagram averaged to the figure's
+    pixels) and at most about 40 chord labels are drawn."""
+    from mcp import Client
+
+    (home / "files").mkdir(parents=True, exist_ok=True)
+    order = ("C", "F", "G", "Am", "F", "C", "G", "C") * 6  # 48 chords, 2 bars each at 120 BPM: 192 s
+    sf.write(home / "files" / "song.wav", progression(sr=22050, order=order, stereo=False), 22050)
+    async with Client(server) as c:
+        result = await c.call_tool("analyze_audio", {"path": "song.wav", "plots": True})
+    assert not result.is_error
+    png = base64.b64decode(next(b for b in result.content if b.type == "image").data)
+    assert png.startswith(b"\x89PNG") and len(png) <= 300_000, len(png)
+
+
 async def test_silence_and_a_single_note_are_results_not_errors(client, home):
     (home / "files").mkdir(parents=True, exist_ok=True)
     sf.write(home / "files" / "silence.wav", np.zeros(44100 * 3, dtype=np.float32), 44100)
