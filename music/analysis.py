@@ -576,6 +576,33 @@ def estimate_meter(positions: list[float], weights: list[float]) -> tuple[int, f
     return best[0], round(max(0.0, min(1.0, best[1])), 3)
 
 
+KIT_PITCHES = {35, 36, 37, 38, 39, 40, 42, 44, 46, 49, 51, 57}  # kicks, snares, claps, hats, crash, ride
+
+
+def looks_like_drums(notes: list[Note]) -> bool:
+    """A part not marked as drums that plays like a kit (a drum rack or a MIDI file's drums on another channel):
+    nearly all its notes on the General MIDI kit's kick, snare, hat and cymbal keys, few distinct keys, short
+    notes, and kick and snare or hats both present."""
+    if len(notes) < 8:
+        return False
+    pitches = [n.pitch for n in notes]
+    on_kit = sum(p in KIT_PITCHES for p in pitches) / len(pitches)
+    short = sorted(n.duration for n in notes)[len(notes) // 2] <= 0.5
+    kinds = {"kick" if p in (35, 36) else "snare" if p in (37, 38, 39, 40) else "hat" if p in (42, 44, 46) else ""
+             for p in pitches}
+    groups: list[int] = []  # strokes within 0.04 beats of each other (a drummer's flams and feel) count as one
+    last = None
+    for t in sorted(n.start for n in notes):
+        if last is not None and t - last < 0.04:
+            groups[-1] += 1
+        else:
+            groups.append(1)
+        last = t
+    together = sum(c >= 2 for c in groups) / len(groups)  # a kit strikes two at once; a bass line never
+    return (on_kit >= 0.9 and len(set(pitches)) <= 8 and short and "kick" in kinds and len(kinds - {""}) >= 2
+            and together >= 0.2)
+
+
 def polyphony_of(notes: list[Note]) -> float:
     """Notes sounding on average at the onsets (1.0 for a single line)."""
     onsets = sorted({round(n.start, 4) for n in notes})
@@ -618,7 +645,8 @@ def analyze_song(song: Song, chords_per: str = "bar", profile: str = "aarden", c
     """Everything analyze_clip reports about a song: tempo and meter (estimated when the file did not say), key
     with confidence and windows, chords with roman numerals per span, density, range, groove, structure and
     descriptors. Drum tracks count for rhythm only."""
-    timelines = [(t.is_drum, [n for n in t.notes_on_timeline() if not n.mute]) for t in song.tracks]
+    timelines = [(t.is_drum or looks_like_drums(notes), notes) for t in song.tracks
+                 for notes in [[n for n in t.notes_on_timeline() if not n.mute]]]
     pitched = [n for is_drum, notes in timelines if not is_drum for n in notes]
     everything = [n for _, notes in timelines for n in notes]
     if not everything:

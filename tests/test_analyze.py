@@ -239,3 +239,16 @@ def test_loops_and_songs_are_keyed_by_their_harmony_not_their_last_chord():
     loop = compose("chords", key="A minor", bars=8, style="lofi", seed=3).clip
     out = analysis.analyze_song(Song.from_clip(loop))
     assert out["key"]["key"] == "A minor" and "chords and bass" in out["key"]["method"]
+
+
+def test_a_kit_on_a_pitched_track_has_no_key():
+    """Drums that arrive on an ordinary track (a drum rack, a file's drums off channel 10) are read as drums —
+    no key from kick and snare pitches — while a bass line on the same low notes keeps its key."""
+    from liveloom.engines.generation import compose
+    from liveloom.music.types import Note, Song
+
+    for style in ("pop", "trap", "rock"):
+        kit = compose("drums", bars=4, style=style).clip.model_copy(update={"is_drum": False})
+        assert analysis.analyze_song(Song.from_clip(kit))["key"]["key"].startswith("none")
+    bass = [Note(pitch=p, start=i * 0.5, duration=0.4) for i, p in enumerate([36, 40, 38, 36, 43, 40, 38, 36] * 4)]
+    assert not analysis.looks_like_drums(bass)
