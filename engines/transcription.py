@@ -12,6 +12,8 @@ splitting by register).
 
 from __future__ import annotations
 
+import dataclasses
+
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -201,20 +203,32 @@ def _bends(contours, s: int, e: int, pitch: int, tol: int = 25) -> list[int]:
     return [int(x) for x in np.argmax(sub, axis=1) - shift]
 
 
+TOGETHER_S = 0.05  # onsets this close are one attack (a note and its overtones, its octave ghost)
+
+
 def one_at_a_time(events: list[NoteEvent]) -> list[NoteEvent]:
-    """Melody mode: where notes overlap, the stronger one (amplitude x length) is kept and the others are
-    cut or dropped, so that one note sounds at a time."""
-    kept: list[NoteEvent] = []
-    for ev in sorted(events, key=lambda e: -(e.amplitude * (e.end - e.start))):
-        free = True
-        for k in kept:
-            if ev.start < k.end and k.start < ev.end:
-                free = False
-                break
-        if free:
-            kept.append(ev)
-    kept.sort(key=lambda e: e.start)
-    return kept
+    """Melody mode: one note at a time, keeping every attack of the line. Onsets within 50 ms are one attack:
+    the strongest (amplitude x length) stays, its overtones and octave ghosts go. A note that enters while
+    another still sounds is the next note of the line — the earlier one is cut where it begins — unless it is
+    much weaker than the note sounding (under half its amplitude) and that note goes on past it: a ghost."""
+    groups: list[list[NoteEvent]] = []
+    for ev in sorted(events, key=lambda e: e.start):
+        if groups and ev.start - groups[-1][0].start < TOGETHER_S:
+            groups[-1].append(ev)
+        else:
+            groups.append([ev])
+    line: list[NoteEvent] = []
+    for group in groups:
+        ev = max(group, key=lambda e: e.amplitude * (e.end - e.start))
+        if line and ev.start < line[-1].end:
+            held = line[-1]
+            if ev.amplitude < 0.5 * held.amplitude and held.end > ev.end:
+                continue  # a ghost inside a stronger note
+            line[-1] = dataclasses.replace(held, end=ev.start,
+                                           bends=held.bends[:max(1, int((ev.start - held.start) * SR / HOP))]
+                                           if held.bends else held.bends)
+        line.append(ev)
+    return [e for e in line if e.end - e.start > 1e-3]
 
 
 def check_audio_not_silent(y) -> bool:
