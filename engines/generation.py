@@ -225,7 +225,7 @@ def _compose_with_model(role: str, st: Style, k: Key, ts: TimeSignature, bars: i
                         key=k, chords=plan, register=register)
     engine = (f"model: liveloom symbolic transformer ({model.parameters / 1e6:.1f}M parameters, "
               f"{model.folder.name}) on {model.device}, style '{model_style}'")
-    details = [f"{gen.tokens} tokens in {gen.seconds:.2f} s", "constraints applied while sampling: scale, register"
+    details = [f"{len(gen.tokens)} tokens in {gen.seconds:.2f} s", "constraints applied while sampling: scale, register"
                + (f", SATB ranges under {_name(register[1])}, 4 voices" if voices == 4 else ", one note at a time"), how]
     return Composition(clip=clip, engine=engine, style=st, key=k, chords=chords, progression_text=text, checks=checks,
                        details=details, register=register)

@@ -176,12 +176,14 @@ class _State:
     queue: list[int] = field(default_factory=list)  # fixed tokens still to be written
     starts: list[int] = field(default_factory=lambda: [0])  # each bar's first tick
     active: list[int] = field(default_factory=list)  # notes sounding at each tick
+    places: dict[int, set[int]] = field(default_factory=dict)  # bar -> the positions where notes start
 
     def tick(self) -> int:
         return self.bar_start_tick + self.pos
 
     def add_note(self, n: TNote) -> None:
         self.notes.append(n)
+        self.places.setdefault(n.bar, set()).add(n.pos)
         start = self.starts[n.bar] + n.pos
         need = start + n.dur
         if len(self.active) < need:
@@ -193,7 +195,7 @@ class _State:
         return self.active[tick] if tick < len(self.active) else 0
 
     def onsets_in_bar(self) -> int:
-        return len({n.pos for n in self.notes if n.bar == self.bar})
+        return len(self.places.get(self.bar, ()))
 
     def fixed_left_in_bar(self, after_pos: int) -> list[int]:
         return sorted(p for (b, p) in self.fixed if b == self.bar and p > after_pos)
@@ -340,7 +342,7 @@ def _allowed(s: _State) -> list[int]:
         t - s.bar_start_tick for t in c.onsets
         if start_after < t - s.bar_start_tick < s.bar_len and s.room(t)})
     last = due[0] if due else s.bar_len - 1
-    written = s.onsets_in_bar()
+    written = s.onsets_in_bar() if c.max_onsets_per_bar is not None or c.min_onsets_per_bar else 0
     full = c.max_onsets_per_bar is not None and written >= c.max_onsets_per_bar
     owed = c.min_onsets_per_bar - written
     free = [q for q in range(start_after + 1, s.bar_len)
@@ -389,7 +391,7 @@ def _durations(s: _State, c: Constraints, nv: int) -> list[int]:
             narrow(lambda d: t + d <= nxt)
     if c.durations is not None:
         narrow(lambda d: d in c.durations)
-        counted = s.onsets_in_bar() + (s.pos not in {n.pos for n in s.notes if n.bar == s.bar})
+        counted = s.onsets_in_bar() + (s.pos not in s.places.get(s.bar, ()))
         need = c.min_onsets_per_bar - counted
         if need > 0 and c.max_polyphony == 1:  # leave room in the bar for the onsets still owed
             places = sorted(q for q in (c.positions or range(s.bar_len)) if s.pos < q < s.bar_len)

@@ -123,6 +123,7 @@ async def test_one_harmonic_plan_when_the_model_writes_the_chords(client, server
                                              "progression": chords["progression"], "seed": 3})
     plan = {(round(c["start"], 3)): c["chord"] for c in chords["chords"]}
     assert len(plan) >= 8
+    assert chords["details"][0].split()[0].isdigit()  # a token count, not the tokens (which flooded the result)
     comp, low = stored(server, chords["id"]).notes, stored(server, bass["id"]).notes
     events = progression_events(chords["progression"], parse_key("F major"), TimeSignature.parse("4/4"), 8)
 
