@@ -248,6 +248,12 @@ def main() -> None:
         sys.exit(check(found, med, chords, rt, modal, per_beat))
 
 
+def _triad_quality(spec) -> str:
+    ivs = set(spec.intervals)
+    return next((q for (a, b), q in {(4, 7): "major", (3, 7): "minor", (3, 6): "diminished",
+                                     (4, 8): "augmented"}.items() if a in ivs and b in ivs), "other")
+
+
 def romantext_per_beat() -> dict[str, float] | None:
     """Per beat, on the Bach chorales whose RomanText analysis and score have the same length: the root of
     liveloom's label (the sonority at the beat, as analyze_clip chords_per='beat' does; and by duration in the
@@ -260,7 +266,8 @@ def romantext_per_beat() -> dict[str, float] | None:
 
     from liveloom.music.types import Note
 
-    hits = {"liveloom, sonority at the beat": 0, "liveloom, by duration in the beat (before)": 0,
+    hits = {"liveloom, sonority at the beat": 0, "liveloom, sonority at the beat: root + triad quality": 0,
+            "liveloom, by duration in the beat (before)": 0,
             "music21 root of the sonority (chordify's slice)": 0}
     beats = 0
     for line in path.read_text().splitlines():
@@ -271,14 +278,18 @@ def romantext_per_beat() -> dict[str, float] | None:
         length = max(n.end for n in notes)
         if abs(length - max(st + ln for st, ln, _, _ in rec["spans"])) > 0.02 * length:
             continue
-        onset = {round(c["start"], 3): c["spec"].root for c in analysis.chords_by_span(notes, 1.0, length, True)}
+        onset = {round(c["start"], 3): c["spec"] for c in analysis.chords_by_span(notes, 1.0, length, True)}
         span = {round(c["start"], 3): c["spec"].root for c in analysis.chords_by_span(notes, 1.0, length)}
         for b in range(int(length)):
-            truth = next((root for st, ln, root, _ in rec["spans"] if st - 1e-6 <= b < st + ln - 1e-6), None)
-            if truth is None:
+            found = next(((root, q) for st, ln, root, q in rec["spans"] if st - 1e-6 <= b < st + ln - 1e-6), None)
+            if found is None:
                 continue
+            truth, quality = found
             beats += 1
-            hits["liveloom, sonority at the beat"] += onset.get(float(b)) == truth
+            spec = onset.get(float(b))
+            hits["liveloom, sonority at the beat"] += spec is not None and spec.root == truth
+            hits["liveloom, sonority at the beat: root + triad quality"] += spec is not None and spec.root == truth \
+                and _triad_quality(spec) == quality
             hits["liveloom, by duration in the beat (before)"] += span.get(float(b)) == truth
             sounding = [n.pitch for n in notes if n.start - 1e-6 <= b < n.end - 1e-6]
             if sounding:
