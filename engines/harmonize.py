@@ -96,8 +96,8 @@ def cadence_plan(melody: list[Note], k, cadences: list[float]) -> tuple[dict, li
     """Harmony constraints for the model at each phrase end: a root-position cadence chord under the melody note
     (the tonic where the note belongs to it, else the dominant — a half cadence —, else IV, vi or ii), approached
     from its own dominant (V7, or a secondary dominant before a chord other than the tonic) on the beat before,
-    root in the bass, where the melody there is one of that dominant's notes. The plan holds the bass; the inner
-    voices are the model's, with the plan's tones added to their scale (so they can avoid parallels)."""
+    root in the bass, where the melody there is one of that dominant's notes. Every voice sounds a chord tone
+    there; the bass the root, under the others."""
     from liveloom.models import tokenizer as T
 
     tq = T.TICKS_PER_QUARTER
@@ -130,8 +130,7 @@ def cadence_plan(melody: list[Note], k, cadences: list[float]) -> tuple[dict, li
         spans.append((round(t * tq), round((t + note.duration) * tq), pcs, root))
     spans.sort()
     starts = frozenset(a for a, _, _, _ in spans)
-    return {"harmony": tuple(spans), "harmony_strong": starts, "onsets": starts, "bass_onsets": starts,
-            "harmony_bass_only": False}, words
+    return {"harmony": tuple(spans), "harmony_strong": starts, "onsets": starts, "bass_onsets": starts}, words
 
 
 def _chorale(hub: ModelHub, clip: Clip, k, seed: int, temperature: float, job: Job = NO_JOB,

@@ -52,7 +52,6 @@ class Constraints:
     # the scale (a secondary dominant's leading tone is allowed where the plan has one).
     harmony: tuple[tuple[int, int, frozenset[int], int], ...] = ()
     harmony_strong: frozenset[int] = frozenset()
-    harmony_bass_only: bool = False  # on the strong ticks only the lowest voice is held to the plan (cadences)
     onsets: frozenset[int] = frozenset()  # ticks where a note must start (each planned chord sounds where it begins)
     bass_onsets: frozenset[int] = frozenset()  # ticks where the lowest voice must start a note (a cadence's bass)
     # a rhythm vocabulary (a prompt's, for continuing it): onsets only at these places in the bar (ticks from the
@@ -93,7 +92,7 @@ class Constraints:
         chord = self.chord_at(tick) if tick is not None else None
         if chord is not None:
             start, _, tones, bass = chord
-            if tick in self.harmony_strong and (lowest_voice or not self.harmony_bass_only):
+            if tick in self.harmony_strong:
                 pcs = {bass} if lowest_voice and tick == start else tones
             elif pcs is not None:
                 pcs = pcs | tones

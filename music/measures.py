@@ -20,9 +20,8 @@ def _sounding(notes: list[Note], t: float) -> list[Note]:
     return [n for n in notes if n.start - EPS <= t < n.end - EPS and not n.mute]
 
 
-def _comp_root(comp: list[Note], t: float, span: float) -> tuple[int | None, set[int]]:
-    """The root of the chord the comping plays in [t, t + span) (duration-weighted template match) and its
-    pitch classes."""
+def _comp_root(comp: list[Note], t: float, span: float) -> int | None:
+    """The root of the chord the comping plays in [t, t + span) (duration-weighted template match)."""
     weights = [0.0] * 12
     for n in comp:
         if n.mute:
@@ -30,10 +29,8 @@ def _comp_root(comp: list[Note], t: float, span: float) -> tuple[int | None, set
         a, b = max(n.start, t), min(n.end, t + span)
         if b > a + EPS:
             weights[n.pitch % 12] += b - a
-    if not any(weights):
-        return None, set()
-    labelled = label_chord(weights, None)
-    return (labelled[0].root if labelled else None), {p for p in range(12) if weights[p] > 0}
+    labelled = label_chord(weights, None) if any(weights) else None
+    return labelled[0].root if labelled else None
 
 
 def bass_root_agreement(bass: list[Note], comp: list[Note], bar: float, planned=None) -> float:
@@ -49,7 +46,7 @@ def bass_root_agreement(bass: list[Note], comp: list[Note], bar: float, planned=
         on_beat = abs(t - round(t)) < EPS
         if not on_beat:
             continue
-        root, _ = _comp_root(comp, t, 1.0)
+        root = _comp_root(comp, t, 1.0)
         if root is None:
             continue
         if not downbeat and root == prev_root:
