@@ -21,6 +21,7 @@ from liveloom.music.notes import no_overlaps
 from liveloom.music.types import Clip, Note
 
 from .client import MAX_DATAGRAM, LiveCommandError, LiveUnavailable, OSCClient, build_message
+from .live_set import LiveSetOps
 from .target import LiveTarget
 
 INSTALL_HELP = (
@@ -106,7 +107,7 @@ def _chunks(items: list, per: int) -> list[list]:
     return [items[i:i + per] for i in range(0, len(items), per)] or [[]]
 
 
-class LiveBridge:
+class LiveBridge(LiveSetOps):
     def __init__(self, target: LiveTarget, *, timeout: float = 1.0, retries: int = 2):
         self.target = target
         self.client = OSCClient(target.host, target.port, target.reply_port, timeout=timeout, retries=retries)
@@ -174,7 +175,9 @@ class LiveBridge:
     async def num_scenes(self) -> int:
         return int((await self.client.query("/live/song/get/num_scenes"))[0])
 
-    async def session(self, max_scenes: int = 16) -> dict:
+    async def session(self, max_scenes: int = 16, parameters: bool = False) -> dict:
+        """The set as an agent needs it: tempo, meter, scenes; per track its kind, mixer, devices, Session clips and
+        (with the companion) Arrangement clips; return tracks and the main track."""
         caps = await self.connect()
         names = await self.track_names()
         scenes = await self.num_scenes()
@@ -185,8 +188,12 @@ class LiveBridge:
         shown = min(scenes, max_scenes)
         has = await asyncio.gather(*[self.client.query("/live/clip_slot/get/has_clip", t, s)
                                      for t in range(len(names)) for s in range(shown)])
-        devices = await asyncio.gather(*[self.client.query("/live/track/get/devices/name", t)
-                                         for t in range(len(names))])
+        if caps.companion:
+            infos = await asyncio.gather(*[self.track_info(t) for t in range(len(names))])
+        else:
+            devices = await asyncio.gather(*[self.client.query("/live/track/get/devices/name", t)
+                                             for t in range(len(names))])
+            infos = [{"devices": [{"name": str(d)} for d in devices[t]]} for t in range(len(names))]
         tracks = []
         for t, name in enumerate(names):
             flags = [bool(has[t * shown + s][0]) for s in range(shown)]
@@ -196,10 +203,49 @@ class LiveBridge:
                     clip_name = (await self.client.query("/live/clip/get/name", t, s))[0]
                     length = (await self.client.query("/live/clip/get/length", t, s))[0]
                     clips.append({"slot": s, "name": str(clip_name), "length": float(length)})
-            tracks.append({"index": t, "name": name, "devices": [str(d) for d in devices[t]], "clips": clips})
-        return {"live_version": caps.live_version, "script": caps.script, "tempo": tempo,
-                "time_signature": f"{num}/{den}", "playing": playing, "scenes": scenes,
-                "scenes_shown": shown, "tracks": tracks}
+            entry = {"index": t, "name": name, "devices": [d["name"] for d in infos[t]["devices"]], "clips": clips}
+            if caps.companion:
+                entry.update(self._mixer_summary(infos[t]), kind=infos[t]["kind"],
+                             arrangement=[{"start": c["start"], "length": c["length"], "name": c["name"]}
+                                          for c in infos[t]["arrangement"]])
+                if parameters:
+                    entry["parameters"] = await self._parameter_summary(str(t), infos[t])
+            tracks.append(entry)
+        out = {"live_version": caps.live_version, "script": caps.script, "tempo": tempo,
+               "time_signature": f"{num}/{den}", "playing": playing, "scenes": scenes,
+               "scenes_shown": shown, "tracks": tracks}
+        if caps.companion:
+            n_returns = int((await self.client.query("/live/song/get/num_return_tracks"))[0])
+            returns = []
+            for i in range(n_returns):
+                info = await self.track_info(f"return:{i}")
+                entry = {"index": i, "name": info["name"], "devices": [d["name"] for d in info["devices"]],
+                         **self._mixer_summary(info)}
+                if parameters:
+                    entry["parameters"] = await self._parameter_summary(f"return:{i}", info)
+                returns.append(entry)
+            master = await self.track_info("master")
+            out["returns"] = returns
+            out["master"] = {"name": master["name"], "devices": [d["name"] for d in master["devices"]],
+                             **self._mixer_summary(master)}
+            named = [s["name"] + (f" ({s['tempo']:g} BPM)" if s["tempo"] else "")
+                     for s in (await self.scenes_info())[:shown]]
+            out["scene_names"] = named if any(named) else None
+        return out
+
+    @staticmethod
+    def _mixer_summary(info: dict) -> dict:
+        parts = [info["volume"], info["pan"]]
+        parts += [f"send {chr(65 + i)} {v}" for i, v in enumerate(info["sends"]) if not v.startswith("-inf")]
+        parts += [flag for flag in ("mute", "solo", "arm") if info.get(flag)]
+        return {"mixer": ", ".join(parts)}
+
+    async def _parameter_summary(self, scope: str, info: dict) -> dict[str, list[str]]:
+        out = {}
+        for d, dev in enumerate(info["devices"]):
+            detail = await self.device_info(scope, d)
+            out[f"{d}:{dev['name']}"] = [f"{p['name']} {p['display']}" for p in detail["parameters"]]
+        return out
 
     async def has_clip(self, track: int, slot: int) -> bool:
         return bool((await self.client.query("/live/clip_slot/get/has_clip", track, slot))[0])
@@ -272,8 +318,11 @@ class LiveBridge:
         caps = await self.connect()
         await self.check_track(ref.track)
         if caps.companion:
-            name, length, looping, loop_start, loop_end, _color, _start, _n = await self.client.request(
-                "/liveloom/clip/info", ref.kind, ref.track, ref.index)
+            info = await self.client.request("/liveloom/clip/info", ref.kind, ref.track, ref.index)
+            name, length, looping, loop_start, loop_end = info[:5]
+            if len(info) > 8 and info[8]:
+                raise LiveloomError(f"the clip at {ref} is an audio clip ({info[9] or name}); only MIDI clips "
+                                    "can be read as notes (transcribe the file for that)")
         else:
             if ref.slot is None:
                 raise LiveloomError("reading Arrangement clips needs the companion Remote Script")
@@ -619,13 +668,28 @@ class LiveBridge:
         self.client.send("/live/clip_slot/fire", track, slot)
         await self.client.query("/live/test")
 
-    async def undo(self) -> None:
-        """Live's own undo of the last change."""
-        await self.connect()
-        if not (await self.client.query("/live/song/get/can_undo"))[0]:
-            raise LiveloomError("Live has nothing to undo")
-        self.client.send("/live/song/undo")
-        await self.client.query("/live/test")
+    async def undo(self) -> str:
+        """Live's own undo of the last change; says what changed in the set's outline, as read back."""
+        async with self._lock:
+            await self.connect()
+            if not (await self.client.query("/live/song/get/can_undo"))[0]:
+                raise LiveloomError("Live has nothing to undo")
+            before = await self._outline()
+            self.client.send("/live/song/undo")  # never re-sent: a second undo would undo more
+            await self.client.query("/live/test")
+            after = await self._outline()
+        diff = [f"{k} {before[k]} -> {after[k]}" for k in before if before[k] != after[k]]
+        return "undid the last change in Live" + (": " + "; ".join(diff) if diff else
+                                                  " (inside a clip, device or mixer: tracks, clips, scenes and tempo "
+                                                  "read back as before)")
+
+    async def _outline(self) -> dict:
+        names = await self.track_names()
+        scenes = await self.num_scenes()
+        has = await asyncio.gather(*[self.client.query("/live/clip_slot/get/has_clip", t, s)
+                                     for t in range(len(names)) for s in range(min(scenes, 64))])
+        return {"tracks": len(names), "scenes": scenes, "session clips": sum(bool(h[0]) for h in has),
+                "tempo": round(await self.tempo(), 3)}
 
     async def parameters(self, track: int, device: int) -> list[dict]:
         names = (await self.client.query("/live/device/get/parameters/name", track, device))
@@ -635,8 +699,14 @@ class LiveBridge:
         return [{"index": i, "name": str(n), "value": _f32(v), "min": _f32(lo), "max": _f32(hi)}
                 for i, (n, v, lo, hi) in enumerate(zip(names, values, mins, maxs))]
 
-    async def set_device_parameter(self, track: int, device: int, parameter: int | str, value: float) -> dict:
-        await self.connect()
+    async def set_device_parameter(self, track: int | str, device: int, parameter: int | str,
+                                   value: float | str) -> dict:
+        caps = await self.connect()
+        if caps.companion:
+            return await self._set_device_parameter_companion(track, device, parameter, value)
+        if isinstance(value, str) or not str(track).strip().isdigit():
+            await self.require_companion("Values with units, and return or main tracks,")
+        track = int(track)
         await self.check_track(track)
         devices = await self.client.query("/live/track/get/devices/name", track, index_count=1)
         if not 0 <= device < len(devices):
@@ -662,55 +732,81 @@ class LiveBridge:
         return {"device": str(devices[device]), "parameter": p["name"], "value": got, "min": p["min"],
                 "max": p["max"]}
 
+    async def _set_device_parameter_companion(self, track: int | str, device: int, parameter: int | str,
+                                              value: float | str) -> dict:
+        scope = await self.resolve_scope(track)
+        devices = (await self.track_info(scope))["devices"]
+        if not 0 <= device < len(devices):
+            raise LiveloomError(f"track {scope} has {len(devices)} devices ({', '.join(d['name'] for d in devices) or 'none'}"
+                                f"); device {device} does not exist")
+        params = (await self.device_info(scope, device))["parameters"]
+        if isinstance(parameter, str):
+            match = [p for p in params if p["name"].lower() == parameter.lower()]
+            if not match:
+                raise LiveloomError(f"device {devices[device]['name']!r} has no parameter {parameter!r}; it has: "
+                                    + ", ".join(p["name"] for p in params))
+            index = match[0]["index"]
+        else:
+            if not 0 <= parameter < len(params):
+                raise LiveloomError(f"device {devices[device]['name']!r} has parameters 0-{len(params) - 1}")
+            index = parameter
+        r = await self.set_parameter(scope, f"device:{device}:{index}", value)
+        return {"device": devices[device]["name"], "parameter": r["parameter"], "value": _f32(r["value"]),
+                "display": r["display"], "min": _f32(r["min"]), "max": _f32(r["max"]), "range": r["range"]}
+
     async def parameter_info(self, track: int, target: str) -> dict:
-        name, lo, hi, value, quantized = await self.client.request("/liveloom/parameter/info", track, target)
-        return {"name": str(name), "min": float(lo), "max": float(hi), "value": float(value),
-                "quantized": bool(quantized)}
+        return await self.parameter_info_full(str(track), target)
 
     async def write_automation(self, ref: ClipRef, target: str, steps: list[tuple[float, float, float]],
                                replace: bool = True) -> dict:
         async with self._lock:
-            await self.require_companion("Writing automation")
-            await self.check_track(ref.track)
-            info = await self.parameter_info(ref.track, target)
-            bad = [v for _, _, v in steps if not info["min"] <= v <= info["max"]]
-            if bad:
-                raise LiveloomError(f"{info['name']} takes values from {info['min']:g} to {info['max']:g}; "
-                                    f"{len(bad)} points are outside (e.g. {bad[0]:g})")
-            if replace:
-                await self.client.request("/liveloom/automation/clear", ref.kind, ref.track, ref.index, target)
-            written = 0
-            per = max(1, (MAX_DATAGRAM - 128) // 27)
+            return await self._write_automation(ref, target, steps, replace)
+
+    async def _write_automation(self, ref: ClipRef, target: str, steps: list[tuple[float, float, float]],
+                                replace: bool = True) -> dict:
+        await self.require_companion("Writing automation")
+        await self.check_track(ref.track)
+        info = await self.parameter_info(ref.track, target)
+        bad = [v for _, _, v in steps if not info["min"] <= v <= info["max"]]
+        if bad:
+            raise LiveloomError(f"{info['name']} takes values from {info['min']:g} to {info['max']:g}; "
+                                f"{len(bad)} points are outside (e.g. {bad[0]:g})")
+        if replace:
+            await self.client.request("/liveloom/automation/clear", ref.kind, ref.track, ref.index, target)
+        written = 0
+        per = max(1, (MAX_DATAGRAM - 128) // 27)
+        try:
+            for chunk in _chunks(steps, per):
+                args = [x for step in chunk for x in (float(step[0]), float(step[1]), float(step[2]))]
+                written += int((await self.client.request("/liveloom/automation/write", ref.kind, ref.track,
+                                                          ref.index, target, *args))[0])
+            probe = [s + min(d / 2, 1e-3) for s, d, _ in steps]
+            values: list[float] = []
+            for chunk in _chunks(probe, 400):
+                reply = await self.client.request("/liveloom/automation/read", ref.kind, ref.track, ref.index,
+                                                  target, *chunk)
+                if not reply[0]:
+                    raise WriteFailed("the envelope is missing after writing it")
+                values += [float(v) for v in reply[1:]]
+            wrong = [(s, v, got) for (s, _, v), got in zip(steps, values) if abs(v - got) > 1e-4 * max(
+                1.0, info["max"] - info["min"])]
+            if wrong:
+                s, v, got = wrong[0]
+                raise WriteFailed(f"{len(wrong)} automation points read back wrong (beat {s:g}: {got:g}, "
+                                  f"meant {v:g})")
+        except (LiveloomError, asyncio.TimeoutError) as exc:
             try:
-                for chunk in _chunks(steps, per):
-                    args = [x for step in chunk for x in (float(step[0]), float(step[1]), float(step[2]))]
-                    written += int((await self.client.request("/liveloom/automation/write", ref.kind, ref.track,
-                                                              ref.index, target, *args))[0])
-                probe = [s + min(d / 2, 1e-3) for s, d, _ in steps]
-                values: list[float] = []
-                for chunk in _chunks(probe, 400):
-                    reply = await self.client.request("/liveloom/automation/read", ref.kind, ref.track, ref.index,
-                                                      target, *chunk)
-                    if not reply[0]:
-                        raise WriteFailed("the envelope is missing after writing it")
-                    values += [float(v) for v in reply[1:]]
-                wrong = [(s, v, got) for (s, _, v), got in zip(steps, values) if abs(v - got) > 1e-4 * max(
-                    1.0, info["max"] - info["min"])]
-                if wrong:
-                    s, v, got = wrong[0]
-                    raise WriteFailed(f"{len(wrong)} automation points read back wrong (beat {s:g}: {got:g}, "
-                                      f"meant {v:g})")
-            except (LiveloomError, asyncio.TimeoutError) as exc:
-                try:
-                    await self.client.request("/liveloom/automation/clear", ref.kind, ref.track, ref.index, target,
-                                              retries=1)
-                    rb = "Rolled back: the envelope was cleared."
-                except LiveloomError as exc2:
-                    rb = f"Rollback failed too ({exc2}): clear the envelope of {info['name']} in Live by hand."
-                raise WriteFailed(f"writing automation of {info['name']} at {ref} failed after {written} of "
-                                  f"{len(steps)} points: {exc}. {rb}") from None
-            return {"parameter": info["name"], "min": info["min"], "max": info["max"], "points_written": written,
-                    "points_verified": len(values)}
+                await self.client.request("/liveloom/automation/clear", ref.kind, ref.track, ref.index, target,
+                                          retries=1)
+                rb = "Rolled back: the envelope was cleared."
+            except LiveloomError as exc2:
+                rb = f"Rollback failed too ({exc2}): clear the envelope of {info['name']} in Live by hand."
+            raise WriteFailed(f"writing automation of {info['name']} at {ref} failed after {written} of "
+                              f"{len(steps)} points: {exc}. {rb}") from None
+        first, last = await self.parameter_strings(str(ref.track), target, [steps[0][2], steps[-1][2]])
+        return {"parameter": info["name"], "min": info["min"], "max": info["max"], "points_written": written,
+                "points_verified": len(values), "range": f"{info.get('min_display', '')} .. "
+                f"{info.get('max_display', '')}", "shown": f"{first} .. {last}"}
 
     async def transport(self, action: str, value: float | None = None, numerator: int | None = None,
                         denominator: int | None = None, loop_start: float | None = None,
@@ -751,13 +847,34 @@ class LiveBridge:
     # ------------------------------------------------------------------ whole songs
 
     async def write_song(self, song, *, mode: Literal["session", "arrangement"] = "session",
-                         first_scene: int = 0) -> dict:
-        """Every track of `song` becomes a new MIDI track. Session: sections become scenes (clips go to the scene of
-        the section they start in); Arrangement: clips at their positions. All or nothing."""
+                         first_scene: int = 0, instruments: str | dict[str, str] = "auto",
+                         style: str | None = None) -> dict:
+        """Every track of `song` becomes a new MIDI track with a fitting instrument (by role and style, unless
+        `instruments` is "none" or names one per track). Session: sections become named scenes (clips go to the
+        scene of the section they start in); Arrangement: clips at their positions. All or nothing."""
         async with self._lock:
-            return await self._write_song(song, mode=mode, first_scene=first_scene)
+            return await self._write_song(song, mode=mode, first_scene=first_scene, instruments=instruments,
+                                          style=style)
 
-    async def _write_song(self, song, *, mode, first_scene: int) -> dict:
+    async def _load_instruments(self, song, live_tracks: list[int], instruments, style) -> list[dict]:
+        from .sounds import role_of
+
+        loaded = []
+        for t_index, track in enumerate(song.tracks):
+            choice = instruments.get(track.name, "auto") if isinstance(instruments, dict) else instruments
+            if choice == "none":
+                continue
+            if choice == "auto":
+                role = role_of(track.name, track.role or next((pc.clip.role for pc in track.clips if pc.clip.role),
+                                                              None), track.is_drum, track.instrument)
+                got = await self.fit_instrument(live_tracks[t_index], role, style)
+                loaded.append({"track": live_tracks[t_index], "role": role, "instrument": got["instrument"]})
+            else:
+                got = await self._load_device(live_tracks[t_index], choice)
+                loaded.append({"track": live_tracks[t_index], "role": "given", "instrument": got["name"]})
+        return loaded
+
+    async def _write_song(self, song, *, mode, first_scene: int, instruments="auto", style=None) -> dict:
         caps = await self.connect()
         if mode == "arrangement":
             await self.require_companion("Writing a song to the Arrangement")
@@ -782,8 +899,13 @@ class LiveBridge:
                 if created_scenes and await self.num_scenes() < needed:
                     raise WriteFailed("Live did not create the scenes the song needs")
                 for k, name in enumerate(_scene_names(song, placements)):
-                    if name:
-                        self.client.send("/live/scene/set/name", first_scene + k, name[:120])
+                    if name:  # renaming is idempotent: re-sent until it reads back
+                        index = first_scene + k
+                        if not await self._send_until(
+                                lambda i=index, n=name: self.client.send("/live/scene/set/name", i, n[:120]),
+                                lambda i=index, n=name: self._equals(self.client.query("/live/scene/get/name", i),
+                                                                     n[:120])):
+                            raise WriteFailed(f"scene {index} did not take the name {name[:120]!r}")
             live_tracks = []
             for track in song.tracks:  # in order: each new track's index depends on the ones before
                 live_tracks.append(await self._create_track(track.name))
@@ -814,6 +936,9 @@ class LiveBridge:
                 if failures:
                     raise failures[0]
             written.sort(key=lambda w: (w["track"], w["where"]))
+            loaded = []
+            if instruments != "none" and caps.companion:
+                loaded = await self._load_instruments(song, live_tracks, instruments, style)
             self.client.send("/live/song/set/tempo", float(song.tempo))
             if abs(float((await self.client.query("/live/song/get/tempo"))[0]) - song.tempo) > 1e-3:
                 raise WriteFailed("Live did not take the song's tempo")
@@ -822,7 +947,10 @@ class LiveBridge:
             done = ", ".join(f"{w['name']} ({w['notes']} notes)" for w in written) or "no clips"
             raise WriteFailed(f"writing the song failed: {exc}. Written and verified before the failure: {done}. "
                               f"{rollback}") from None
+        if instruments != "none" and not caps.companion:
+            loaded = [{"track": -1, "role": "", "instrument": "none: loading instruments needs the companion script"}]
         return {"tracks": created_tracks, "clips": written, "scenes_created": created_scenes, "mode": mode,
+                "instruments": loaded,
                 "notes_verified": sum(w["notes"] for w in written), "round_trips": self.client.round_trips - rt0,
                 "datagrams": self.client.datagrams_sent - dg0, "script": caps.script}
 
@@ -860,44 +988,77 @@ class LiveBridge:
         value = await read()
         return (len(value) if isinstance(value, list) else value) == n
 
-    async def read_song(self, max_scenes: int = 64) -> tuple[object, list[str]]:
-        """The Session as a song: every clip read back, scenes laid end to end as sections (each as long as its
-        longest clip). -> (Song, notes on what could not be read)."""
-        from liveloom.music.types import PlacedClip, Section, Song, TimeSignature, Track
+    async def read_song(self, max_scenes: int = 64, view: str = "session") -> tuple[object, list[str]]:
+        """The set as a song. Session: every clip read back, scenes laid end to end as sections (each as long as its
+        longest clip). Arrangement: every MIDI clip at its position (needs the companion). Drum tracks (a Drum Rack,
+        or notes that read as a kit) are marked. -> (Song, notes on what could not be read)."""
+        from liveloom.music.types import Section, Song, TimeSignature
 
-        await self.connect()
+        caps = await self.connect()
         names = await self.track_names()
-        scenes = min(await self.num_scenes(), max_scenes)
-        has = await asyncio.gather(*[self.client.query("/live/clip_slot/get/has_clip", t, s)
-                                     for t in range(len(names)) for s in range(scenes)])
-        occupied = [(t, s) for t in range(len(names)) for s in range(scenes) if has[t * scenes + s][0]]
-        clips = {}
-        skipped = []
-        for t, s in occupied:
-            try:
-                clips[(t, s)] = await self.read_clip(ClipRef(t, slot=s))
-            except LiveloomError as exc:
-                skipped.append(f"track {t}, slot {s}: {exc}")
+        clips, skipped = {}, []
+        if view == "arrangement":
+            await self.require_companion("Reading the Arrangement")
+            infos = await asyncio.gather(*[self.track_info(t) for t in range(len(names))])
+            for t, info in enumerate(infos):
+                for i, c in enumerate(info["arrangement"]):
+                    if c["audio"]:
+                        skipped.append(f"track {t}, Arrangement clip {i} ({c['name']}): an audio clip")
+                        continue
+                    try:
+                        clips[(t, i)] = (c["start"], await self.read_clip(ClipRef(t, arrangement_index=i)))
+                    except LiveloomError as exc:
+                        skipped.append(f"track {t}, Arrangement clip {i}: {exc}")
+            sections = []
+        else:
+            infos = await asyncio.gather(*[self.track_info(t) for t in range(len(names))]) if caps.companion else []
+            scenes = min(await self.num_scenes(), max_scenes)
+            has = await asyncio.gather(*[self.client.query("/live/clip_slot/get/has_clip", t, s)
+                                         for t in range(len(names)) for s in range(scenes)])
+            occupied = [(t, s) for t in range(len(names)) for s in range(scenes) if has[t * scenes + s][0]]
+            read = {}
+            for t, s in occupied:
+                try:
+                    read[(t, s)] = await self.read_clip(ClipRef(t, slot=s))
+                except LiveloomError as exc:
+                    skipped.append(f"track {t}, slot {s}: {exc}")
+            scene_names = [str((await self.client.query("/live/scene/get/name", s))[0]) for s in range(scenes)]
+            starts, sections, pos = {}, [], 0.0
+            for s in range(scenes):
+                lengths = [c.length for (t, s2), c in read.items() if s2 == s]
+                if not lengths:
+                    continue
+                starts[s] = pos
+                sections.append(Section(name=scene_names[s] or f"Scene {s + 1}", start=pos, length=max(lengths)))
+                pos += max(lengths)
+            clips = {(t, s): (starts[s], c) for (t, s), c in read.items()}
         tempo = float((await self.client.query("/live/song/get/tempo"))[0])
         num = int((await self.client.query("/live/song/get/signature_numerator"))[0])
         den = int((await self.client.query("/live/song/get/signature_denominator"))[0])
-        scene_names = [str((await self.client.query("/live/scene/get/name", s))[0]) for s in range(scenes)]
-        starts, sections, pos = {}, [], 0.0
-        for s in range(scenes):
-            lengths = [c.length for (t, s2), c in clips.items() if s2 == s]
-            if not lengths:
-                continue
-            starts[s] = pos
-            sections.append(Section(name=scene_names[s] or f"Scene {s + 1}", start=pos, length=max(lengths)))
-            pos += max(lengths)
         tracks = []
         for t, name in enumerate(names):
-            placed = [PlacedClip(start=starts[s], clip=c) for (t2, s), c in sorted(clips.items()) if t2 == t]
-            if placed:
-                tracks.append(Track(name=name, clips=placed))
+            drum_rack = bool(infos) and any(d.get("class") == "DrumGroupDevice" for d in infos[t]["devices"])
+            track = _song_track(name, [v for (t2, _), v in sorted(clips.items()) if t2 == t], drum_rack)
+            if track is not None:
+                tracks.append(track)
         song = Song(name="Live set", tempo=tempo, time_signature=TimeSignature(numerator=num, denominator=den),
                     sections=sections, tracks=tracks)
         return song, skipped
+
+
+def _song_track(name: str, placed: list[tuple[float, object]], drum_rack: bool):
+    """A song track of clips read from Live; a drum track when it holds a Drum Rack or its notes read as a kit."""
+    from liveloom.music.analysis import KIT_PITCHES, looks_like_drums
+    from liveloom.music.types import PlacedClip, Track
+
+    if not placed:
+        return None
+    notes = [n for _, c in placed for n in c.notes]
+    named = any(w in name.lower() for w in ("drum", "kit", "beat", "perc"))
+    on_kit = sum(n.pitch in KIT_PITCHES for n in notes) / len(notes) if notes else 0.0
+    is_drum = drum_rack or (bool(notes) and (looks_like_drums(notes) or (named and on_kit >= 0.8)))
+    clips = [PlacedClip(start=start, clip=c.model_copy(update={"is_drum": is_drum})) for start, c in placed]
+    return Track(name=name, clips=clips, is_drum=is_drum, role="drums" if is_drum else None)
 
 
 def _scene_plan(song) -> list[dict]:

@@ -17,11 +17,19 @@ def free_udp_port() -> int:
 
 
 def demo_set(song) -> None:
-    """The simulated set starts like a new Live set with one MIDI track holding an Auto Filter."""
+    """The simulated set starts like Live's default set — returns A-Reverb and B-Delay — with one MIDI track
+    holding an Auto Filter."""
+    from Live._core_library import DEVICES  # the fake Live, installed by SimulatedLive
+
+    for name, device in (("A-Reverb", "Reverb"), ("B-Delay", "Delay")):
+        ret = song.create_return_track()
+        ret.name = name
+        class_name, kind, params = DEVICES[device]
+        song._load_device(ret, device, class_name, params, device_type=kind)
     track = song.create_midi_track(-1)
     track.name = "1-MIDI"
-    song._load_device(track, "Auto Filter", "AutoFilter", [("Frequency", 20.0, 135.0, 135.0),
-                                                           ("Resonance", 0.0, 1.25, 0.1)])
+    class_name, kind, params = DEVICES["Auto Filter"]
+    song._load_device(track, "Auto Filter", class_name, params, device_type=kind)
     song._undo.clear()
 
 

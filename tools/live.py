@@ -36,11 +36,30 @@ class SessionClip(BaseModel):
     length: float
 
 
+class ArrangementClip(BaseModel):
+    start: float
+    length: float
+    name: str
+
+
 class SessionTrack(BaseModel):
     index: int
     name: str
+    kind: str | None = Field(default=None, description="midi or audio (with the companion script).")
+    mixer: str | None = Field(default=None, description="Volume, pan, sends in use, mute/solo/arm, as Live shows.")
     devices: list[str]
+    parameters: dict[str, list[str]] | None = Field(default=None, description="With parameters=true: per device, "
+                                                    "each parameter with its display value.")
     clips: list[SessionClip]
+    arrangement: list[ArrangementClip] | None = Field(default=None, description="Arrangement clips (companion).")
+
+
+class OtherTrack(BaseModel):
+    index: int | None = None
+    name: str
+    mixer: str | None = None
+    devices: list[str]
+    parameters: dict[str, list[str]] | None = None
 
 
 class Session(BaseModel):
@@ -51,12 +70,17 @@ class Session(BaseModel):
     playing: bool
     scenes: int
     scenes_shown: int
+    scene_names: list[str] | None = None
     tracks: list[SessionTrack]
+    returns: list[OtherTrack] | None = None
+    master: OtherTrack | None = None
 
 
 class TrackResult(BaseModel):
     index: int
     name: str
+    kind: str = "midi"
+    instrument: str | None = Field(default=None, description="The instrument loaded on it, read back.")
 
 
 class WriteClipResult(BaseModel):
@@ -104,14 +128,18 @@ class AutomationResult(BaseModel):
     parameter: str
     min: float
     max: float
+    range: str | None = Field(default=None, description="The parameter's range as Live shows it.")
+    shown: str | None = Field(default=None, description="The first and last value written, as Live shows them.")
     points_written: int
     points_verified: int
+    route: str | None = None
 
 
 class SongWriteResult(BaseModel):
     mode: str
     tracks: list[int]
     clips: list[dict]
+    instruments: list[dict] = Field(default_factory=list, description="The instrument loaded on each new track.")
     scenes_created: int
     notes_verified: int
     datagrams: int
@@ -123,8 +151,10 @@ class ParameterResult(BaseModel):
     device: str
     parameter: str
     value: float
+    display: str | None = Field(default=None, description="The value as Live shows it (with the companion).")
     min: float
     max: float
+    range: str | None = None
 
 
 class TransportState(BaseModel):
@@ -163,20 +193,49 @@ async def live_status(ctx: Context) -> LiveStatus:
 async def get_session(
     ctx: Context,
     max_scenes: Annotated[int, Field(ge=1, le=128, description="Scan this many scenes for clips.")] = 16,
+    parameters: Annotated[bool, Field(description="Also list every device parameter with its display value "
+                                      "(longer).")] = False,
 ) -> Session:
-    """The Live set: tempo, meter, transport, tracks with their devices and the clips in their slots."""
-    return Session(**await (await _bridge(ctx)).session(max_scenes=max_scenes))
+    """The Live set: tempo, meter, transport, scenes; tracks with their kind, mixer, devices, Session clips and
+    Arrangement clips; return tracks and the main track (mixer and devices as Live shows them)."""
+    return Session(**await (await _bridge(ctx)).session(max_scenes=max_scenes, parameters=parameters))
 
 
-@tool(family="live", title="Create a MIDI track", read_only=False, idempotent=False)
+@tool(family="live", title="Create a track", read_only=False, idempotent=False)
 async def create_track(
     ctx: Context,
     name: Annotated[str, Field(min_length=1, max_length=120, examples=["Bass"])],
     index: Annotated[int, Field(ge=-1, le=999, description="Where to insert; -1 = at the end.")] = -1,
+    kind: Annotated[Literal["midi", "audio"], Field(description="audio tracks hold audio clips "
+                                                    "(write_audio_clip).")] = "midi",
+    instrument: Annotated[str, Field(max_length=300, description="MIDI tracks: 'auto' loads a fitting instrument "
+                                     "for the role (from the name, or role), 'none' leaves the track empty, or a "
+                                     "browser item's name or uri (see browse_devices).")] = "auto",
+    role: Annotated[str | None, Field(max_length=40, description="drums, bass, chords, lead, pad or strings "
+                                      "(default: from the name).")] = None,
+    style: Annotated[str | None, Field(max_length=40, description="Pick the sound for a style, e.g. jazz, trap, "
+                                       "lofi.")] = None,
 ) -> TrackResult:
-    """Create a MIDI track in Live and name it; verified by reading the name back."""
-    new = await (await _bridge(ctx)).create_track(name, index)
-    return TrackResult(index=new, name=name)
+    """Create a MIDI or audio track in Live, named, and on a MIDI track a fitting instrument (a drum kit for
+    drums, a bass, keys, lead or pad sound for the role and style) so it makes sound; all read back.
+
+    Example: {"name": "Bass", "style": "funk"} or {"name": "Vox", "kind": "audio"}."""
+    from liveloom.ableton_bridge.sounds import role_of
+
+    b = await _bridge(ctx)
+    if kind == "audio":
+        return TrackResult(index=await b.create_track_of_kind(name, index, "audio"), name=name, kind="audio")
+    new = await b.create_track(name, index)
+    loaded = None
+    if instrument != "none":
+        caps = await b.connect()
+        if not caps.companion:
+            loaded = "none (loading instruments needs the companion script)"
+        elif instrument == "auto":
+            loaded = (await b.fit_instrument(new, role_of(name, role), style))["instrument"]
+        else:
+            loaded = (await b.load_device(new, instrument))["name"]
+    return TrackResult(index=new, name=name, instrument=loaded)
 
 
 @tool(family="live", title="Write a clip into Live", read_only=False, destructive=True, idempotent=False)
@@ -225,7 +284,7 @@ async def write_clip(
                            datagrams=report.datagrams, round_trips=report.round_trips, checks=report.checks)
 
 
-@tool(family="live", title="Read a clip from Live", read_only=False, idempotent=False)
+@tool(family="live", title="Read a clip from Live", read_only=True, idempotent=False)
 async def read_clip(
     ctx: Context,
     track: TrackIndex,
@@ -246,22 +305,26 @@ async def read_clip(
     return artifact_summary(record)
 
 
-@tool(family="live", title="Read the Live set as a song", read_only=False, idempotent=False)
+@tool(family="live", title="Read the Live set as a song", read_only=True, idempotent=False)
 async def read_song(
     ctx: Context,
     max_scenes: Annotated[int, Field(ge=1, le=256, description="Read this many scenes.")] = 64,
+    view: Annotated[Literal["session", "arrangement"], Field(
+        description="session: scenes laid end to end as sections; arrangement: every MIDI clip at its place "
+                    "(needs the companion script).")] = "session",
 ) -> SongReadResult:
-    """Read every Session clip into one song artifact: tracks as in Live, scenes laid end to end as sections.
-    Then export_midi gives the whole set as a MIDI file, render_audio a WAV.
+    """Read the set's MIDI clips into one song artifact (drum tracks marked): the Session's scenes laid end to end
+    as sections, or the Arrangement as it plays. Then export_midi gives the set as a MIDI file, render_audio a WAV.
 
     Example: {} then {"ids": ["song_…"], "path": "my-set.mid"} for export_midi."""
     ws = services(ctx).workspace
     b = await _bridge(ctx)
-    song, skipped = await b.read_song(max_scenes=max_scenes)
+    song, skipped = await b.read_song(max_scenes=max_scenes, view=view)
     if not song.tracks:
-        raise LiveloomError("the Live set has no MIDI clips in its first scenes; nothing to read")
-    record = store_song(ws, song, provenance(params={"max_scenes": max_scenes,
-                                                                       "live": str(b.target)}))
+        raise LiveloomError(f"the Live set has no MIDI clips in its {'Arrangement' if view == 'arrangement' else 'first scenes'}"
+                            "; nothing to read")
+    record = store_song(ws, song, provenance(params={"max_scenes": max_scenes, "view": view,
+                                                     "live": str(b.target)}))
     return SongReadResult(**artifact_summary(record).model_dump(), sections=[s.name for s in song.sections],
                           skipped=skipped)
 
@@ -270,10 +333,13 @@ async def read_song(
 async def write_automation(
     ctx: Context,
     track: TrackIndex,
-    slot: SlotIndex,
+    slot: Annotated[int | None, Field(ge=0, le=999, description="Session clip slot.")] = None,
+    arrangement_index: Annotated[int | None, Field(ge=0, description="Or the track's n-th Arrangement clip: the "
+                                                   "envelope is written in a Session clip and copied there (the "
+                                                   "clip is replaced by the copy).")] = None,
     parameter: Annotated[str, Field(max_length=200, description="'volume', 'pan', 'send:0', 'device:D:P' "
                                     "(device and parameter indices) or 'Device name/Parameter name'.",
-                                    examples=["volume", "Auto Filter/Frequency"])],
+                                    examples=["volume", "Auto Filter/Frequency"])] = "volume",
     points: Annotated[list[AutomationPoint] | None, Field(max_length=20_000, description="Breakpoints, "
                                                           "joined by straight lines.")] = None,
     shape: Annotated[AutomationShape | None, Field(description="Or a shape: ramp, exponential, sine LFO, "
@@ -281,13 +347,16 @@ async def write_automation(
     resolution: Annotated[float, Field(ge=MIN_RESOLUTION, le=16, description="Beats per automation step.")] = 0.25,
     replace: Annotated[bool, Field(description="Clear the parameter's envelope in this clip first.")] = True,
 ) -> AutomationResult:
-    """Write a clip automation envelope for a device or mixer parameter, in the parameter's real range,
-    and read every step back. Needs liveloom's companion Remote Script.
+    """Write a clip automation envelope for a device or mixer parameter, in the parameter's raw range (the
+    result shows the range and the values written as Live displays them, e.g. Hz), and read every step back.
+    Session clips directly; Arrangement clips through a Session copy. Needs liveloom's companion Remote Script.
 
     Example: {"track": 0, "slot": 0, "parameter": "Auto Filter/Frequency",
               "shape": {"kind": "ramp", "start": 0, "end": 16, "from_value": 40, "to_value": 130}}."""
     if (points is None) == (shape is None):
         raise LiveloomError("give either points or shape")
+    if (slot is None) == (arrangement_index is None):
+        raise LiveloomError("give either slot (a Session clip) or arrangement_index (an Arrangement clip)")
     if points is not None:
         steps = points_to_steps([(p.beat, p.value) for p in points], resolution)
     else:
@@ -296,25 +365,40 @@ async def write_automation(
     b = await _bridge(ctx)
     await b.require_companion("Writing automation")
     target = await b.resolve_parameter(track, parameter)
+    if arrangement_index is not None:
+        await ctx.report_progress(0, 1, "writing through a Session copy")
+        result = await b.write_arrangement_automation(track, arrangement_index, target, steps)
+        where = str(ClipRef(track, arrangement_index=result.pop("arrangement_index")))
+        result.pop("start", None)
+        return AutomationResult(where=where, **result)
     result = await b.write_automation(ClipRef(track, slot=slot), target, steps, replace=replace)
     return AutomationResult(where=str(ClipRef(track, slot=slot)), **result)
 
 
-@tool(family="live", title="Write a song into Live", read_only=False, idempotent=False)
+@tool(family="live", title="Write a song into Live", read_only=False, destructive=True, idempotent=False)
 async def write_song(
     ctx: Context,
     id: Annotated[str, Field(max_length=64, description="A song (or clip) artifact.")],
     mode: Annotated[Literal["session", "arrangement"], Field(
-        description="session: one new track per song track, sections as scenes; arrangement: clips at their "
-                    "positions (needs the companion script).")] = "session",
+        description="session: one new track per song track, sections as named scenes; arrangement: clips at "
+                    "their positions (needs the companion script).")] = "session",
     first_scene: Annotated[int, Field(ge=0, le=999)] = 0,
+    instruments: Annotated[str | dict[str, str], Field(
+        description="'auto': each new track gets a fitting instrument for its role and the style; 'none': "
+                    "empty tracks; or per track name a browser item (or 'auto'/'none'), e.g. "
+                    "{\"Bass\": \"Sub Bass\", \"Drums\": \"909 Core Kit\"}.")] = "auto",
+    style: Annotated[str | None, Field(max_length=40, description="Choose sounds for this style (default: the "
+                                       "style the song was composed in, when known).")] = None,
 ) -> SongWriteResult:
-    """Put a whole song into Live in one call: new tracks, clips in scenes or in the Arrangement, the tempo;
-    every clip verified. On failure the new tracks are deleted again and the error says what was written."""
+    """Put a whole song into Live in one call: new tracks with instruments, clips in scenes named after the
+    sections or in the Arrangement, the song's tempo (Live's tempo is overwritten); every clip verified. On
+    failure the new tracks are deleted again and the error says what was written."""
     ws = services(ctx).workspace
-    _, song = ws.load_song(id)
+    record, song = ws.load_song(id)
+    style = style or _style_of(record)
     await ctx.report_progress(0, 1, f"writing {len(song.tracks)} tracks")
-    result = await (await _bridge(ctx)).write_song(song, mode=mode, first_scene=first_scene)
+    result = await (await _bridge(ctx)).write_song(song, mode=mode, first_scene=first_scene,
+                                                   instruments=instruments, style=style)
     await ctx.report_progress(1, 1, "verified")
     return SongWriteResult(**result)
 
@@ -322,17 +406,24 @@ async def write_song(
 @tool(family="live", title="Set a device parameter", read_only=False, destructive=True, idempotent=True)
 async def set_device_parameter(
     ctx: Context,
-    track: TrackIndex,
+    track: Annotated[int | str, Field(description="A track index, 'return:N' or 'master'.")],
     device: Annotated[int, Field(ge=0, le=999, description="Device index on the track.")],
     parameter: Annotated[str, Field(max_length=120, description="Parameter name, or its index as text.")],
-    value: Annotated[float, Field(description="In the parameter's own range (see the error if not).")],
+    value: Annotated[float | str, Field(description="A raw number in the parameter's own range, or a value as "
+                                        "Live shows it with its unit: '2 kHz', '-6 dB', '35 %', '250 ms' "
+                                        "(needs the companion script).", examples=["2 kHz", 0.5])],
 ) -> ParameterResult:
-    """Set one device parameter and read it back."""
+    """Set one device parameter and read it back (with the value as Live displays it, e.g. '1.99 kHz').
+
+    Example: {"track": 0, "device": 0, "parameter": "Frequency", "value": "800 Hz"}."""
     p: int | str = int(parameter) if parameter.strip().isdigit() else parameter
-    return ParameterResult(**await (await _bridge(ctx)).set_device_parameter(track, device, p, value))
+    text = value.strip() if isinstance(value, str) else None
+    if text is not None and _plain_number(text):
+        value, text = float(text), None
+    return ParameterResult(**await (await _bridge(ctx)).set_device_parameter(track, device, p, text or value))
 
 
-@tool(family="live", title="Transport", read_only=False, idempotent=True)
+@tool(family="live", title="Transport", read_only=False, destructive=True, idempotent=True)
 async def transport(
     ctx: Context,
     action: Annotated[Literal["play", "stop", "tempo", "time_signature", "loop", "status"],
@@ -377,6 +468,21 @@ async def fire(
 
 @tool(family="live", title="Undo in Live", read_only=False, destructive=True, idempotent=False)
 async def undo(ctx: Context) -> SimpleResult:
-    """Undo the last change in Live (Live's own undo history)."""
-    await (await _bridge(ctx)).undo()
-    return SimpleResult(done="undid the last change in Live")
+    """Undo the last change in Live (Live's own undo history: each liveloom request is one step, so after
+    delete, undo brings the clip, track, scene or device back). Says what changed, as read back."""
+    return SimpleResult(done=await (await _bridge(ctx)).undo())
+
+
+def _plain_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _style_of(record) -> str | None:
+    """The style an artifact was made in, when its provenance says (compose, arrange, restyle)."""
+    params = getattr(getattr(record, "provenance", None), "params", None) or {}
+    style = params.get("style") or params.get("target_style")
+    return str(style) if isinstance(style, str) else None

@@ -49,8 +49,10 @@ class FakeLiveHost:
         self.application = Live.Application.Application(self.version)
         Live.Application._set_current(self.application)
         self.song = Live.Song.Song(self.version, n_scenes=n_scenes)
+        self.application._song = self.song
         if setup is not None:
             setup(self.song)
+        self.song._undo.clear()
         self.c_instance = CInstance(self.song, self.application)
         self.surface = script.create_instance(self.c_instance)
         self._stop = threading.Event()
@@ -66,6 +68,7 @@ class FakeLiveHost:
     def _run(self) -> None:
         while not self._stop.is_set():
             if not self._paused.is_set():
+                self.song._tick = self.ticks  # changes in one tick make one undo step, as one Live action
                 self.surface.update_display()
                 self.ticks += 1
             time.sleep(self.tick)

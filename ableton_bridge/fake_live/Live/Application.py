@@ -1,4 +1,4 @@
-"""Live.Application: the running Live, with its version."""
+"""Live.Application: the running Live, with its version and its browser."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ _current = None
 class Application(LomObject):
     def __init__(self, live_version=(12, 2, 0)):
         super().__init__(tuple(live_version))
+        self._song = None
+        self._browser = None
 
     def get_major_version(self) -> int:
         return self._live_version[0]
@@ -19,6 +21,14 @@ class Application(LomObject):
 
     def get_bugfix_version(self) -> int:
         return self._live_version[2]
+
+    @property
+    def browser(self):
+        if self._browser is None:
+            from .Browser import Browser
+
+            self._browser = Browser(self._live_version, self)
+        return self._browser
 
 
 def get_application() -> Application:

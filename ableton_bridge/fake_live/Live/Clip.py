@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from ._version import LomObject, since
+import wave
+from pathlib import Path
+
+from ._version import LomObject, changed, since
 from .Envelope import Envelope
 
 
@@ -47,8 +50,27 @@ def _validate(spec) -> None:
         raise RuntimeError("Invalid note velocity deviation or release velocity")
 
 
+def audio_clip(live_version, file_path: str, parent, tempo: float, is_arrangement=False, start_time=0.0):
+    """An audio clip of a WAV file, warped to the set's tempo (its length in beats at that tempo)."""
+    path = Path(str(file_path))
+    if not path.is_absolute() or not path.is_file():
+        raise RuntimeError("The path doesn't point to a valid audio file")
+    try:
+        with wave.open(str(path), "rb") as w:
+            rate, frames = w.getframerate(), w.getnframes()
+    except (wave.Error, EOFError, OSError):
+        raise RuntimeError("The path doesn't point to a valid audio file") from None
+    seconds = frames / float(rate)
+    clip = Clip(live_version, max(seconds * tempo / 60.0, 1e-3), parent, is_arrangement, start_time)
+    clip.is_midi_clip, clip.is_audio_clip = False, True
+    clip.file_path, clip.sample_rate, clip.sample_length = str(path), rate, frames
+    clip.warping = True
+    clip.name = path.stem
+    return clip
+
+
 class Clip(LomObject):
-    def __init__(self, live_version, length: float, track, is_arrangement: bool = False, start_time: float = 0.0):
+    def __init__(self, live_version, length: float, parent, is_arrangement: bool = False, start_time: float = 0.0):
         super().__init__(live_version)
         self.name = ""
         self.color = 0x1AFF2F
@@ -65,11 +87,11 @@ class Clip(LomObject):
         self.start_time = float(start_time)
         self.is_playing = False
         self.muted = False
-        self._track = track
+        self._parent = parent  # the clip slot (Session) or the track (Arrangement)
         self._notes: dict[int, MidiNote] = {}
         self._by_pitch: dict[int, set[int]] = {}
         self._next_id = 1
-        self._envelopes: dict[int, Envelope] = {}
+        self._envelopes: dict = {}  # DeviceParameter -> Envelope
 
     @property
     def length(self) -> float:
@@ -81,7 +103,11 @@ class Clip(LomObject):
 
     @property
     def canonical_parent(self):
-        return self._track
+        return self._parent
+
+    @property
+    def is_session_clip(self) -> bool:
+        return not self.is_arrangement_clip
 
     # ---------------------------------------------------------------- notes (Live 11+)
 
@@ -90,6 +116,9 @@ class Clip(LomObject):
         specs = list(notes)
         for spec in specs:
             _validate(spec)
+        if not self.is_midi_clip:
+            raise RuntimeError("Notes can only be added to MIDI clips")
+        changed(self)
         ids = []
         for spec in specs:
             self._apply_overlap_rule(spec)
@@ -133,12 +162,14 @@ class Clip(LomObject):
 
     @since(11, 0, 0)
     def remove_notes_extended(self, from_pitch: int, pitch_span: int, from_time: float, time_span: float) -> None:
+        changed(self)
         for nid, n in list(self._notes.items()):
             if self._in_range(n, from_pitch, pitch_span, from_time, time_span):
                 self._drop(nid)
 
     @since(11, 0, 0)
     def remove_notes_by_id(self, note_ids) -> None:
+        changed(self)
         for nid in note_ids:
             self._drop(int(nid))
 
@@ -151,20 +182,22 @@ class Clip(LomObject):
     def automation_envelope(self, device_parameter):
         if self.is_arrangement_clip:
             return None  # Arrangement clips have no clip envelopes through this API
-        return self._envelopes.get(id(device_parameter))
+        return self._envelopes.get(device_parameter)
 
     @since(10, 1, 0)
     def create_automation_envelope(self, device_parameter):
         if self.is_arrangement_clip:
             raise RuntimeError("Cannot create an automation envelope for an arrangement clip")
-        if id(device_parameter) in self._envelopes:
+        if device_parameter in self._envelopes:
             raise RuntimeError("Envelope already exists for this parameter")
+        changed(self)
         env = Envelope(self._live_version, self, device_parameter)
-        self._envelopes[id(device_parameter)] = env
+        self._envelopes[device_parameter] = env
         return env
 
     def clear_envelope(self, device_parameter) -> None:
-        self._envelopes.pop(id(device_parameter), None)
+        changed(self)
+        self._envelopes.pop(device_parameter, None)
 
     def clear_all_envelopes(self) -> None:
         self._envelopes.clear()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ._version import LomObject
-from .Clip import Clip
+from ._version import LomObject, changed, keep_track, since
+from .Clip import Clip, audio_clip
 
 
 class ClipSlot(LomObject):
@@ -27,10 +27,35 @@ class ClipSlot(LomObject):
             raise RuntimeError("Clip length must be greater than 0")
         if not self._track.has_midi_input:
             raise RuntimeError("Can only create MIDI clips on MIDI tracks")
-        self.clip = Clip(self._live_version, length, self._track)
+        changed(self)
+        self.clip = Clip(self._live_version, length, self)
+
+    @since(12, 0, 0)
+    def create_audio_clip(self, file_path: str):
+        if self.clip is not None:
+            raise RuntimeError("Clip slot is not empty")
+        if self._track.has_midi_input:
+            raise RuntimeError("Can only create audio clips on audio tracks")
+        clip = audio_clip(self._live_version, file_path, self, self._track._song.tempo)
+        changed(self)
+        self.clip = clip
+        return clip
 
     def delete_clip(self) -> None:
+        changed(self)
         self.clip = None
+
+    def duplicate_clip_to(self, target_clip_slot) -> None:
+        import copy
+
+        if self.clip is None:
+            raise RuntimeError("Clip slot is empty")
+        if self._track.has_midi_input != target_clip_slot._track.has_midi_input:
+            raise RuntimeError("Source and target must be of the same track type")
+        changed(self)
+        memo = keep_track(self._track)
+        memo[id(self)] = target_clip_slot
+        target_clip_slot.clip = copy.deepcopy(self.clip, memo)
 
     def fire(self) -> None:
         if self.clip is not None:

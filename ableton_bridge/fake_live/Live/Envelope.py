@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._version import LomObject
+from ._version import LomObject, changed
 
 
 class Envelope(LomObject):
@@ -22,6 +22,7 @@ class Envelope(LomObject):
             raise RuntimeError("Invalid value. Check the parameters range with min/max")
         if length <= 0 or start_time < 0:
             raise RuntimeError("Invalid step: start must be >= 0 and length > 0")
+        changed(self)
         end = start_time + length
         kept = []
         for s, e, v in self._steps:  # a new step replaces what it covers
@@ -46,4 +47,5 @@ class Envelope(LomObject):
         return self._steps[0][2] if self._steps else self._parameter.value
 
     def delete_events_in_range(self, start_time: float, end_time: float) -> None:
+        changed(self)
         self._steps = [st for st in self._steps if st[1] <= start_time or st[0] >= end_time]

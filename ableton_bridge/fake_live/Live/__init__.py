@@ -1,6 +1,6 @@
 """The fake `Live` module: `Live.Song`, `Live.Clip`, `Live.Track`, ... as in Live's embedded Python."""
 
-from . import Application, Clip, ClipSlot, Device, DeviceParameter, Envelope, MixerDevice, Scene, Song, Track
+from . import Application, Browser, Clip, ClipSlot, Device, DeviceParameter, Envelope, MixerDevice, Scene, Song, Track
 
-__all__ = ["Application", "Clip", "ClipSlot", "Device", "DeviceParameter", "Envelope", "MixerDevice", "Scene",
+__all__ = ["Application", "Browser", "Clip", "ClipSlot", "Device", "DeviceParameter", "Envelope", "MixerDevice", "Scene",
            "Song", "Track"]

@@ -35,3 +35,31 @@ class LomObject:
 
     def __init__(self, live_version: tuple[int, int, int]):
         self._live_version = live_version
+
+
+def _song_of(obj):
+    """The Song an object belongs to, by walking `canonical_parent` (None for a loose object)."""
+    seen = 0
+    while obj is not None and seen < 12:
+        if hasattr(obj, "_checkpoint"):
+            return obj
+        obj = getattr(obj, "canonical_parent", None)
+        seen += 1
+    return None
+
+
+def changed(obj) -> None:
+    """Record an undo step before `obj` (or something in it) changes; see Song._checkpoint."""
+    song = _song_of(obj)
+    if song is not None:
+        song._checkpoint()
+
+
+def keep_track(track) -> dict:
+    """A deepcopy memo that keeps a track, its song and its parameters as they are (so a copied clip's envelopes
+    still point at the track's real parameters)."""
+    memo = {id(track): track, id(track._song): track._song}
+    mixer = track.mixer_device
+    for p in [mixer.volume, mixer.panning, *mixer.sends] + [p for d in track.devices for p in d.parameters]:
+        memo[id(p)] = p
+    return memo

@@ -28,6 +28,7 @@ from collections import OrderedDict
 
 import Live
 
+from .live_set import LiveSetHandlers
 from .osc import OSCError, decode_packet, encode_message
 
 try:
@@ -35,15 +36,16 @@ try:
 except ImportError:  # pragma: no cover - older Live
     from _Framework.ControlSurface import ControlSurface
 
-SCRIPT_VERSION = "1.0.0"
+SCRIPT_VERSION = "1.1.0"
 MAX_REPLY_BYTES = 60000
 NOTE_FIELDS = 8  # pitch start duration velocity mute probability velocity_deviation release_velocity
 
 
-class LiveloomOSC(ControlSurface):
+class LiveloomOSC(LiveSetHandlers, ControlSurface):
     def __init__(self, c_instance, port=11000, reply_port=11001, host="127.0.0.1", extensions=True):
         ControlSurface.__init__(self, c_instance)
         self._live = c_instance
+        self._application = Live.Application.get_application()
         self._reply_port = reply_port
         self._extensions = extensions
         self._handlers = {}
@@ -124,10 +126,17 @@ class LiveloomOSC(ControlSurface):
         if req in self._acks:  # a retry or a duplicated datagram: answer again, apply nothing
             self._send("/liveloom/ack", self._acks[req], remote, doubles=True)
             return
+        song = self._song  # one request, one undo step in Live's history
+        begin, end = getattr(song, "begin_undo_step", None), getattr(song, "end_undo_step", None)
+        if begin is not None:
+            begin()
         try:
             ack = (req, "ok") + tuple(handler(args[1:]) or ())
         except Exception as exc:
             ack = (req, "error", "%s: %s" % (address, exc))
+        finally:
+            if end is not None:
+                end()
         self._acks[req] = ack
         while len(self._acks) > 4096:
             self._acks.popitem(last=False)
@@ -182,8 +191,9 @@ class LiveloomOSC(ControlSurface):
         return devices[d]
 
     def _parameter(self, t, target):
-        """'volume', 'pan', 'send:N' or 'device:D:P' -> a DeviceParameter of track t."""
-        mixer = self._track(t).mixer_device
+        """'volume', 'pan', 'send:N' or 'device:D:P' -> a DeviceParameter of track scope t."""
+        track = self._scope(t)
+        mixer = track.mixer_device
         parts = str(target).split(":")
         if parts[0] == "volume":
             return mixer.volume
@@ -196,7 +206,11 @@ class LiveloomOSC(ControlSurface):
                 raise IndexError("track %d has no send %d" % (int(t), n))
             return sends[n]
         if parts[0] == "device" and len(parts) == 3:
-            params = self._device(t, parts[1]).parameters
+            devices = list(track.devices)
+            d = int(parts[1])
+            if not 0 <= d < len(devices):
+                raise IndexError("track %s has no device %d" % (t, d))
+            params = devices[d].parameters
             p = int(parts[2])
             if not 0 <= p < len(params):
                 raise IndexError("device %s has no parameter %d" % (parts[1], p))
@@ -265,6 +279,7 @@ class LiveloomOSC(ControlSurface):
         h["/live/scene/fire"] = lambda a: self._song.scenes[int(a[0])].fire()
         h["/live/scene/get/name"] = lambda a: (int(a[0]), self._song.scenes[int(a[0])].name)
         h["/live/scene/set/name"] = lambda a: setattr(self._song.scenes[int(a[0])], "name", str(a[1]))
+        self._build_set_stock()
 
     def _song_getter(self, prop):
         return lambda a: (getattr(self._song, prop),)
@@ -342,6 +357,7 @@ class LiveloomOSC(ControlSurface):
         h["/liveloom/automation/read"] = self._ext_automation_read
         h["/liveloom/automation/clear"] = self._ext_automation_clear
         h["/liveloom/parameter/info"] = self._ext_parameter_info
+        self._build_set_extensions()
 
     def _ext_add_notes(self, a):
         kind, t, i = a[0], a[1], a[2]
@@ -384,8 +400,10 @@ class LiveloomOSC(ControlSurface):
 
     def _ext_clip_info(self, a):
         c = self._clip(a[0], a[1], a[2])
+        audio = bool(getattr(c, "is_audio_clip", False))
         return (c.name, float(c.length), bool(c.looping), float(c.loop_start), float(c.loop_end), int(c.color),
-                float(getattr(c, "start_time", 0.0)), len(self._all_notes(c)))
+                float(getattr(c, "start_time", 0.0)), 0 if audio else len(self._all_notes(c)), audio,
+                str(getattr(c, "file_path", "") or "") if audio else "")
 
     def _ext_clip_set(self, a):
         c = self._clip(a[0], a[1], a[2])
@@ -412,9 +430,13 @@ class LiveloomOSC(ControlSurface):
         return ()
 
     def _ext_track_create(self, a):
-        # a MIDI track at index (-1: at the end), named; applied once per request id, however often it arrives
+        # a MIDI (or audio) track at index (-1: at the end), named; applied once per request id, however often
+        # it arrives
         index, name = int(a[0]), str(a[1])
-        self._song.create_midi_track(index)
+        kind = str(a[2]) if len(a) > 2 else "midi"
+        if kind not in ("midi", "audio"):
+            raise ValueError("track kind must be 'midi' or 'audio', not %r" % kind)
+        (self._song.create_audio_track if kind == "audio" else self._song.create_midi_track)(index)
         new = len(self._song.tracks) - 1 if index == -1 else index
         self._song.tracks[new].name = name
         return (new, name)
@@ -477,4 +499,5 @@ class LiveloomOSC(ControlSurface):
 
     def _ext_parameter_info(self, a):
         p = self._parameter(a[0], a[1])
-        return (p.name, float(p.min), float(p.max), float(p.value), bool(getattr(p, "is_quantized", False)))
+        return (p.name, float(p.min), float(p.max), float(p.value), bool(getattr(p, "is_quantized", False)),
+                str(p.str_for_value(p.value)), str(p.str_for_value(p.min)), str(p.str_for_value(p.max)))
