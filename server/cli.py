@@ -175,6 +175,15 @@ def cmd_install_remote_script(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import PROBLEM, as_json, report, run_doctor
+
+    config = _config(args)
+    checks = run_doctor(target=config.live, render_settings=config.render, timeout=args.timeout)
+    print(json.dumps(as_json(checks), indent=2) if args.json else report(checks))
+    return 1 if any(c.status == PROBLEM for c in checks) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from liveloom import __version__
 
@@ -251,6 +260,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--path", help="the 'Remote Scripts' folder (default: Live's User Library on macOS/Windows)")
     p.add_argument("--dry-run", action="store_true", help="say what would be copied, copy nothing")
     p.set_defaults(func=cmd_install_remote_script)
+
+    p = sub.add_parser("doctor", help="check Live, the Remote Script, the connection and rendering; print fixes",
+                       description="Finds Live installs and versions, the User Library and whether the LiveloomOSC "
+                                   "Remote Script there is current, asks Live's port what answers, and checks "
+                                   "FluidSynth and a soundfont. Exit code 1 when something needs fixing.",
+                       epilog="examples:\n  liveloom doctor\n  liveloom doctor --live 192.168.1.20:11000 --json",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--live", metavar="HOST:PORT", help="where Live listens (default: LIVELOOM_LIVE or "
+                   "127.0.0.1:11000)")
+    p.add_argument("--timeout", type=float, default=0.6, help="seconds to wait for Live's answer (default 0.6)")
+    p.add_argument("--json", action="store_true", help="the checks as JSON")
+    p.set_defaults(func=cmd_doctor)
     return parser
 
 

@@ -127,7 +127,7 @@ def test_install_remote_script_copies_the_script_and_says_how_to_select_it(tmp_p
     assert proc.returncode == 0, proc.stderr
     assert "choose \"LiveloomOSC\"" in proc.stdout and "Preferences" in proc.stdout
     installed = sorted(p.name for p in (dest / "LiveloomOSC").iterdir())
-    assert installed == ["__init__.py", "osc.py", "surface.py"]
+    assert installed == ["__init__.py", "live_set.py", "osc.py", "surface.py"]
     again = run(home, "install-remote-script", "--path", str(dest))
     assert again.returncode == 0 and "previous version was moved" in again.stdout
     assert len(list(dest.glob("LiveloomOSC.bak-*"))) == 1

@@ -58,12 +58,14 @@ def _sample_objects():
     note = clip.get_all_notes_extended()[0]
     device = song._load_device(track, "Auto Filter", "AutoFilter", [("Frequency", 20.0, 135.0, 100.0)])
     envelope = clip.create_automation_envelope(device.parameters[1])
+    browser = Live.Application.Application((12, 2, 0)).browser
     return {
         ("Song", "Song"): song, ("Track", "Track"): track, ("ClipSlot", "ClipSlot"): slot, ("Clip", "Clip"): clip,
         ("Clip", "MidiNote"): note, ("Clip", "MidiNoteSpecification"): Live.Clip.MidiNoteSpecification(60, 0, 1),
         ("Device", "Device"): device, ("DeviceParameter", "DeviceParameter"): device.parameters[0],
         ("MixerDevice", "MixerDevice"): track.mixer_device, ("Envelope", "Envelope"): envelope,
         ("Scene", "Scene"): song.scenes[0], ("Application", "Application"): Live.Application.Application((12, 2, 0)),
+        ("Browser", "Browser"): browser, ("Browser", "BrowserItem"): browser.audio_effects.children[0],
     }
 
 
@@ -140,3 +142,41 @@ def test_overlap_rule_and_envelope_rules():
     assert arr.automation_envelope(param) is None
     with pytest.raises(RuntimeError):
         arr.create_automation_envelope(param)
+
+
+def test_undo_takes_back_the_last_change_of_any_kind():
+    song = Live.Song.Song((12, 2, 0))
+    track = song.create_midi_track(-1)
+    song.tempo = 100.0
+    track.clip_slots[0].create_clip(4.0)
+    clip = track.clip_slots[0].clip
+    clip.add_new_notes([Live.Clip.MidiNoteSpecification(60, 0.0, 1.0)])
+    track.clip_slots[0].delete_clip()
+    song.undo()  # the delete
+    assert song.tracks[0].clip_slots[0].clip is not None and song.tempo == 100.0
+    song.undo()  # the note
+    assert song.tracks[0].clip_slots[0].clip.get_all_notes_extended() == []
+    song.begin_undo_step()
+    song.tracks[0].clip_slots[1].create_clip(4.0)
+    song.tempo = 90.0
+    song.end_undo_step()
+    song.undo()  # one step for both changes
+    assert song.tempo == 100.0 and song.tracks[0].clip_slots[1].clip is None
+
+
+def test_the_browser_loads_onto_the_selected_track_like_live():
+    app = Live.Application.Application((12, 2, 0))
+    song = Live.Song.Song((12, 2, 0))
+    app._song = song
+    midi, audio = song.create_midi_track(-1), song.create_audio_track(-1)
+    kit = next(i for i in app.browser.drums.children if i.name == "808 Core Kit.adg")
+    song.view.selected_track = midi
+    app.browser.load_item(kit)
+    assert [(d.name, d.class_name, d.type) for d in midi.devices] == [("808 Core Kit", "DrumGroupDevice", 1)]
+    song.view.selected_track = audio
+    with pytest.raises(RuntimeError, match="MIDI tracks"):
+        app.browser.load_item(kit)
+    assert not app.browser.sounds.is_loadable and app.browser.sounds.children[0].is_folder
+    volume = midi.mixer_device.volume
+    assert volume.str_for_value(0.85) == "0.0 dB" and volume.str_for_value(0.0) == "-inf dB"
+    assert midi.mixer_device.panning.str_for_value(-0.5) == "25L"

@@ -157,7 +157,7 @@ async def test_transport_fire_and_undo(client, server):
     await call_ok(client, "write_clip", {"id": made["id"], "track": 0, "slot": 0})
     await call_ok(client, "fire", {"track": 0, "slot": 0})
     assert sim.host.call(lambda: sim.song.tracks[0].clip_slots[0].clip.is_playing)
-    await call_ok(client, "create_track", {"name": "Extra"})
+    await call_ok(client, "create_track", {"name": "Extra", "instrument": "none"})  # one step: the new track
     assert len(sim.song.tracks) == 2
     await call_ok(client, "undo", {})
     assert len(sim.song.tracks) == 1

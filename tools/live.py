@@ -1,5 +1,6 @@
 """Live family: read and write the running Ableton Live set, every write verified by read-back."""
 
+import math
 from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context
@@ -420,6 +421,8 @@ async def set_device_parameter(
     text = value.strip() if isinstance(value, str) else None
     if text is not None and _plain_number(text):
         value, text = float(text), None
+        if not math.isfinite(value):
+            raise LiveloomError("value must be a finite number, not NaN or infinity")
     return ParameterResult(**await (await _bridge(ctx)).set_device_parameter(track, device, p, text or value))
 
 

@@ -19,6 +19,7 @@ class BrowserItem:
         self.source = "Live"
         self.children = [BrowserItem(c) for c in spec["children"]]
 
+    @property
     def iter_children(self):
         return iter(self.children)
 
