@@ -31,7 +31,10 @@ INSTALL_HELP = (
     "Without Live, start liveloom with `--live sim` for the simulated set."
 )
 COMPANION_TOOLS = ("write_automation", "write_clip at an Arrangement position",
-                   "Live 11 note fields (probability, velocity deviation, release velocity)")
+                   "Live 11 note fields (probability, velocity deviation, release velocity)",
+                   "browse_devices", "load_device (and instruments on new tracks)", "set_mixer",
+                   "values with units in set_device_parameter", "write_audio_clip and audio tracks",
+                   "Arrangement clips in get_session and read_song")
 TIME_TOLERANCE = 1e-3  # beats; AbletonOSC sends float32 times
 STOCK_NOTE_BYTES = 24
 STOCK_READ_NOTES = 1500  # notes per read-back window (about 38 KB of reply)
