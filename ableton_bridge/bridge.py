@@ -169,6 +169,8 @@ class LiveBridge(LiveSetOps):
 
     async def check_track(self, track: int, names: list[str] | None = None) -> list[str]:
         """The set's track names, after checking that `track` is one of them (fetched unless given)."""
+        if track is None:
+            raise LiveloomError("give track (a track index, 0 = first; see get_session)")
         names = names if names is not None else await self.track_names()
         if not 0 <= track < len(names):
             raise LiveloomError(f"track {track} does not exist; the set has {len(names)} tracks "

@@ -307,3 +307,16 @@ def test_display_values_parse_and_choose():
     values = [0.0, 0.25, 0.5, 0.75, 1.0]
     assert display.closest(-6.0, values, [-math.inf, -20.0, -6.0, -6.0, 6.0]) == (3, 0.0)  # the plateau's middle
     assert display.bracket(-10.0, values, [-math.inf, -20.0, -6.0, 0.0, 6.0]) == (0.25, 0.5)
+
+
+async def test_live_tool_annotations_say_what_each_does(client):
+    notes = {t.name: t.annotations for t in (await client.list_tools()).tools}
+    for name in ("live_status", "get_session", "read_clip", "read_song", "browse_devices"):
+        assert notes[name].read_only_hint, name
+    for name in ("write_clip", "write_song", "transport", "set_mixer", "delete", "rename", "load_device", "undo",
+                 "set_device_parameter", "scene", "write_automation"):  # they overwrite or remove something
+        assert notes[name].destructive_hint and not notes[name].read_only_hint, name
+    for name in ("create_track", "duplicate", "write_audio_clip", "fire"):  # they only add (or launch)
+        assert not notes[name].read_only_hint and not notes[name].destructive_hint, name
+    assert notes["set_mixer"].idempotent_hint and notes["rename"].idempotent_hint
+    assert not notes["delete"].idempotent_hint and not notes["duplicate"].idempotent_hint

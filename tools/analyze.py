@@ -90,7 +90,7 @@ class AudioAnalysis(BaseModel):
     plot: str | None = Field(default=None, description="Path of the PNG when plots=true.")
 
 
-@tool(title="Analyze a clip", read_only=False, idempotent=False)
+@tool(title="Analyze a clip", read_only=True, idempotent=True)
 async def analyze_clip(
     ctx: Context,
     id: Annotated[str | None, Field(max_length=64, description="A clip or song artifact.")] = None,
@@ -139,7 +139,7 @@ async def analyze_clip(
                                "descriptors")})
 
 
-@tool(title="Analyze audio", read_only=False, idempotent=False)
+@tool(title="Analyze audio", read_only=True, idempotent=True)
 async def analyze_audio(
     ctx: Context,
     path: Annotated[str, Field(min_length=1, max_length=4096, description="wav, flac, mp3, ogg or aiff in an "

@@ -97,7 +97,7 @@ async def browse_devices(
                                for i in shown])
 
 
-@tool(family="live", title="Load a device onto a track", read_only=False, idempotent=False)
+@tool(family="live", title="Load a device onto a track", read_only=False, destructive=True, idempotent=False)
 async def load_device(
     ctx: Context,
     track: TrackScope,
@@ -206,6 +206,8 @@ async def duplicate(
     or a whole track (placed after it).
 
     Example: {"what": "clip", "track": 1, "slot": 0}."""
+    if what == "clip" and slot is None:
+        raise LiveloomError("duplicating a clip needs slot (the clip's Session slot)")
     got = await (await _bridge(ctx)).duplicate(what, track=track, slot=slot, to_slot=to_slot)
     return DuplicateResult(**got)
 
@@ -222,6 +224,10 @@ async def rename(
     """Rename a Session clip (track and slot), a track, or a scene; read back.
 
     Example: {"what": "track", "track": 2, "name": "Keys"}."""
+    needs = {"clip": ("track", "slot"), "track": ("track",), "scene": ("scene",)}[what]
+    missing = [k for k in needs if {"track": track, "slot": slot, "scene": scene}[k] is None]
+    if missing:
+        raise LiveloomError(f"renaming a {what} needs {' and '.join(missing)}")
     return SimpleResult(done=await (await _bridge(ctx)).rename(what, name, track=track, slot=slot, scene=scene))
 
 
