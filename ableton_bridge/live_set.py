@@ -248,40 +248,69 @@ class LiveSetOps:
     async def set_mixer(self, track: int | str, *, volume: str | float | None = None, pan: str | float | None = None,
                         sends: dict[str, str | float] | None = None, mute: bool | None = None,
                         solo: bool | None = None, arm: bool | None = None) -> dict:
+        """Every value is checked and turned into Live's raw value before anything is written; then each is
+        written and read back. If one fails, the ones already written are set back to what they were."""
         async with self._lock:
             await self.require_companion("The mixer")
             scope = await self.resolve_scope(track)
             info = await self.track_info(scope)
-            changes: list[str] = []
+            for prop, val in (("mute", mute), ("solo", solo), ("arm", arm)):
+                if val is not None and (info["kind"] == "master" or (prop == "arm" and info["kind"] == "return")):
+                    raise LiveloomError(f"the {info['kind']} track has no {prop} button")
+            plan: list[tuple[str, str, float]] = []  # (label, target, raw value)
+            asked: list[tuple[str, str, str | float]] = []
             if volume is not None:
-                v = f"{volume} dB" if isinstance(volume, (int, float)) else volume
-                r = await self.set_parameter(scope, "volume", v)
-                changes.append(f"volume {r['display']}")
+                asked.append(("volume", "volume", f"{volume} dB" if isinstance(volume, (int, float)) else volume))
             if pan is not None:
-                p = pan if isinstance(pan, str) else (f"{abs(pan):g}{'L' if pan < 0 else 'R'}" if pan else "C")
-                r = await self.set_parameter(scope, "pan", p)
-                changes.append(f"pan {r['display']}")
+                asked.append(("pan", "pan", pan if isinstance(pan, str) else
+                              (f"{abs(pan):g}{'L' if pan < 0 else 'R'}" if pan else "C")))
             for key, val in (sends or {}).items():
                 n = await self._send_index(scope, key, len(info["sends"]))
-                v = f"{val} dB" if isinstance(val, (int, float)) else val
-                r = await self.set_parameter(scope, f"send:{n}", v)
-                changes.append(f"send {chr(65 + n)} {r['display']}")
-            for prop, val in (("mute", mute), ("solo", solo), ("arm", arm)):
-                if val is None:
-                    continue
-                if info["kind"] == "master" or (prop == "arm" and info["kind"] == "return"):
-                    raise LiveloomError(f"the {info['kind']} track has no {prop} button")
-                got = (await self.client.request("/liveloom/track/set", scope, prop, bool(val)))[0]
-                if bool(got) != bool(val):
-                    raise WriteFailedSet(f"{prop} reads back as {bool(got)}")
-                changes.append(f"{prop} {'on' if val else 'off'}")
-            after = await self.track_info(scope)
-            for prop, val in (("mute", mute), ("solo", solo), ("arm", arm)):
-                if val is not None and after[prop] != bool(val):
-                    raise WriteFailedSet(f"{prop} reads back as {after[prop]}")
+                asked.append((f"send {chr(65 + n)}", f"send:{n}", f"{val} dB" if isinstance(val, (int, float))
+                              else val))
+            for label, target, text in asked:
+                plan.append((label, target, await self.display_to_value(scope, target, str(text))))
+            done: list[tuple[str, object]] = []  # (target or prop, previous value) to restore on failure
+            changes: list[str] = []
+            try:
+                for label, target, raw in plan:
+                    before = (await self.parameter_info_full(scope, target))["value"]
+                    r = await self.set_parameter(scope, target, raw)
+                    done.append((target, before))
+                    changes.append(f"{label} {r['display']}")
+                for prop, val in (("mute", mute), ("solo", solo), ("arm", arm)):
+                    if val is None:
+                        continue
+                    got = (await self.client.request("/liveloom/track/set", scope, prop, bool(val)))[0]
+                    done.append((prop, info[prop]))
+                    if bool(got) != bool(val):
+                        raise WriteFailedSet(f"{prop} reads back as {bool(got)}")
+                    changes.append(f"{prop} {'on' if val else 'off'}")
+                after = await self.track_info(scope)
+                for prop, val in (("mute", mute), ("solo", solo), ("arm", arm)):
+                    if val is not None and after[prop] != bool(val):
+                        raise WriteFailedSet(f"{prop} reads back as {after[prop]}")
+            except (LiveloomError, asyncio.TimeoutError) as exc:
+                raise WriteFailedSet(f"setting the mixer of track {scope} failed: {exc}. "
+                                     + await self._restore_mixer(scope, done)) from None
             return {"track": scope, "name": after["name"], "changed": changes, "volume": after["volume"],
                     "pan": after["pan"], "sends": after["sends"], "mute": after["mute"], "solo": after["solo"],
                     "arm": after["arm"]}
+
+    async def _restore_mixer(self, scope: str, done: list[tuple[str, object]]) -> str:
+        if not done:
+            return "Nothing was changed."
+        try:
+            for what, before in reversed(done):
+                if what in ("mute", "solo", "arm"):
+                    await self.client.request("/liveloom/track/set", scope, what, bool(before))
+                else:
+                    await self.client.request("/liveloom/parameter/set", scope, what, float(before))
+            now = await self.track_info(scope)
+            return (f"Rolled back: {', '.join(w for w, _ in done)} set back; read back, the track shows "
+                    f"{now['volume']}, {now['pan']}.")
+        except (LiveloomError, asyncio.TimeoutError) as exc:
+            return f"Setting back what was changed failed too ({exc}): check {', '.join(w for w, _ in done)} in Live."
 
     async def _send_index(self, scope: str, key: str, n_sends: int) -> int:
         k = str(key).strip()

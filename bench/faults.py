@@ -5,7 +5,9 @@ does every rollback leave what it says?
 
 For each script (liveloom's companion, stock AbletonOSC) and each fault rate, N writes of each kind — a clip, a
 song (3 tracks, sections as scenes), an automation envelope (companion only: stock AbletonOSC cannot), a track —
-go through the real bridge to the fake Live running the real Remote Script, over UDP on 127.0.0.1. After every
+a Session clip deleted, a clip duplicated into an empty slot, and with the companion a mixer volume in dB and a
+device loaded from the browser — go through the real bridge to the fake Live running the real Remote Script,
+over UDP on 127.0.0.1. After every
 call the fake set is read directly (not through the faulty network): a success must be in the set exactly
 (the clip's notes, the song's tracks and notes, the envelope's points, one new track), and a failure that says
 "Rolled back" must leave the set as it was. Counted: writes attempted, verified, failed, false successes and
@@ -85,7 +87,7 @@ async def one_round(extensions: bool, rate: tuple[float, float, float], writes: 
     bridge = LiveBridge(LiveTarget(False, "127.0.0.1", to_live.port, client_port), timeout=0.3, retries=4)
     rng = random.Random(seed)
     label = f"{'companion' if extensions else 'stock'} {drop:.0%}/{dup:.0%}/{reorder:.0%}"
-    kinds = ["clip", "song", "track"] + (["automation"] if extensions else [])
+    kinds = ["clip", "song", "track", "delete", "duplicate"] + (["automation", "mixer", "load"] if extensions else [])
     try:
         for i in range(writes):
             for kind in kinds:
@@ -140,13 +142,39 @@ async def _write(kind, bridge, sim, rng, before):
     if kind == "track":
         new = await bridge.create_track(f"tr{rng.randrange(1000)}")
         return lambda after: len(after["tracks"]) == n_tracks + 1 and after["tracks"][new][0].startswith("tr")
-    # automation on a clip that is there
+    filled = [(t, s) for t, (_, slots) in enumerate(before["tracks"]) for s, c in enumerate(slots) if c]
+    if kind in ("delete", "duplicate") and filled:
+        t, s = rng.choice(filled)
+        if kind == "delete":
+            await bridge.delete("clip", track=t, slot=s)
+            want = [list(slots) for _, slots in before["tracks"]]
+            want[t][s] = None
+            return lambda after: [list(slots) for _, slots in after["tracks"]] == want
+        free = [k for k, c in enumerate(before["tracks"][t][1]) if c is None and k > s]
+        if free:
+            await bridge.duplicate("clip", track=t, slot=s, to_slot=free[0])
+            return lambda after: (after["tracks"][t][1][free[0]] == before["tracks"][t][1][s]
+                                  and sum(c is not None for _, sl in after["tracks"] for c in sl)
+                                  == len(filled) + 1)
+    if kind == "mixer":
+        t, db = rng.randrange(n_tracks), rng.randint(-30, 4)
+        await bridge.set_mixer(t, volume=db)
+        return lambda after: sim.host.call(lambda: str(sim.song.tracks[t].mixer_device.volume)) == f"{db:.1f} dB"
+    if kind == "load":
+        t, item = rng.randrange(n_tracks), rng.choice(["Reverb", "Utility", "Compressor", "Saturator"])
+        count = sim.host.call(lambda: len(sim.song.tracks[t].devices))
+        await bridge.load_device(t, item)
+        names = lambda: sim.host.call(lambda: [d.name for d in sim.song.tracks[t].devices])  # noqa: E731
+        return lambda after: names()[-1:] == [item] and len(names()) == count + 1
+    # automation on a clip that is there (also a delete or duplicate with nothing to act on)
     where = [(t, s) for t, (_, slots) in enumerate(before["tracks"]) for s, c in enumerate(slots) if c]
     if not where:
         clip = _clip(rng)
         await bridge.write_clip(clip, track=0, slot=0)
         return lambda after: after["tracks"][0][1][0] is not None
     t, s = rng.choice(where)
+    if kind != "automation":
+        return lambda after: after == before  # nothing to delete or duplicate here: nothing done
     steps = shape_steps("ramp", start=0, end=8, from_value=0.2, to_value=0.9, resolution=0.5)
     await bridge.write_automation(ClipRef(t, slot=s), "volume", steps)
     want = [(round(a, 6), round(v, 4)) for a, _, v in steps]

@@ -320,3 +320,32 @@ async def test_live_tool_annotations_say_what_each_does(client):
         assert not notes[name].read_only_hint and not notes[name].destructive_hint, name
     assert notes["set_mixer"].idempotent_hint and notes["rename"].idempotent_hint
     assert not notes["delete"].idempotent_hint and not notes["duplicate"].idempotent_hint
+
+
+async def test_a_mixer_change_that_fails_half_way_is_set_back():
+    from liveloom.ableton_bridge.bridge import LiveBridge
+    from liveloom.music.errors import LiveloomError
+
+    sim = SimulatedLive(tick=0.01).start()
+    b = LiveBridge(sim.target, timeout=0.3)
+    real = b.client.request
+
+    async def refuse_mute(address, *args, **kw):
+        if address == "/liveloom/track/set":
+            raise LiveloomError("Live reported: the track is frozen")
+        return await real(address, *args, **kw)
+
+    try:
+        with pytest.raises(LiveloomError, match="send 'Z' does not exist"):  # checked before any write
+            await b.set_mixer(0, volume=-6, sends={"Z": -3})
+        assert sim.host.call(lambda: str(sim.song.tracks[0].mixer_device.volume)) == "0.0 dB"
+        b.client.request = refuse_mute
+        with pytest.raises(LiveloomError) as failed:
+            await b.set_mixer(0, volume=-6, pan=30, mute=True)
+        assert "Rolled back" in str(failed.value) and "0.0 dB, C" in str(failed.value)
+        state = sim.host.call(lambda: (str(sim.song.tracks[0].mixer_device.volume),
+                                       str(sim.song.tracks[0].mixer_device.panning), sim.song.tracks[0].mute))
+        assert state == ("0.0 dB", "C", False)
+    finally:
+        await b.close()
+        sim.stop()

@@ -28,7 +28,9 @@ def _hz(f: float) -> str:
 
 
 def _db(d: float) -> str:
-    return "-inf dB" if d == -math.inf else f"{d:.1f} dB"
+    if d == -math.inf:
+        return "-inf dB"
+    return f"{round(d, 1) + 0.0:.1f} dB"  # + 0.0: no "-0.0 dB" just under unity
 
 
 def _ms(ms: float) -> str:
