@@ -10,13 +10,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp.types import Resource as MCPResource
 from pydantic import ValidationError
 
 from liveloom import __version__
 from liveloom.engines.render import clean_scratch
-from liveloom.music.errors import LiveloomError
+from liveloom.music.errors import LiveloomError, NotFoundError
 from liveloom.store.files import FilePolicy
 from liveloom.store.workspace import Workspace
 from liveloom.tools.base import Services, cap_message, describe_validation_error, register
@@ -66,6 +66,27 @@ class LiveloomServer(MCPServer):
                 text = str(exc)
             raise type(exc)(cap_message(text)) from cause
 
+    async def list_tools(self) -> list:
+        """The SDK's list with schemas compacted for a model's context (see `compact`); validation still uses the
+        full models."""
+        from .compact import compact_output_schema, compact_schema
+
+        tools = await super().list_tools()
+        return [t.model_copy(update={"input_schema": compact_schema(t.input_schema),
+                                     "output_schema": compact_output_schema(t.output_schema) if t.output_schema
+                                     else None})
+                for t in tools]
+
+    async def read_resource(self, uri, context: Context | None = None):
+        """The SDK's read, with an artifact file's real MIME type (audio/wav, audio/midi, image/png,
+        application/json) instead of the template's generic one."""
+        contents = await super().read_resource(uri, context)
+        text = str(uri)
+        if text.startswith("liveloom://artifact/") and text.endswith("/file") and isinstance(contents, list):
+            record = self.services.workspace.get(text[len("liveloom://artifact/"):-len("/file")])
+            contents = [dataclasses.replace(c, mime_type=record.mime_type) for c in contents]
+        return contents
+
     async def list_resources(self) -> list[MCPResource]:
         static = await super().list_resources()
         records, _ = self.services.workspace.list(limit=200)
@@ -94,6 +115,11 @@ def build_server(config: Config | None = None) -> LiveloomServer:
     for family in FAMILIES:
         register(server, family)
     _register_resources(server, workspace)
+    from .prompts import register_completions, register_logging, register_prompts
+
+    register_prompts(server)
+    register_completions(server)
+    register_logging(server)
     return server
 
 
@@ -111,16 +137,20 @@ def _register_resources(server: MCPServer, workspace: Workspace) -> None:
             else:
                 doc["file_uri"] = f"{record.uri}/file"
             return json.dumps(doc)
+        except NotFoundError as exc:  # the current spec's resource-not-found (-32602, SEP-2164)
+            raise ResourceNotFoundError(str(exc)) from None
         except LiveloomError as exc:
             raise ResourceError(str(exc)) from None
 
     @server.resource("liveloom://artifact/{artifact_id}/file", name="artifact-file",
                      mime_type="application/octet-stream",
-                     description="An artifact's payload file as bytes (.json, .mid, .png or .wav; the record "
-                                 "gives its MIME type).")
+                     description="An artifact's payload file: JSON, a MIDI file (audio/midi), a PNG or a WAV "
+                                 "(audio/wav), read with its own MIME type.")
     def read_artifact_file(artifact_id: str) -> bytes:
         try:
             return workspace.read_bytes(workspace.get(artifact_id))
+        except NotFoundError as exc:
+            raise ResourceNotFoundError(str(exc)) from None
         except LiveloomError as exc:
             raise ResourceError(str(exc)) from None
 

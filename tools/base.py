@@ -59,6 +59,21 @@ class Services:
     live: LiveService
     models: ModelHub
     render: RenderSettings
+    client_log_level: str = "info"  # what `logging/setLevel` asked for: the least severe level sent to clients
+
+
+LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+
+
+async def client_log(ctx: Context, level: str, message: str) -> None:
+    """A `notifications/message` to the client of this request, if its level is at or above the one the client
+    asked for (`logging/setLevel`). Never fails the tool: a gone client just misses the message."""
+    try:
+        wanted = services(ctx).client_log_level
+        if LOG_LEVELS.index(level) >= LOG_LEVELS.index(wanted):
+            await ctx.log(level, message, logger_name="liveloom")
+    except Exception:  # noqa: BLE001 - logging must never break a tool
+        pass
 
 
 def services(ctx: Context) -> Services:
@@ -71,9 +86,13 @@ async def run_job(ctx: Context, work: Callable[[Job], T]) -> T:
     notifications, and a cancelled request sets the job's flag, so the work stops within a step (raising
     Cancelled in the worker) and the tool, cancelled at this await, stores nothing."""
     job = Job()
+    stages: list[str] = []
 
     def report(done: float, total: float, what: str) -> None:
         try:
+            if not stages or stages[-1] != what:  # a new stage of a long job: also a log message
+                stages.append(what)
+                anyio.from_thread.run(client_log, ctx, "info", f"{_current_tool.get()}: {what}")
             anyio.from_thread.run(ctx.report_progress, done, total, f"{what}: {done:g} of {total:g}")
         except Exception:  # the request is gone (cancelled, disconnected): stop the work
             job.cancel.set()
@@ -164,6 +183,8 @@ def tool(*, title: str, read_only: bool, destructive: bool = False, idempotent: 
             except Exception:
                 ref = secrets.token_hex(3)
                 log.exception("tool %s failed unexpectedly (ref %s)", name, ref)
+                if isinstance(kwargs.get("ctx"), Context):
+                    await client_log(kwargs["ctx"], "error", f"{name} failed unexpectedly (ref {ref})")
                 raise ToolError(
                     f"{name} failed unexpectedly (ref {ref}; the details are in the server's log). Nothing stored "
                     "was changed and the server is still running; this is a liveloom bug, please report it with "

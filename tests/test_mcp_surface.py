@@ -1,0 +1,118 @@
+"""The MCP surface as a host sees it (issue 21): resources with their real MIME types, the current spec's
+resource-not-found, and tool schemas compacted for a model's context without changing what is accepted."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import HAS_FLUIDSYNTH, call_ok
+from mcp.shared.exceptions import MCPError
+
+from liveloom.server.compact import compact_schema, schema_chars
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_artifact_files_carry_their_mime_types(client):
+    clip = await call_ok(client, "notation_to_clip", {"text": "C F G C"})
+    png = await call_ok(client, "piano_roll", {"id": clip["id"]})
+    midi = await call_ok(client, "export_midi", {"ids": [clip["id"]], "path": "x.mid"})
+    want = {clip["id"]: "application/json", png["id"]: "image/png"}
+    if midi.get("id"):
+        want[midi["id"]] = "audio/midi"
+    if HAS_FLUIDSYNTH:
+        wav = await call_ok(client, "render_audio", {"id": clip["id"]})
+        want[wav["id"]] = "audio/wav"
+    for artifact, mime in want.items():
+        got = await client.read_resource(f"liveloom://artifact/{artifact}/file")
+        assert got.contents[0].mime_type == mime, artifact
+    record = json.loads((await client.read_resource(f"liveloom://artifact/{png['id']}")).contents[0].text)
+    assert record["mime_type"] == "image/png" and record["file_uri"].endswith("/file")
+
+
+async def test_an_unknown_artifact_is_resource_not_found(client):
+    for uri in ("liveloom://artifact/clip_0000000000", "liveloom://artifact/clip_0000000000/file"):
+        with pytest.raises(MCPError) as err:
+            await client.read_resource(uri)
+        assert err.value.error.code == -32602 and "no artifact" in err.value.error.message  # SEP-2164
+
+
+def test_compact_schema_keeps_names_and_drops_what_guides_no_one():
+    schema = {"type": "object", "title": "Args", "properties": {
+        "title": {"title": "Title", "type": "string", "maxLength": 200},
+        "n": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}], "default": None, "title": "N",
+              "description": "how many"},
+        "notes": {"type": "array", "maxItems": 20000, "items": {"$ref": "#/$defs/Note"}},
+        "mode": {"anyOf": [{"type": "string"}, {"type": "integer"}], "default": "a"}},
+        "$defs": {"Note": {"title": "Note", "additionalProperties": False, "type": "object",
+                           "properties": {"pitch": {"type": "integer", "maximum": 127}}}}}
+    got = compact_schema(schema)
+    assert got["properties"]["title"] == {"type": "string"}  # a property may be called title
+    assert got["properties"]["n"] == {"type": "integer", "minimum": 1, "description": "how many"}
+    assert got["properties"]["notes"] == {"type": "array", "items": {"$ref": "#/$defs/Note"}}
+    assert got["properties"]["mode"]["anyOf"] == [{"type": "string"}, {"type": "integer"}]
+    assert got["$defs"]["Note"] == {"type": "object", "properties": {"pitch": {"type": "integer", "maximum": 127}}}
+
+
+async def test_listed_schemas_are_compact_and_still_describe_every_argument(client, server):
+    listed = (await client.list_tools()).tools
+    full = server._tool_manager.list_tools()
+    assert schema_chars(listed) < 0.85 * len(json.dumps([{"name": t.name, "description": t.description,
+                                                           "input_schema": t.parameters} for t in full]))
+    text = json.dumps([t.input_schema for t in listed])
+    assert '"title"' not in text.replace('"title": {', "")
+    for tool, info in zip(listed, full):
+        assert set(tool.input_schema.get("properties", {})) == set(info.parameters.get("properties", {}))
+        assert tool.input_schema.get("required", []) == info.parameters.get("required", [])
+
+
+async def test_prompts_list_and_render(client):
+    prompts = {p.name: p for p in (await client.list_prompts()).prompts}
+    assert {"make_loop", "song_into_live", "transcribe_and_arrange", "analyze_my_set", "restyle_melody"} <= set(prompts)
+    got = await client.get_prompt("make_loop", {"style": "trap", "key": "F minor", "bars": "4"})
+    text = got.messages[0].content.text
+    assert "4-bar trap loop in F minor" in text and "compose" in text and "progression" in text
+
+
+async def test_completions_for_artifact_ids_and_prompt_arguments(client):
+    from mcp.types import PromptReference, ResourceTemplateReference
+
+    clip = await call_ok(client, "notation_to_clip", {"text": "C F G C"})
+    ref = ResourceTemplateReference(uri="liveloom://artifact/{artifact_id}")
+    got = (await client.complete(ref, {"name": "artifact_id", "value": "cl"})).completion
+    assert clip["id"] in got.values and all(v.startswith("clip_") for v in got.values)
+    assert (await client.complete(ref, {"name": "artifact_id", "value": "song_"})).completion.values == []
+    styles = (await client.complete(PromptReference(name="make_loop"), {"name": "style", "value": "l"})).completion
+    assert styles.values == ["lofi"]
+    keys = (await client.complete(PromptReference(name="make_loop"), {"name": "key", "value": "F#"})).completion
+    assert keys.values == ["F# major", "F# minor"]
+    forms = (await client.complete(PromptReference(name="song_into_live"), {"name": "form", "value": ""})).completion
+    assert "verse-chorus" in forms.values
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+async def test_logging_set_level_and_job_stages_as_messages(server):
+    """Stages of a long job arrive as notifications/message: on a handshake-era connection after logging/setLevel,
+    on a 2026-07-28 one for requests that opt in with a log level (SEP-2577)."""
+    from mcp import Client
+
+    args = {"role": "chords", "style": "chorale", "engine": "model", "bars": 2, "seed": 1}
+    for mode, level in (("legacy", None), ("auto", "info")):
+        messages = []
+
+        async def on_log(params, messages=messages):
+            messages.append((params.level, str(params.data)))
+
+        async with Client(server, mode=mode, logging_callback=on_log, log_level=level) as c:
+            if mode == "legacy":
+                await c.set_logging_level("info")
+            await call_ok(c, "compose", args)
+            assert any(lv == "info" and data.startswith("compose:") for lv, data in messages), (mode, messages)
+            if mode == "legacy":
+                await c.set_logging_level("error")
+                assert server.services.client_log_level == "error"
+                messages.clear()
+                await call_ok(c, "compose", {**args, "seed": 2})
+                assert messages == []
+                await c.set_logging_level("info")
