@@ -169,7 +169,9 @@ async def import_midi(
 ) -> ArtifactSummary:
     """Import a standard MIDI file: one track becomes a clip artifact, several become a song.
 
-    Tempo map, time signature, key signature, programs and drums (channel 10) are kept."""
+    Tempo map, time signature, key signature, programs and drums (channel 10) are kept.
+
+    Example: {"path": "song.mid"}."""
     ws = services(ctx).workspace
     real, song = await load_midi_file(services(ctx).files, path, name)
     if name:
@@ -226,7 +228,9 @@ async def piano_roll(
     title: Annotated[str | None, Field(max_length=200)] = None,
 ) -> Annotated[CallToolResult, PianoRollResult]:
     """Draw a clip or song as a piano-roll PNG (returned as an image and stored as an artifact):
-    pitch names, bar and beat lines, velocity as shading, tracks in colours, drums by name."""
+    pitch names, bar and beat lines, velocity as shading, tracks in colours, drums by name.
+
+    Example: {"id": "clip_3f9a2b1c0d"}."""
     ws = services(ctx).workspace
     record, song = ws.load_song(id)
     await ctx.report_progress(0, 2, "drawing")

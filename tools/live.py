@@ -177,7 +177,9 @@ async def _bridge(ctx: Context) -> LiveBridge:
 @tool(family="live", title="Live status", read_only=True, idempotent=True)
 async def live_status(ctx: Context) -> LiveStatus:
     """Is Live reachable, which version, which Remote Script answers (stock AbletonOSC or liveloom's
-    companion), and what needs the companion. Never fails: an unreachable Live is reported with help."""
+    companion), and what needs the companion. Never fails: an unreachable Live is reported with help.
+
+    Example: {}."""
     b = await _bridge(ctx)
     try:
         caps = await b.connect(refresh=True)
@@ -198,7 +200,9 @@ async def get_session(
                                       "(longer).")] = False,
 ) -> Session:
     """The Live set: tempo, meter, transport, scenes; tracks with their kind, mixer, devices, Session clips and
-    Arrangement clips; return tracks and the main track (mixer and devices as Live shows them)."""
+    Arrangement clips; return tracks and the main track (mixer and devices as Live shows them).
+
+    Example: {"max_scenes": 8, "parameters": true}."""
     return Session(**await (await _bridge(ctx)).session(max_scenes=max_scenes, parameters=parameters))
 
 
@@ -293,7 +297,9 @@ async def read_clip(
     arrangement_index: Annotated[int | None, Field(ge=0, description="Or the track's n-th Arrangement clip "
                                                    "(needs the companion script).")] = None,
 ) -> ArtifactSummary:
-    """Read a Live clip's notes and settings into a clip artifact (so it can be analysed, varied, exported)."""
+    """Read a Live clip's notes and settings into a clip artifact (so it can be analysed, varied, exported).
+
+    Example: {"track": 1, "slot": 0}."""
     ws = services(ctx).workspace
     if (slot is None) == (arrangement_index is None):
         raise LiveloomError("give either slot or arrangement_index")
@@ -393,7 +399,9 @@ async def write_song(
 ) -> SongWriteResult:
     """Put a whole song into Live in one call: new tracks with instruments, clips in scenes named after the
     sections or in the Arrangement, the song's tempo (Live's tempo is overwritten); every clip verified. On
-    failure the new tracks are deleted again and the error says what was written."""
+    failure the new tracks are deleted again and the error says what was written.
+
+    Example: {"id": "song_3f9a2b1c0d", "instruments": {"drums": "909 Core Kit"}}."""
     ws = services(ctx).workspace
     record, song = ws.load_song(id)
     style = style or _style_of(record)
@@ -438,7 +446,9 @@ async def transport(
     loop_start: Annotated[float | None, Field(ge=0, le=MAX_SONG_BEATS)] = None,
     loop_length: Annotated[float | None, Field(gt=0, le=MAX_SONG_BEATS)] = None,
 ) -> TransportState:
-    """Play, stop, set tempo, time signature or the loop; returns the transport as read back from Live."""
+    """Play, stop, set tempo, time signature or the loop; returns the transport as read back from Live.
+
+    Example: {"action": "tempo", "tempo": 92}."""
     b = await _bridge(ctx)
     if action == "tempo" and tempo is None:
         raise LiveloomError("action 'tempo' needs tempo")
@@ -458,7 +468,9 @@ async def fire(
     slot: Annotated[int | None, Field(ge=0, le=999)] = None,
     scene: Annotated[int | None, Field(ge=0, le=999, description="Fire a whole scene instead.")] = None,
 ) -> SimpleResult:
-    """Launch a clip (track and slot) or a scene. Live starts it at its next launch quantization."""
+    """Launch a clip (track and slot) or a scene. Live starts it at its next launch quantization.
+
+    Example: {"scene": 0}."""
     b = await _bridge(ctx)
     if scene is not None and track is None and slot is None:
         await b.fire_scene(scene)
@@ -472,7 +484,9 @@ async def fire(
 @tool(family="live", title="Undo in Live", read_only=False, destructive=True, idempotent=False)
 async def undo(ctx: Context) -> SimpleResult:
     """Undo the last change in Live (Live's own undo history: each liveloom request is one step, so after
-    delete, undo brings the clip, track, scene or device back). Says what changed, as read back."""
+    delete, undo brings the clip, track, scene or device back). Says what changed, as read back.
+
+    Example: {}."""
     return SimpleResult(done=await (await _bridge(ctx)).undo())
 
 

@@ -245,7 +245,7 @@ async def write_audio_clip(
     """Put a WAV (a rendered artifact or a file in an allowed folder) into an audio track's Session slot or at an
     Arrangement position, as an audio clip (Live 12's API, companion script), read back by its file.
 
-    Example: {"id": "audio_4c1d2e3f4a", "track": 3, "slot": 0}."""
+    Example: {"id": "audio_4c1d2e3f4a", "track": 2, "slot": 0}."""
     svc = services(ctx)
     if (id is None) == (path is None):
         raise LiveloomError("give either id (an audio artifact) or path (a file in an allowed folder)")

@@ -35,7 +35,7 @@ async def notation_to_clip(
     text: Annotated[str, Field(
         min_length=1, max_length=LIMITS.max_notation_chars,
         description=(
-            "Musical text. Chords: 'Dm7 G7 | Cmaj7 %' or 'Cmaj7:2 F#m7b5:2 Bb/D:4'. Roman numerals (with key): "
+            "Musical text. Chords: 'Dm7 G7 | Cmaj7 | % |' or 'Cmaj7:2 F#m7b5:2 Bb/D:4'. Roman numerals (with key): "
             "'ii7 V7 Imaj7' or 'ii-V-I'. Notes: 'C4:1 E4:0.5 r:0.5 [C4 E4 G4]:2@90'. Drums, one line per "
             "drum: 'kick: x...x...\\nsnare: ....x...'. ABC with a K: line. Durations are beats (':2') or "
             "bars (':2bars'); with bar lines '|' each bar's chords share the bar and '%' repeats a bar."),
