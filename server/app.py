@@ -55,7 +55,7 @@ class LiveloomServer(MCPServer):
         wrong' (at most five, not pydantic's report with its links and the rejected values), and no message longer
         than MAX_ERROR_CHARS (a 10,000-item list of wrong types, or a megabyte string echoed back)."""
         try:
-            return await super().call_tool(name, arguments, context)
+            return _compact_text(await super().call_tool(name, arguments, context))
         except ToolError as exc:
             cause = exc.__cause__
             if isinstance(cause, ValidationError) and cause.title.endswith("Arguments"):
@@ -95,6 +95,35 @@ class LiveloomServer(MCPServer):
                         mime_type="application/json")
             for r in records
         ]
+
+
+def _drop_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
+
+
+def _compact_text(result: Any) -> Any:
+    """The text copy of a structured result as compact JSON without nulls (the SDK indents it: a third of the
+    characters were spaces); the structured content is untouched."""
+    from mcp.types import CallToolResult, TextContent
+
+    if not isinstance(result, CallToolResult) or result.structured_content is None:
+        return result
+    blocks = []
+    for block in result.content:
+        if isinstance(block, TextContent) and block.text[:1] in "{[":
+            try:
+                doc = json.loads(block.text)
+            except ValueError:
+                blocks.append(block)
+                continue
+            block = block.model_copy(update={"text": json.dumps(_drop_nulls(doc), separators=(",", ":"),
+                                                                ensure_ascii=False)})
+        blocks.append(block)
+    return result.model_copy(update={"content": blocks})
 
 
 def build_server(config: Config | None = None) -> LiveloomServer:

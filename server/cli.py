@@ -59,10 +59,25 @@ def cmd_tools(args: argparse.Namespace) -> int:
         return 0
     width = max(len(t.name) for t in tools)
     for t in tools:
-        first = (t.description or "").strip().splitlines()[0] if t.description else ""
-        flags = "read-only" if t.annotations and t.annotations.read_only_hint else "writes"
-        print(f"{t.name:<{width}}  [{flags}]  {first}")
+        print(f"{t.name:<{width}}  [{_flags(t.annotations)}]  {first_sentence(t.description or '')}")
     return 0
+
+
+def first_sentence(text: str) -> str:
+    """The description's first sentence, whole (descriptions wrap over several lines)."""
+    import re
+
+    paragraph = " ".join(text.strip().split("\n\n", 1)[0].split())
+    m = re.search(r"(?<=[.!?])\s+(?=[A-Z(])", paragraph)
+    return paragraph[:m.start()] if m else paragraph
+
+
+def _flags(a) -> str:
+    if a is None:
+        return "writes"
+    if a.read_only_hint:
+        return "read-only"
+    return "destructive" if a.destructive_hint else "writes"
 
 
 def cmd_call(args: argparse.Namespace) -> int:
@@ -200,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--checkpoint", metavar="PATH", help="a local symbolic-model checkpoint folder "
                        "(default: LIVELOOM_MODEL, else the one shipped with liveloom)")
 
-    p = sub.add_parser("serve", help="run the MCP server (stdio by default)")
+    p = sub.add_parser("serve", help="run the MCP server (stdio by default)", epilog="examples:\n  liveloom serve\n  liveloom serve --live sim --allow ~/Music\n  liveloom serve --http --port 8765 --token s3cret", formatter_class=argparse.RawDescriptionHelpFormatter)
     common(p)
     p.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
     p.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
@@ -209,23 +224,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-origin", action="append", metavar="ORIGIN", help="another allowed Origin for HTTP")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("tools", help="list the tools")
+    p = sub.add_parser("tools", help="list the tools", epilog="examples:\n  liveloom tools\n  liveloom tools --json > tools.json", formatter_class=argparse.RawDescriptionHelpFormatter)
     common(p)
     p.add_argument("--json", action="store_true", help="full schemas as JSON")
     p.set_defaults(func=cmd_tools)
 
-    p = sub.add_parser("call", help="call one tool through the server, print its structured result")
+    p = sub.add_parser("call", help="call one tool through the server, print its structured result", epilog="examples:\n  liveloom call notation_to_clip --json '{\"text\": \"Dm7 G7 | Cmaj7 | % |\"}'\n  liveloom call arrange --json '{\"style\": \"lofi\", \"key\": \"D minor\"}'\n  liveloom call write_song --live sim --json-file args.json", formatter_class=argparse.RawDescriptionHelpFormatter)
     common(p)
     p.add_argument("tool")
     p.add_argument("--json", help="the arguments as a JSON object")
     p.add_argument("--json-file", help="read the arguments from this file")
     p.set_defaults(func=cmd_call)
 
-    p = sub.add_parser("demo", help="make a short multi-track sketch: MIDI, PNG and WAV in the workspace")
+    p = sub.add_parser("demo", help="make a short multi-track sketch: MIDI, PNG and WAV in the workspace", epilog="examples:\n  liveloom demo\n  liveloom demo --live 127.0.0.1:11000   # into your running Live", formatter_class=argparse.RawDescriptionHelpFormatter)
     common(p)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("install-claude", help="add liveloom to Claude Desktop's config (merging, with a backup)")
+    p = sub.add_parser("install-claude", help="add liveloom to Claude Desktop's config (merging, with a backup)", epilog="examples:\n  liveloom install-claude\n  liveloom install-claude --live sim --dry-run", formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", help="config file (default: Claude Desktop's, per OS)")
     p.add_argument("--name", default="liveloom", help="server name in the config")
     p.add_argument("--home", help="set LIVELOOM_HOME for the server")
@@ -256,7 +271,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_agent)
 
     p = sub.add_parser("install-remote-script",
-                       help="install the LiveloomOSC companion Remote Script into Live's User Library")
+                       help="install the LiveloomOSC companion Remote Script into Live's User Library",
+                       epilog="examples:\n  liveloom install-remote-script\n  liveloom install-remote-script "
+                              "--path \"/Volumes/Mac/Users/me/Music/Ableton/User Library/Remote Scripts\" --dry-run",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--path", help="the 'Remote Scripts' folder (default: Live's User Library on macOS/Windows)")
     p.add_argument("--dry-run", action="store_true", help="say what would be copied, copy nothing")
     p.set_defaults(func=cmd_install_remote_script)

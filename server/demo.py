@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import sys
 from typing import Any
 
 from mcp import Client
@@ -52,10 +51,10 @@ async def run_demo(server: LiveloomServer) -> dict[str, str]:
             if result.is_error:
                 text = result.content[0].text if result.content else "no message"
                 raise SystemExit(f"liveloom demo: {tool} failed: {text}")
-            print(f"  {tool:<17} -> {_short(result.structured_content or {})}", file=sys.stderr)
+            print(f"  {tool:<17} -> {_short(result.structured_content or {})}", flush=True)
             return result.structured_content or {}
 
-        print("liveloom demo: a lo-fi sketch in D minor at 82 BPM", file=sys.stderr)
+        print("liveloom demo: a lo-fi sketch in D minor at 82 BPM", flush=True)
         ids = {role: (await call(tool, args))["id"] for role, tool, args in STEPS}
         song = await call("arrange", {
             "style": "lofi", "key": "D minor", "tempo": 82, "progression": "Dm9 Gm9 Bbmaj7 A7b9",
@@ -69,9 +68,14 @@ async def run_demo(server: LiveloomServer) -> dict[str, str]:
         written = await call("write_song", {"id": song["id"]}) if status.get("reachable") else None
         out = {"midi": midi["path"], "png": roll["path"], "wav": wav["path"], "song": song["id"]}
         if written:
-            out["live"] = (f"{len(written['tracks'])} tracks, {written['notes_verified']} notes verified in "
-                           f"{status['target']}")
-    print("\nliveloom demo wrote:", file=sys.stderr)
+            where = ("the simulated Live set (--live sim; --live 127.0.0.1:11000 for your Live)"
+                     if server.config.live.simulated else f"Live at {status['target']}")
+            loaded = sum(1 for i in written.get("instruments", []) if i.get("track", -1) >= 0)
+            out["live"] = (f"{len(written['tracks'])} tracks ({loaded} with instruments), "
+                           f"{written['notes_verified']} notes verified in {where}")
+        elif not status.get("reachable"):
+            out["live"] = f"not written: Live is not answering at {status['target']}"
+    print("\nliveloom demo wrote:")
     for k in ("midi", "png", "wav", "live"):
         if k in out:
             print(f"  {k.upper():<4} {out[k]}")

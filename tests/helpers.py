@@ -49,3 +49,11 @@ def process_alive(pid: int) -> bool:
             return f.read().split()[2] != "Z"
     except OSError:
         return True
+
+
+def note_rows(columns: dict | None) -> list[dict]:
+    """get_clip's notes (columns, each field named once) as one dict per note."""
+    if not columns:
+        return []
+    names = [k for k, v in columns.items() if v is not None]
+    return [{k: columns[k][i] for k in names} for i in range(len(columns["pitch"]))]

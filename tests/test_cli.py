@@ -60,7 +60,9 @@ def test_bad_live_target_is_a_clear_error(home):
 def test_demo_leaves_a_midi_a_png_and_a_wav(home):
     proc = run(home, "demo")
     assert proc.returncode == 0, proc.stderr
-    paths = dict(line.split(None, 1) for line in proc.stdout.strip().splitlines())
+    report = proc.stdout.split("liveloom demo wrote:")[1]  # one ordered report on stdout: steps, then files
+    assert proc.stdout.startswith("liveloom demo:") and "  arrange" in proc.stdout.split("liveloom demo wrote:")[0]
+    paths = dict(line.split(None, 1) for line in report.strip().splitlines())
 
     midi, png, wav = Path(paths["MIDI"]), Path(paths["PNG"]), Path(paths["WAV"])
     assert midi.read_bytes().startswith(b"MThd")
@@ -73,7 +75,8 @@ def test_demo_leaves_a_midi_a_png_and_a_wav(home):
     song = midi_to_song(midi.read_bytes())
     assert len(song.tracks) == 5 and sum(t.is_drum for t in song.tracks) == 1  # the sketch + a counter-melody
     total = sum(len(t.notes_on_timeline()) for t in song.tracks)
-    assert paths["LIVE"].startswith(f"5 tracks, {total} notes verified in 127.0.0.1:")
+    assert paths["LIVE"] == (f"5 tracks (5 with instruments), {total} notes verified in the simulated Live set "
+                             "(--live sim; --live 127.0.0.1:11000 for your Live)")
 
 
 def test_install_claude_merges_with_a_backup(tmp_path, home):
@@ -141,3 +144,21 @@ def test_install_remote_script_copies_the_script_and_says_how_to_select_it(tmp_p
                 for n in names:
                     assert n.split(".")[0] in {"Live", "ableton", "_Framework", "errno", "socket", "struct",
                                                "collections", "__future__"}, (f.name, n)
+
+
+def test_every_subcommand_has_help_with_examples():
+    from liveloom.server.cli import build_parser
+
+    parser = build_parser()
+    subs = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    for name, sub in subs.choices.items():
+        text = sub.format_help()
+        assert "examples:" in text and f"liveloom {name}" in text.split("examples:", 1)[1], name
+
+
+def test_tools_lists_whole_first_sentences():
+    from liveloom.server.cli import first_sentence
+
+    assert first_sentence("Write a clip (an artifact id, or inline notes) into a Session slot.\nThen read it "
+                          "back.\n\nExample: {}") == "Write a clip (an artifact id, or inline notes) into a Session slot."
+    assert first_sentence("Tempo e.g. 82 BPM, or 1.5x. Next") == "Tempo e.g. 82 BPM, or 1.5x."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from helpers import call_err, call_ok
+from helpers import call_err, call_ok, note_rows
 
 from liveloom.music.harmony import chord_at, progression_events
 from liveloom.music.styles import library
@@ -49,7 +49,7 @@ async def test_lofi_parts_fit_the_same_progression(client, server):
     clip = await call_ok(client, "get_clip", {"id": bass["id"], "notes": True})
     key = parse_key("D minor")
     events = progression_events(prog, key, TimeSignature(), 8)
-    for n in clip["notes"]:
+    for n in note_rows(clip["notes"]):
         if n["start"] % 4 == 0:  # every downbeat of the bass is its chord's bass note
             assert n["pitch"] % 12 == chord_at(events, n["start"]).spec.bass
         assert 28 <= n["pitch"] <= 52
@@ -61,7 +61,7 @@ async def test_lofi_parts_fit_the_same_progression(client, server):
                                                "progression": prog, "register": "D5-D6"})
     assert melody["all_checks_passed"], failed(melody)
     mclip = await call_ok(client, "get_clip", {"id": melody["id"], "notes": True})
-    assert all(74 <= n["pitch"] <= 86 for n in mclip["notes"])
+    assert all(74 <= p <= 86 for p in mclip["notes"]["pitch"])
     counter = await call_ok(client, "compose", {"role": "counter", "key": "D minor", "progression": prog,
                                                 "style": "lofi", "melody_id": melody["id"]})
     assert counter["all_checks_passed"], failed(counter)

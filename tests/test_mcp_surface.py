@@ -116,3 +116,24 @@ async def test_logging_set_level_and_job_stages_as_messages(server):
                 await call_ok(c, "compose", {**args, "seed": 2})
                 assert messages == []
                 await c.set_logging_level("info")
+
+
+async def result_chars(client, tool: str, args: dict) -> tuple[int, dict]:
+    result = await client.call_tool(tool, args)
+    assert not result.is_error, result.content[0].text
+    text = sum(len(b.text) for b in result.content if getattr(b, "type", "") == "text")
+    return text + len(json.dumps(result.structured_content)), result.structured_content
+
+
+async def test_results_fit_an_agents_context(client):
+    clip = await call_ok(client, "notation_to_clip", {"text": " ".join(["C4:0.5 E4:0.5 G4:0.5 B4:0.5"] * 16)})
+    assert clip["notes"] == 64
+    size, page = await result_chars(client, "get_clip", {"id": clip["id"], "notes": True})
+    assert size <= 6_000 and len(page["notes"]["pitch"]) == 64 and page["notes"]["mute"] is None
+    size, song = await result_chars(client, "arrange", {"style": "pop", "seed": 1})
+    assert size <= 6_000 and song["bars"] == 56
+    size, page = await result_chars(client, "get_clip", {"id": song["id"], "notes": True})
+    assert size <= 25_000 and len(page["notes"]["pitch"]) == 200 and page["next_offset"] == 200
+    assert len(page["notes"]["track"]) == 200
+    text = (await client.call_tool("get_clip", {"id": clip["id"]})).content[0].text
+    assert "\n" not in text and "null" not in text  # compact JSON, nulls left out of the text copy

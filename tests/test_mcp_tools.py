@@ -8,7 +8,7 @@ import wave
 
 import numpy as np
 import pytest
-from helpers import HAS_FLUIDSYNTH, call_err, call_ok
+from helpers import HAS_FLUIDSYNTH, call_err, call_ok, note_rows
 
 pytestmark = pytest.mark.anyio
 
@@ -54,7 +54,7 @@ async def test_notation_to_clip_and_get_clip_pages(client):
     offset = 0
     while offset is not None:
         page = await call_ok(client, "get_clip", {"id": made["id"], "notes": True, "limit": 4, "offset": offset})
-        seen += page["notes"]
+        seen += note_rows(page["notes"])
         offset = page["next_offset"]
     assert len(seen) == made["notes"]
     assert {"pitch", "start", "duration", "velocity"} <= set(seen[0])

@@ -21,7 +21,7 @@ from liveloom.music.types import Song
 from liveloom.store.files import write_file_atomically
 from liveloom.store.workspace import Provenance
 from liveloom.tools.base import provenance, services, tool
-from liveloom.tools.schemas import ArtifactSummary, NoteOut, artifact_summary, store_clip, store_song
+from liveloom.tools.schemas import ArtifactSummary, NoteColumns, artifact_summary, store_clip, store_song
 
 ArtifactId = Annotated[str, Field(min_length=1, max_length=64, description="An artifact id, e.g. 'clip_3f9a2b1c0d'.",
                                   examples=["clip_3f9a2b1c0d"])]
@@ -50,7 +50,8 @@ class ClipDetail(BaseModel):
     artifact: ArtifactSummary
     provenance: Provenance
     notes_total: int
-    notes: list[NoteOut] | None = Field(default=None, description="Present when notes=true: one page of notes.")
+    notes: NoteColumns | None = Field(default=None, description="Present when notes=true: one page of notes, as "
+                                      "columns (note i is pitch[i], start[i], …).")
     next_offset: int | None = None
 
 
@@ -139,24 +140,27 @@ async def get_clip(
     id: ArtifactId,
     notes: Annotated[bool, Field(description="Include a page of notes (else only the summary).")] = False,
     offset: Annotated[int, Field(ge=0, description="First note of the page.")] = 0,
-    limit: Annotated[int, Field(ge=1, le=LIMITS.max_page_size, description="Notes per page.")] = 500,
+    limit: Annotated[int, Field(ge=1, le=LIMITS.max_page_size, description="Notes per page.")] = 200,
     track: Annotated[int | None, Field(ge=0, description="For songs: only this track's notes.")] = None,
 ) -> ClipDetail:
-    """A clip or song: a compact summary, and its notes (in beats) a page at a time when notes=true.
+    """A clip or song: a compact summary, and its notes (in beats) a page at a time when notes=true, as columns
+    (field names once; next_offset for the next page).
 
     Example: {"id": "clip_3f9a2b1c0d", "notes": true, "limit": 100}."""
     ws = services(ctx).workspace
     record, song = await anyio.to_thread.run_sync(ws.load_song, id)
     if track is not None and track >= len(song.tracks):
         raise LiveloomError(f"{id} has {len(song.tracks)} tracks; track must be 0-{len(song.tracks) - 1}")
-    all_notes = [NoteOut(**n.model_dump(), track=ti if record.kind == "song" else None)
-                 for ti, t in enumerate(song.tracks) if track is None or ti == track
-                 for n in t.notes_on_timeline()]
-    all_notes.sort(key=lambda n: (n.start, n.track or 0, n.pitch))
-    page = all_notes[offset:offset + limit] if notes else None
-    nxt = offset + limit if notes and offset + limit < len(all_notes) else None
+    every = [(n, ti) for ti, t in enumerate(song.tracks) if track is None or ti == track
+             for n in t.notes_on_timeline()]
+    every.sort(key=lambda x: (x[0].start, x[1], x[0].pitch))
+    page = every[offset:offset + limit] if notes else None
+    nxt = offset + limit if notes and offset + limit < len(every) else None
+    columns = None
+    if page is not None:
+        columns = NoteColumns.of([n for n, _ in page], [ti for _, ti in page] if record.kind == "song" else None)
     return ClipDetail(artifact=artifact_summary(record), provenance=record.provenance,
-                      notes_total=len(all_notes), notes=page, next_offset=nxt)
+                      notes_total=len(every), notes=columns, next_offset=nxt)
 
 
 @tool(title="Import a MIDI file", read_only=False, idempotent=False)

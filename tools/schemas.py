@@ -42,10 +42,40 @@ class ArtifactSummary(BaseModel):
     tracks: list[TrackSummary] = Field(default_factory=list)
 
 
-class NoteOut(Note):
-    """A note in a result; `track` is the track index when the artifact is a song."""
+class NoteColumns(BaseModel):
+    """A page of notes as columns, each field named once: note i is pitch[i], start[i], duration[i] … (beats).
+    The optional columns appear only when some note on the page differs from the default (mute false,
+    probability 1, velocity_deviation 0, release_velocity 64, no pitch bend); `track` only for songs."""
 
-    track: int | None = None
+    pitch: list[int]
+    start: list[float]
+    duration: list[float]
+    velocity: list[int]
+    track: list[int] | None = None
+    mute: list[bool] | None = None
+    probability: list[float] | None = None
+    velocity_deviation: list[int] | None = None
+    release_velocity: list[int] | None = None
+    pitch_bend: list[list[list[float]] | None] | None = None
+
+    @classmethod
+    def of(cls, notes: list[Note], tracks: list[int] | None = None) -> "NoteColumns":
+        def column(field: str, default):
+            values = [getattr(n, field) for n in notes]
+            return values if any(v != default for v in values) else None
+
+        bends = [[list(p) for p in n.pitch_bend] if n.pitch_bend else None for n in notes]
+        return cls(pitch=[n.pitch for n in notes], start=[round(n.start, 6) for n in notes],
+                   duration=[round(n.duration, 6) for n in notes], velocity=[n.velocity for n in notes],
+                   track=tracks, mute=column("mute", False), probability=column("probability", 1.0),
+                   velocity_deviation=column("velocity_deviation", 0),
+                   release_velocity=column("release_velocity", 64),
+                   pitch_bend=bends if any(bends) else None)
+
+    def rows(self) -> list[dict]:
+        """The notes as one dict each (for code that wants rows)."""
+        names = [k for k, v in self.__dict__.items() if v is not None]
+        return [{k: getattr(self, k)[i] for k in names} for i in range(len(self.pitch))]
 
 
 def _range(notes: list[Note]) -> list[str]:
