@@ -4,6 +4,7 @@ resource-not-found, and tool schemas compacted for a model's context without cha
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from helpers import HAS_FLUIDSYNTH, call_ok
@@ -137,3 +138,36 @@ async def test_results_fit_an_agents_context(client):
     assert len(page["notes"]["track"]) == 200
     text = (await client.call_tool("get_clip", {"id": clip["id"]})).content[0].text
     assert "\n" not in text and "null" not in text  # compact JSON, nulls left out of the text copy
+
+
+# The annotations, as a table: read-only tools read (a clip, a file, the Live set) and at most store a view of
+# it (an analysis, an image, a copy of a Live clip); destructive ones overwrite or remove something (a file with
+# overwrite, Live's tempo, a clip's notes, a device, a track); idempotent ones have no further effect when
+# repeated (tools that store a new artifact on every call are not). docs/tools.md shows the same table.
+ANNOTATIONS = {  # name: (read_only, destructive, idempotent)
+    "list_artifacts": (1, 0, 1), "get_clip": (1, 0, 1), "import_midi": (0, 0, 0), "export_midi": (0, 1, 0),
+    "piano_roll": (1, 0, 1), "render_audio": (0, 1, 0), "notation_to_clip": (0, 0, 0), "compose": (0, 0, 0),
+    "continue_clip": (0, 0, 0), "harmonize": (0, 0, 0), "vary": (0, 0, 0), "interpolate": (0, 0, 0),
+    "arrange": (0, 0, 0), "orchestrate": (0, 0, 0), "analyze_clip": (1, 0, 1), "analyze_audio": (1, 0, 1),
+    "transcribe": (0, 0, 0), "reorchestrate_audio": (0, 1, 0), "transpose": (0, 0, 0), "quantize": (0, 0, 0),
+    "humanize": (0, 0, 0), "groove_transfer": (0, 0, 0), "drumify": (0, 0, 0), "reharmonize": (0, 0, 0),
+    "restyle": (0, 0, 0), "live_status": (1, 0, 1), "get_session": (1, 0, 1), "create_track": (0, 0, 0),
+    "write_clip": (0, 1, 0), "read_clip": (1, 0, 0), "read_song": (1, 0, 0), "write_automation": (0, 1, 1),
+    "write_song": (0, 1, 0), "set_device_parameter": (0, 1, 1), "transport": (0, 1, 1), "fire": (0, 0, 0),
+    "undo": (0, 1, 0), "browse_devices": (1, 0, 1), "load_device": (0, 1, 0), "set_mixer": (0, 1, 1),
+    "scene": (0, 1, 0), "delete": (0, 1, 0), "duplicate": (0, 0, 0), "rename": (0, 1, 1),
+    "write_audio_clip": (0, 0, 0),
+}
+
+
+async def test_annotations_follow_the_table(client):
+    tools = {t.name: t.annotations for t in (await client.list_tools()).tools}
+    assert set(tools) == set(ANNOTATIONS)
+    got = {n: (int(bool(a.read_only_hint)), int(bool(a.destructive_hint)), int(bool(a.idempotent_hint)))
+           for n, a in tools.items()}
+    assert got == ANNOTATIONS
+    assert all(a.open_world_hint is False for a in tools.values())  # nothing reaches beyond this machine and Live
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "tools.md").read_text()
+    for name, (ro, de, idem) in ANNOTATIONS.items():
+        row = f"| `{name}` | {'yes' if ro else ''} | {'yes' if de else ''} | {'yes' if idem else ''} |"
+        assert row in doc, row

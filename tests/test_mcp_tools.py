@@ -36,7 +36,7 @@ async def test_tools_have_typed_schemas_output_schemas_and_honest_annotations(cl
     assert tools["list_artifacts"].annotations.read_only_hint is True
     assert tools["get_clip"].annotations.read_only_hint is True
     assert tools["notation_to_clip"].annotations.read_only_hint is False
-    assert tools["export_midi"].annotations.destructive_hint is False
+    assert tools["export_midi"].annotations.destructive_hint is True  # it overwrites a file when asked (the table: test_mcp_surface)
     props = tools["notation_to_clip"].input_schema["properties"]
     assert props["velocity"]["minimum"] == 1 and props["velocity"]["maximum"] == 127
     assert props["text"]["examples"]

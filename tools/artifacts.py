@@ -191,7 +191,7 @@ async def import_midi(
     return artifact_summary(record)
 
 
-@tool(title="Export MIDI", read_only=False, destructive=False, idempotent=False)
+@tool(title="Export MIDI", read_only=False, destructive=True, idempotent=False)
 async def export_midi(
     ctx: Context,
     ids: Annotated[list[str], Field(min_length=1, max_length=LIMITS.max_tracks,
@@ -225,7 +225,7 @@ async def export_midi(
                         dropped=export.dropped)
 
 
-@tool(title="Piano roll", read_only=False, idempotent=False)
+@tool(title="Piano roll", read_only=True, idempotent=True)
 async def piano_roll(
     ctx: Context,
     id: ArtifactId,
@@ -251,7 +251,7 @@ async def piano_roll(
     )
 
 
-@tool(title="Render to audio", read_only=False, idempotent=False)
+@tool(title="Render to audio", read_only=False, destructive=True, idempotent=False)
 async def render_audio(
     ctx: Context,
     id: ArtifactId,

@@ -117,7 +117,7 @@ async def quantize(
                   f"{moved} notes moved")
 
 
-@tool(title="Humanize", read_only=False, idempotent=True)
+@tool(title="Humanize", read_only=False, idempotent=False)
 async def humanize(
     ctx: Context,
     id: ClipId,
@@ -136,7 +136,7 @@ async def humanize(
                   f"humanized: timing ±{timing_ms:g} ms, velocity ±{velocity} (seed {seed}, at {tempo:g} BPM)")
 
 
-@tool(title="Groove transfer", read_only=False, idempotent=True)
+@tool(title="Groove transfer", read_only=False, idempotent=False)
 async def groove_transfer(
     ctx: Context,
     id: ClipId,
@@ -185,7 +185,7 @@ async def groove_transfer(
                    name=f"{clip.name} ({template or 'groove'})"[:100])
 
 
-@tool(title="Drumify", read_only=False, idempotent=True)
+@tool(title="Drumify", read_only=False, idempotent=False)
 async def drumify(
     ctx: Context,
     id: ClipId,
@@ -221,7 +221,7 @@ class ReharmonizeResult(ArtifactSummary):
                                      "in, the voicing, low-interval limits kept.")
 
 
-@tool(title="Reharmonize", read_only=False, idempotent=True)
+@tool(title="Reharmonize", read_only=False, idempotent=False)
 async def reharmonize(
     ctx: Context,
     id: ClipId,

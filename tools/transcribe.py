@@ -109,7 +109,7 @@ async def _transcribe_file(ctx: Context, path: str, *, piano: bool = False, onse
     return _Heard(notes, bpm, source, info, heard.silent, heard.engine, real, heard.pedal_presses)
 
 
-@tool(title="Transcribe audio", read_only=False, idempotent=True, family="transcribe")
+@tool(title="Transcribe audio", read_only=False, idempotent=False, family="transcribe")
 async def transcribe(
     ctx: Context,
     path: Annotated[str, Field(min_length=1, max_length=4096, description="wav, flac, mp3, ogg or aiff in an "
@@ -193,8 +193,8 @@ def _store_heard(ws, heard: _Heard, title: str, split_by_register: bool, prov) -
     return store_song(ws, Song(name=title, tempo=bpm, tracks=tracks), prov), registers
 
 
-@tool(title="Re-orchestrate a recording (transcribe + re-render)", read_only=False,
-               idempotent=True, family="transcribe")
+@tool(title="Re-orchestrate a recording (transcribe + re-render)", read_only=False, destructive=True,
+      idempotent=False, family="transcribe")
 async def reorchestrate_audio(
     ctx: Context,
     path: Annotated[str, Field(min_length=1, max_length=4096, description="The recording (wav, flac, mp3, ogg, "
