@@ -69,10 +69,11 @@ class LiveloomServer(MCPServer):
     async def list_tools(self) -> list:
         """The SDK's list with schemas compacted for a model's context (see `compact`); validation still uses the
         full models."""
-        from .compact import compact_output_schema, compact_schema
+        from .compact import compact_description, compact_output_schema, compact_schema
 
         tools = await super().list_tools()
-        return [t.model_copy(update={"input_schema": compact_schema(t.input_schema),
+        return [t.model_copy(update={"description": compact_description(t.description),
+                                     "input_schema": compact_schema(t.input_schema),
                                      "output_schema": compact_output_schema(t.output_schema) if t.output_schema
                                      else None})
                 for t in tools]

@@ -3,9 +3,10 @@
 pydantic gives every property a "title" that repeats its name and spells an optional field as
 `anyOf: [X, {"type": "null"}]` with `default: null`; length limits that guard against abuse (64 KB of
 text, 20,000 notes) guide no one. A model reads every character of `tools/list` on every turn, so the
-listed schemas drop titles, string length limits, item limits of 1,000 and more, `additionalProperties:
-false`, and the null branches of optional fields (an optional field is simply not required; sending
-null is still accepted). Numeric ranges stay: they say what makes musical sense. Arguments are validated against the full pydantic
+listed schemas drop titles, string length limits, item limits of 1,000 and more, maxima of 999 and more,
+`additionalProperties: false`, and the null branches of optional fields (an optional field is simply not
+required; sending null is still accepted); descriptions lose their docstring indentation. Numeric ranges
+that say what makes musical sense (velocity 1-127, density 0-1) stay. Arguments are validated against the full pydantic
 models, never against these compact copies, so nothing a caller may send changes.
 """
 
@@ -42,6 +43,8 @@ def _walk(node: Any, in_map: bool, inputs: bool) -> Any:
             continue  # guards against abuse, not guidance: a too-long value gets a clear error
         if inputs and key == "additionalProperties" and value is False:
             continue
+        if inputs and key == "maximum" and isinstance(value, (int, float)) and value >= 999:
+            continue  # a guard (track 999, 4096 beats), not a range that means something
         out[key] = _walk(value, key in _MAP_KEYS, inputs)
     branches = out.get("anyOf")
     if inputs and isinstance(branches, list) and out.get("default", 0) is None:
@@ -52,6 +55,16 @@ def _walk(node: Any, in_map: bool, inputs: bool) -> Any:
                 merged.setdefault(k, v)
             return merged
     return out
+
+
+def compact_description(text: str | None) -> str | None:
+    """A docstring as prose: paragraphs kept, the lines of each joined, the indentation gone."""
+    if not text:
+        return text
+    import inspect
+
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
 
 
 def schema_chars(tools: list) -> int:
