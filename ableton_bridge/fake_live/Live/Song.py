@@ -107,18 +107,17 @@ class Song(LomObject):
         return bool(self._redo)
 
     def undo(self) -> None:
-        if self._undo:
-            self._redo.append(self._snapshot())
-            for k, v in self._undo.pop().items():
-                setattr(self, k, v)
-            self._step_tick = object()
+        self._restore(self._undo, self._redo)
 
     def redo(self) -> None:
-        if self._redo:
-            self._undo.append(self._snapshot())
-            for k, v in self._redo.pop().items():
+        self._restore(self._redo, self._undo)
+
+    def _restore(self, take: list, keep: list) -> None:
+        if take:
+            keep.append(self._snapshot())
+            for k, v in take.pop().items():
                 setattr(self, k, v)
-            self._step_tick = object()
+            self._step_tick = object()  # the next change starts a new step, even in this tick
 
     # ---------------------------------------------------------------- the set
 
