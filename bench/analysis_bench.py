@@ -336,11 +336,14 @@ def check(found: dict[str, float], analyze_s: float, chords: dict[str, float], r
               Claim("analyze_clip, 3-minute 4-track song, ms (published 53; 2x room)", analyze_s * 1000, 110.0,
                     False)]
     if rt:
-        claims.append(Claim("RomanText, Bach chorales: root + quality (published 71.3 %)",
-                            rt["Bach chorales"][1], 0.70))
+        claims.append(Claim("RomanText, Bach chorales: root + quality (published 78.8 %)",
+                            rt["Bach chorales"][1], 0.77))
     if per_beat:
-        claims.append(Claim("chord root per beat vs RomanText (published 79.0 %)",
-                            per_beat["liveloom, sonority at the beat"], 0.77))
+        claims.append(Claim("chord root per beat vs RomanText (published 92.0 %)",
+                            per_beat["liveloom, sonority at the beat"], 0.90))
+        claims.append(Claim("chord root per beat: liveloom at least music21's chordify root, points",
+                            100 * (per_beat["liveloom, sonority at the beat"]
+                                   - per_beat["music21 root of the sonority (chordify's slice)"]), 0.0))
     if modal:
         named = sum(modal[m][3] for m in ("dorian", "mixolydian")) / sum(modal[m][0] for m in ("dorian", "mixolydian"))
         claims.append(Claim("modes: dorian and mixolydian tunes named right, share (published 0.65)", named, 0.6))
