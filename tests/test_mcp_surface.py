@@ -171,3 +171,23 @@ async def test_annotations_follow_the_table(client):
     for name, (ro, de, idem) in ANNOTATIONS.items():
         row = f"| `{name}` | {'yes' if ro else ''} | {'yes' if de else ''} | {'yes' if idem else ''} |"
         assert row in doc, row
+
+
+@pytest.mark.skipif(not HAS_FLUIDSYNTH, reason="render_audio needs FluidSynth (scripts/install.sh installs it)")
+async def test_render_audio_can_return_a_short_preview_to_play(client):
+    import base64
+    import io
+
+    import soundfile as sf
+
+    song = await call_ok(client, "arrange", {"style": "lofi", "bars": 4, "seed": 1})
+    result = await client.call_tool("render_audio", {"id": song["id"], "preview": True})
+    assert not result.is_error
+    audio = [b for b in result.content if b.type == "audio"]
+    assert len(audio) == 1 and audio[0].mime_type == "audio/ogg"
+    data = base64.b64decode(audio[0].data)
+    samples, rate = sf.read(io.BytesIO(data))
+    assert rate == 22050 and samples.ndim == 1 and 29.0 <= len(samples) / rate <= 30.01
+    assert len(data) < 400_000 and result.structured_content["seconds"] > 60  # the full render is stored
+    plain = await client.call_tool("render_audio", {"id": song["id"]})
+    assert all(b.type != "audio" for b in plain.content)

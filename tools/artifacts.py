@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import anyio
 from mcp.server.mcpserver import Context
-from mcp.types import CallToolResult, ImageContent, TextContent
+from mcp.types import AudioContent, CallToolResult, ImageContent, TextContent
 from pydantic import BaseModel, Field
 
 from liveloom.engines import pianoroll
@@ -263,6 +263,8 @@ async def render_audio(
                                         "services play at about -14); null keeps FluidSynth's level.")] = -14.0,
     ceiling_dbfs: Annotated[float, Field(ge=-12, le=0, description="No sample peaks above this.")] = -1.0,
     overwrite: bool = False,
+    preview: Annotated[bool, Field(description="Also return the first 30 s as audio in the result, for a "
+                                   "host to play (Ogg Vorbis, mono, about 200 KB).")] = False,
 ) -> AudioResult:
     """Render a clip or song to a WAV with FluidSynth and a General MIDI soundfont, mastered: one gain brings it to
     the loudness target with no peak above the ceiling (the ceiling wins; the result says which set the level).
@@ -293,11 +295,39 @@ async def render_audio(
                               parents=[id]),
                    {"seconds": info.seconds, "sample_rate": info.sample_rate, "source": id})
     await ctx.report_progress(3, 3, "done")
-    return AudioResult(id=audio.id, path=str(out or ws.path_of(audio)), seconds=round(info.seconds, 3),
-                       sample_rate=info.sample_rate, channels=info.channels,
-                       peak_dbfs=round(info.peak_dbfs, 2) if info.peak_dbfs > -1e9 else -200.0,
-                       lufs=level.lufs, gain_db=level.gain_db, level_set_by=level.limited_by,
-                       soundfont=str(renderer.soundfont))
+    result = AudioResult(id=audio.id, path=str(out or ws.path_of(audio)), seconds=round(info.seconds, 3),
+                         sample_rate=info.sample_rate, channels=info.channels,
+                         peak_dbfs=round(info.peak_dbfs, 2) if info.peak_dbfs > -1e9 else -200.0,
+                         lufs=level.lufs, gain_db=level.gain_db, level_set_by=level.limited_by,
+                         soundfont=str(renderer.soundfont))
+    if not preview:
+        return result
+    ogg = await anyio.to_thread.run_sync(_preview, wav)
+    return CallToolResult(
+        content=[AudioContent(type="audio", data=base64.b64encode(ogg).decode(), mime_type="audio/ogg"),
+                 TextContent(type="text", text=result.model_dump_json())],
+        structured_content=result.model_dump(),
+    )
+
+
+PREVIEW_SECONDS = 30.0
+PREVIEW_RATE = 22050
+
+
+def _preview(wav: bytes) -> bytes:
+    """The first 30 s, mono at 22.05 kHz, as Ogg Vorbis: small enough to travel in a tool result."""
+    import numpy as np
+    import soundfile as sf
+    from scipy.signal import resample_poly
+
+    samples, rate = sf.read(io.BytesIO(wav), dtype="float32", always_2d=True)
+    mono = samples[: int(PREVIEW_SECONDS * rate)].mean(axis=1)
+    if rate != PREVIEW_RATE:
+        g = np.gcd(int(rate), PREVIEW_RATE)
+        mono = resample_poly(mono, PREVIEW_RATE // g, int(rate) // g).astype(np.float32)
+    buf = io.BytesIO()
+    sf.write(buf, mono, PREVIEW_RATE, format="OGG", subtype="VORBIS")
+    return buf.getvalue()
 
 
 def _mastered(rendered: bytes, lufs: float | None, ceiling_dbfs: float):
