@@ -166,10 +166,10 @@ def romantext_benchmark() -> dict[str, tuple[float, float, int]]:
         notes = [Note(pitch=p, start=st, duration=max(d, 1e-3)) for p, st, d in rec["notes"] if d > 0]
         group = "Bach chorales" if "riemenschneider" in rec["name"] else "Monteverdi madrigals"
         score_len = max(n.end for n in notes)
-        analysis_len = max(st + ln for st, ln, _, _ in rec["spans"])
+        analysis_len = max(st + ln for st, ln, *_ in rec["spans"])
         aligned = abs(score_len - analysis_len) <= 0.02 * score_len
         groups = [group, f"{group}, analysis and score of equal length"] if aligned else [group]
-        for start, length, root, quality in rec["spans"]:
+        for start, length, root, quality, *_ in rec["spans"]:
             weights = [0.0] * 12
             inside = [n for n in notes if n.start < start + length and n.end > start]
             for n in inside:
@@ -268,7 +268,8 @@ def romantext_per_beat() -> dict[str, float] | None:
 
     hits = {"liveloom, sonority at the beat": 0, "liveloom, sonority at the beat: root + triad quality": 0,
             "liveloom, by duration in the beat (before)": 0,
-            "music21 root of the sonority (chordify's slice)": 0}
+            "music21 root of the sonority (chordify's slice)": 0,
+            "liveloom, sonority at the beat: pitch-class set": 0, "music21 pitch-class set of the sonority": 0}
     beats = 0
     for line in path.read_text().splitlines():
         rec = json.loads(line)
@@ -276,25 +277,29 @@ def romantext_per_beat() -> dict[str, float] | None:
             continue
         notes = [Note(pitch=p, start=st, duration=max(d, 1e-3)) for p, st, d in rec["notes"] if d > 0]
         length = max(n.end for n in notes)
-        if abs(length - max(st + ln for st, ln, _, _ in rec["spans"])) > 0.02 * length:
+        if abs(length - max(st + ln for st, ln, *_ in rec["spans"])) > 0.02 * length:
             continue
         onset = {round(c["start"], 3): c["spec"] for c in analysis.chords_by_span(notes, 1.0, length, True)}
         span = {round(c["start"], 3): c["spec"].root for c in analysis.chords_by_span(notes, 1.0, length)}
         for b in range(int(length)):
-            found = next(((root, q) for st, ln, root, q in rec["spans"] if st - 1e-6 <= b < st + ln - 1e-6), None)
+            found = next(((root, q, set(pcs)) for st, ln, root, q, pcs in rec["spans"]
+                          if st - 1e-6 <= b < st + ln - 1e-6), None)
             if found is None:
                 continue
-            truth, quality = found
+            truth, quality, truth_pcs = found
             beats += 1
             spec = onset.get(float(b))
             hits["liveloom, sonority at the beat"] += spec is not None and spec.root == truth
             hits["liveloom, sonority at the beat: root + triad quality"] += spec is not None and spec.root == truth \
                 and _triad_quality(spec) == quality
             hits["liveloom, by duration in the beat (before)"] += span.get(float(b)) == truth
+            hits["liveloom, sonority at the beat: pitch-class set"] += spec is not None and \
+                spec.pitch_classes == truth_pcs
             sounding = [n.pitch for n in notes if n.start - 1e-6 <= b < n.end - 1e-6]
             if sounding:
                 root = m21chord.Chord([m21pitch.Pitch(midi=p) for p in sounding]).root().pitchClass
                 hits["music21 root of the sonority (chordify's slice)"] += root == truth
+                hits["music21 pitch-class set of the sonority"] += {p % 12 for p in sounding} == truth_pcs
     return {k: v / beats for k, v in hits.items()} | {"beats": beats}
 
 
@@ -341,6 +346,8 @@ def check(found: dict[str, float], analyze_s: float, chords: dict[str, float], r
     if per_beat:
         claims.append(Claim("chord root per beat vs RomanText (published 92.0 %)",
                             per_beat["liveloom, sonority at the beat"], 0.90))
+        claims.append(Claim("chord pitch-class set per beat vs RomanText (published 87.1 %)",
+                            per_beat["liveloom, sonority at the beat: pitch-class set"], 0.85))
         claims.append(Claim("chord root per beat: liveloom at least music21's chordify root, points",
                             100 * (per_beat["liveloom, sonority at the beat"]
                                    - per_beat["music21 root of the sonority (chordify's slice)"]), 0.0))

@@ -127,7 +127,7 @@ def romantext() -> None:
         for rn in analysis.flatten().getElementsByClass(roman.RomanNumeral):
             if rn.quality in ("major", "minor", "diminished", "augmented") and rn.quarterLength > 0:
                 spans.append([float(rn.offset), float(rn.quarterLength), (rn.root().pitchClass + transpose) % 12,
-                              rn.quality])
+                              rn.quality, sorted({(pc + transpose) % 12 for pc in rn.pitchClasses})])
         notes = []
         for el in score.stripTies().flatten().notes:
             for p in (el.pitches if el.isChord else [el.pitch]):
