@@ -21,7 +21,7 @@ from liveloom.music.notes import no_overlaps
 from liveloom.music.types import Clip, Note
 
 from .client import MAX_DATAGRAM, LiveCommandError, LiveUnavailable, OSCClient, build_message
-from .live_set import LiveSetOps
+from .live_set import LiveSetOps, WriteFailed
 from .target import LiveTarget
 
 INSTALL_HELP = (
@@ -91,10 +91,6 @@ class WriteReport:
     round_trips: int
     method: str
     checks: list[str] = field(default_factory=list)
-
-
-class WriteFailed(LiveloomError):
-    pass
 
 
 def _note_key(pitch: int, start: float, duration: float) -> tuple:

@@ -20,8 +20,8 @@ from .sounds import BROWSER_KINDS
 SCOPE_HELP = "a track index (0 = first), 'return:N' (or a return track's name, e.g. 'A-Reverb') or 'master'"
 
 
-class WriteFailedSet(LiveloomError):
-    pass
+class WriteFailed(LiveloomError):
+    """A write Live did not take, or that did not read back as written (the message says what the set holds)."""
 
 
 def _version_tuple(text: str | None) -> tuple[int, ...]:
@@ -94,7 +94,7 @@ class LiveSetOps:
         new, _ = await self.client.request("/liveloom/track/create", index, name[:120], "audio")
         info = await self.track_info(int(new))
         if info["kind"] != "audio" or info["name"] != name[:120]:
-            raise WriteFailedSet(f"the new track {new} reads back as {info['kind']} {info['name']!r}")
+            raise WriteFailed(f"the new track {new} reads back as {info['kind']} {info['name']!r}")
         return int(new)
 
     # ------------------------------------------------------------------ the browser and devices
@@ -153,11 +153,11 @@ class LiveSetOps:
         if int(index) < 0:
             new = [i for i, d in enumerate(names) if d not in before]
             if not new:
-                raise WriteFailedSet(f"Live did not load {found['name']} on track {scope}: its devices read back as "
+                raise WriteFailed(f"Live did not load {found['name']} on track {scope}: its devices read back as "
                                      f"{', '.join(names) or 'none'}")
             index, name, class_name = new[0], names[new[0]], chain[new[0]]["class"]
         if int(index) >= len(chain) or chain[int(index)]["name"] != str(name):
-            raise WriteFailedSet(f"after loading {found['name']}, track {scope}'s devices read back as "
+            raise WriteFailed(f"after loading {found['name']}, track {scope}'s devices read back as "
                                  f"{', '.join(names)}")
         return {"track": scope, "device": int(index), "name": str(name), "class_name": str(class_name),
                 "uri": found["uri"], "chain": names, "replaced": [x for x in str(replaced).split(", ") if x]}
@@ -239,7 +239,7 @@ class LiveSetOps:
         if abs(back["value"] - float(got)) > 1e-6 or abs(float(got) - raw) > max(1e-4, 1e-4 * (info["max"] -
                                                                                                  info["min"])):
             if not info["quantized"]:
-                raise WriteFailedSet(f"{info['name']} reads back as {back['value']:g} ({back.get('display')}), "
+                raise WriteFailed(f"{info['name']} reads back as {back['value']:g} ({back.get('display')}), "
                                      f"not {raw:g}")
         return {"parameter": info["name"], "value": back["value"], "display": back.get("display", str(shown)),
                 "min": info["min"], "max": info["max"], "range": f"{info.get('min_display', '')} .. "
@@ -284,14 +284,14 @@ class LiveSetOps:
                     got = (await self.client.request("/liveloom/track/set", scope, prop, bool(val)))[0]
                     done.append((prop, info[prop]))
                     if bool(got) != bool(val):
-                        raise WriteFailedSet(f"{prop} reads back as {bool(got)}")
+                        raise WriteFailed(f"{prop} reads back as {bool(got)}")
                     changes.append(f"{prop} {'on' if val else 'off'}")
                 after = await self.track_info(scope)
                 for prop, val in (("mute", mute), ("solo", solo), ("arm", arm)):
                     if val is not None and after[prop] != bool(val):
-                        raise WriteFailedSet(f"{prop} reads back as {after[prop]}")
+                        raise WriteFailed(f"{prop} reads back as {after[prop]}")
             except (LiveloomError, asyncio.TimeoutError) as exc:
-                raise WriteFailedSet(f"setting the mixer of track {scope} failed: {exc}. "
+                raise WriteFailed(f"setting the mixer of track {scope} failed: {exc}. "
                                      + await self._restore_mixer(scope, done)) from None
             return {"track": scope, "name": after["name"], "changed": changes, "volume": after["volume"],
                     "pan": after["pan"], "sends": after["sends"], "mute": after["mute"], "solo": after["solo"],
@@ -340,7 +340,7 @@ class LiveSetOps:
                 ok = await self._apply_once(("/liveloom/scene/create", at), ("/live/song/create_scene", at),
                                             lambda: self._count_is(self.num_scenes, n + 1))
                 if not ok or await self.num_scenes() != n + 1:
-                    raise WriteFailedSet("Live did not create the scene")
+                    raise WriteFailed("Live did not create the scene")
                 index = n if at == -1 else at
             elif index is None or not 0 <= index < n:
                 raise LiveloomError(f"scene {index} does not exist; the set has {n} scenes (0-{n - 1})")
@@ -366,7 +366,7 @@ class LiveSetOps:
             if time_signature is not None and info["time_signature"] != f"{time_signature[0]}/{time_signature[1]}":
                 wrong.append(f"time signature {info['time_signature']}")
             if wrong:
-                raise WriteFailedSet(f"scene {index} reads back with " + ", ".join(wrong))
+                raise WriteFailed(f"scene {index} reads back with " + ", ".join(wrong))
             return info
 
     async def _scene_readback(self, index: int) -> dict:
@@ -404,7 +404,7 @@ class LiveSetOps:
                                                 ("/live/clip_slot/delete_clip", track, slot),
                                                 lambda: self._not(self.has_clip(track, slot)))
                     if not ok:
-                        raise WriteFailedSet(f"the clip at track {track}, slot {slot} is still there")
+                        raise WriteFailed(f"the clip at track {track}, slot {slot} is still there")
                     return f"deleted the clip at track {track}, slot {slot}"
                 await self.require_companion("Deleting an Arrangement clip")
                 clips = (await self.track_info(track))["arrangement"]
@@ -415,7 +415,7 @@ class LiveSetOps:
                 await self.client.request("/liveloom/clip/delete", "arrangement", track, arrangement_index)
                 after = (await self.track_info(track))["arrangement"]
                 if len(after) != len(clips) - 1:
-                    raise WriteFailedSet(f"track {track} still has {len(after)} Arrangement clips")
+                    raise WriteFailed(f"track {track} still has {len(after)} Arrangement clips")
                 return f"deleted the Arrangement clip {gone['name']!r} at beat {gone['start']:g} of track {track}"
             if what == "track":
                 names = await self.check_track(track)
@@ -423,7 +423,7 @@ class LiveSetOps:
                 ok = await self._apply_once(("/liveloom/delete", "track", track, 0), ("/live/song/delete_track", track),
                                             lambda: self._count_is(self.track_names, n - 1))
                 if not ok:
-                    raise WriteFailedSet(f"track {track} was not deleted (the set still has {n} tracks)")
+                    raise WriteFailed(f"track {track} was not deleted (the set still has {n} tracks)")
                 return f"deleted track {track} ({names[track]})"
             if what == "scene":
                 n = await self.num_scenes()
@@ -434,7 +434,7 @@ class LiveSetOps:
                 ok = await self._apply_once(("/liveloom/delete", "scene", 0, scene), ("/live/song/delete_scene", scene),
                                             lambda: self._count_is(self.num_scenes, n - 1))
                 if not ok:
-                    raise WriteFailedSet(f"scene {scene} was not deleted")
+                    raise WriteFailed(f"scene {scene} was not deleted")
                 return f"deleted scene {scene}"
             if what == "device":
                 await self.check_track(track)
@@ -446,7 +446,7 @@ class LiveSetOps:
                                             ("/live/track/delete_device", track, device),
                                             lambda: self._count_is(lambda: self.device_names(track), len(devices) - 1))
                 if not ok:
-                    raise WriteFailedSet(f"device {device} ({devices[device]}) is still on track {track}")
+                    raise WriteFailed(f"device {device} ({devices[device]}) is still on track {track}")
                 return f"deleted {devices[device]} (device {device}) from track {track}"
             raise LiveloomError(f"cannot delete {what!r}: give clip, track, scene or device")
 
@@ -480,7 +480,7 @@ class LiveSetOps:
                                             ("/live/song/duplicate_track", track),
                                             lambda: self._count_is(self.track_names, n + 1))
                 if not ok:
-                    raise WriteFailedSet(f"track {track} was not duplicated")
+                    raise WriteFailed(f"track {track} was not duplicated")
                 return {"done": f"duplicated track {track} ({names[track]}) as track {track + 1}", "track": track + 1}
             if slot is None or not await self.has_clip(track, slot):
                 raise LiveloomError(f"there is no clip at track {track}, slot {slot} to duplicate")
@@ -502,13 +502,13 @@ class LiveSetOps:
                                         ("/live/clip_slot/duplicate_clip_to", track, slot, track, to_slot),
                                         lambda: self.has_clip(track, to_slot))
             if not ok:
-                raise WriteFailedSet(f"the copy did not appear in slot {to_slot}")
+                raise WriteFailed(f"the copy did not appear in slot {to_slot}")
             from .bridge import ClipRef
 
             a = await self.read_clip(ClipRef(track, slot=slot))
             b = await self.read_clip(ClipRef(track, slot=to_slot))
             if [(n.pitch, n.start, n.duration) for n in a.notes] != [(n.pitch, n.start, n.duration) for n in b.notes]:
-                raise WriteFailedSet(f"the copy in slot {to_slot} differs from the clip in slot {slot}")
+                raise WriteFailed(f"the copy in slot {to_slot} differs from the clip in slot {slot}")
             return {"done": f"duplicated the clip at track {track}, slot {slot} to slot {to_slot} ({len(b.notes)} "
                             "notes, verified)", "slot": to_slot}
 
@@ -537,7 +537,7 @@ class LiveSetOps:
             else:
                 raise LiveloomError(f"cannot rename {what!r}: give track, clip or scene")
             if not ok:
-                raise WriteFailedSet(f"the {what} did not take the name {name!r}")
+                raise WriteFailed(f"the {what} did not take the name {name!r}")
             return f"renamed the {what} to {name!r}"
 
     # ------------------------------------------------------------------ audio clips
@@ -570,7 +570,7 @@ class LiveSetOps:
                 where = f"track {track}, Arrangement beat {position:g}"
                 back = await self.client.request("/liveloom/clip/info", "arrangement", track, int(index))
             if len(back) < 10 or not back[8] or Path(str(back[9])).resolve() != path.resolve():
-                raise WriteFailedSet(f"the clip at {where} does not read back as {path.name}")
+                raise WriteFailed(f"the clip at {where} does not read back as {path.name}")
             return {"where": where, "name": str(back[0]), "length": float(back[1]), "file": path.name,
                     "arrangement_index": int(index) if slot is None else None}
 
@@ -634,10 +634,10 @@ class LiveSetOps:
                 copy = await self.read_clip(ClipRef(track, arrangement_index=int(new_index)))
                 key = [(n.pitch, round(n.start, 3), round(n.duration, 3)) for n in original.notes]
                 if [(n.pitch, round(n.start, 3), round(n.duration, 3)) for n in copy.notes] != key:
-                    raise WriteFailedSet("the Arrangement copy's notes differ from the original clip's")
+                    raise WriteFailed("the Arrangement copy's notes differ from the original clip's")
                 now = (await self.track_info(track))["arrangement"][int(new_index)]
                 if abs(now["start"] - place["start"]) > 1e-3:
-                    raise WriteFailedSet(f"the copy sits at beat {now['start']:g}, not {place['start']:g}")
+                    raise WriteFailed(f"the copy sits at beat {now['start']:g}, not {place['start']:g}")
             except (LiveloomError, asyncio.TimeoutError) as exc:
                 rb = "the original clip is untouched"
                 if deleted:
@@ -652,7 +652,7 @@ class LiveSetOps:
                         rb = "the original clip was written back in its place"
                     except (LiveloomError, asyncio.TimeoutError) as exc2:
                         rb = f"putting the original back failed too ({exc2}); use Undo in Live"
-                raise WriteFailedSet(f"Arrangement automation failed: {exc}; {rb}") from None
+                raise WriteFailed(f"Arrangement automation failed: {exc}; {rb}") from None
             finally:
                 try:
                     await self.client.request("/liveloom/clip/delete", "session", track, free)

@@ -169,7 +169,7 @@ class SimpleResult(BaseModel):
     done: str
 
 
-async def _bridge(ctx: Context) -> LiveBridge:
+async def live_bridge(ctx: Context) -> LiveBridge:
     """The Live connection of this server (made on first use)."""
     return await services(ctx).live.bridge()
 
@@ -180,7 +180,7 @@ async def live_status(ctx: Context) -> LiveStatus:
     companion), and what needs the companion. Never fails: an unreachable Live is reported with help.
 
     Example: {}."""
-    b = await _bridge(ctx)
+    b = await live_bridge(ctx)
     try:
         caps = await b.connect(refresh=True)
         names = await b.track_names()
@@ -203,7 +203,7 @@ async def get_session(
     Arrangement clips; return tracks and the main track (mixer and devices as Live shows them).
 
     Example: {"max_scenes": 8, "parameters": true}."""
-    return Session(**await (await _bridge(ctx)).session(max_scenes=max_scenes, parameters=parameters))
+    return Session(**await (await live_bridge(ctx)).session(max_scenes=max_scenes, parameters=parameters))
 
 
 @tool(family="live", title="Create a track", read_only=False, idempotent=False)
@@ -227,7 +227,7 @@ async def create_track(
     Example: {"name": "Bass", "style": "funk"} or {"name": "Vox", "kind": "audio"}."""
     from liveloom.ableton_bridge.sounds import role_of
 
-    b = await _bridge(ctx)
+    b = await live_bridge(ctx)
     if kind == "audio":
         return TrackResult(index=await b.create_track_of_kind(name, index, "audio"), name=name, kind="audio")
     new = await b.create_track(name, index)
@@ -278,7 +278,7 @@ async def write_clip(
         clip = Clip(name=name or "clip", notes=notes, length=length or round_up_to_bar(max(end, 1e-9),
                                                                                     Clip().time_signature))
     await ctx.report_progress(0, 2, "writing")
-    report = await (await _bridge(ctx)).write_clip(clip, track=track, slot=slot, position=position, mode=mode,
+    report = await (await live_bridge(ctx)).write_clip(clip, track=track, slot=slot, position=position, mode=mode,
                                                    name=name, color=color, loop=loop)
     if id is None:  # inline notes are kept as an artifact once they are in Live (a failed write stores nothing)
         record = store_clip(ws, clip, provenance(params={"inline_notes": len(notes)}))
@@ -303,7 +303,7 @@ async def read_clip(
     ws = services(ctx).workspace
     if (slot is None) == (arrangement_index is None):
         raise LiveloomError("give either slot or arrangement_index")
-    b = await _bridge(ctx)
+    b = await live_bridge(ctx)
     ref = ClipRef(track, slot=slot, arrangement_index=arrangement_index)
     clip = await b.read_clip(ref)
     record = store_clip(ws, clip, provenance(params={"track": track, "slot": slot,
@@ -325,7 +325,7 @@ async def read_song(
 
     Example: {} then {"ids": ["song_…"], "path": "my-set.mid"} for export_midi."""
     ws = services(ctx).workspace
-    b = await _bridge(ctx)
+    b = await live_bridge(ctx)
     song, skipped = await b.read_song(max_scenes=max_scenes, view=view)
     if not song.tracks:
         raise LiveloomError(f"the Live set has no MIDI clips in its {'Arrangement' if view == 'arrangement' else 'first scenes'}"
@@ -369,7 +369,7 @@ async def write_automation(
     else:
         steps = shape_steps(shape.kind, start=shape.start, end=shape.end, from_value=shape.from_value,
                             to_value=shape.to_value, resolution=resolution, rate=shape.rate, values=shape.values)
-    b = await _bridge(ctx)
+    b = await live_bridge(ctx)
     await b.require_companion("Writing automation")
     target = await b.resolve_parameter(track, parameter)
     if arrangement_index is not None:
@@ -406,7 +406,7 @@ async def write_song(
     record, song = ws.load_song(id)
     style = style or _style_of(record)
     await ctx.report_progress(0, 1, f"writing {len(song.tracks)} tracks")
-    result = await (await _bridge(ctx)).write_song(song, mode=mode, first_scene=first_scene,
+    result = await (await live_bridge(ctx)).write_song(song, mode=mode, first_scene=first_scene,
                                                    instruments=instruments, style=style)
     await ctx.report_progress(1, 1, "verified")
     return SongWriteResult(**result)
@@ -431,7 +431,7 @@ async def set_device_parameter(
         value, text = float(text), None
         if not math.isfinite(value):
             raise LiveloomError("value must be a finite number, not NaN or infinity")
-    return ParameterResult(**await (await _bridge(ctx)).set_device_parameter(track, device, p, text or value))
+    return ParameterResult(**await (await live_bridge(ctx)).set_device_parameter(track, device, p, text or value))
 
 
 @tool(family="live", title="Transport", read_only=False, destructive=True, idempotent=True)
@@ -449,7 +449,7 @@ async def transport(
     """Play, stop, set tempo, time signature or the loop; returns the transport as read back from Live.
 
     Example: {"action": "tempo", "tempo": 92}."""
-    b = await _bridge(ctx)
+    b = await live_bridge(ctx)
     if action == "tempo" and tempo is None:
         raise LiveloomError("action 'tempo' needs tempo")
     if action == "time_signature" and (numerator is None or denominator is None):
@@ -471,7 +471,7 @@ async def fire(
     """Launch a clip (track and slot) or a scene. Live starts it at its next launch quantization.
 
     Example: {"scene": 0}."""
-    b = await _bridge(ctx)
+    b = await live_bridge(ctx)
     if scene is not None and track is None and slot is None:
         await b.fire_scene(scene)
         return SimpleResult(done=f"fired scene {scene}")
@@ -487,7 +487,7 @@ async def undo(ctx: Context) -> SimpleResult:
     delete, undo brings the clip, track, scene or device back). Says what changed, as read back.
 
     Example: {}."""
-    return SimpleResult(done=await (await _bridge(ctx)).undo())
+    return SimpleResult(done=await (await live_bridge(ctx)).undo())
 
 
 def _plain_number(text: str) -> bool:

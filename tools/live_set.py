@@ -10,7 +10,7 @@ from liveloom.ableton_bridge.sounds import BROWSER_KINDS
 from liveloom.music.errors import LiveloomError
 from liveloom.music.limits import LIMITS
 from liveloom.tools.base import services, tool
-from liveloom.tools.live import SimpleResult, TrackIndex, _bridge
+from liveloom.tools.live import SimpleResult, TrackIndex, live_bridge
 
 TrackScope = Annotated[int | str, Field(description="A track index (0 = first), 'return:N' or a return track's "
                                         "name (e.g. 'A-Reverb'), or 'master'.", examples=[0, "return:0", "master"])]
@@ -88,7 +88,7 @@ async def browse_devices(
     with load_device. Needs the companion script.
 
     Example: {"text": "Auto Filter", "kind": "audio_effects"}."""
-    found = await (await _bridge(ctx)).browse(text, kind, offset, limit, refresh)
+    found = await (await live_bridge(ctx)).browse(text, kind, offset, limit, refresh)
     shown = found["items"]
     nxt = offset + len(shown) if offset + len(shown) < found["total"] else None
     note = None if found["complete"] else "the browser is larger than liveloom indexes at once; narrow the kind"
@@ -111,7 +111,7 @@ async def load_device(
     main track take effects), verified by reading the track's device chain back. Needs the companion script.
 
     Example: {"track": 0, "item": "Auto Filter"} then write_automation with parameter "Auto Filter/Frequency"."""
-    got = await (await _bridge(ctx)).load_device(track, item, kind, position)
+    got = await (await live_bridge(ctx)).load_device(track, item, kind, position)
     return LoadResult(track=got["track"], device=got["device"], name=got["name"], chain=got["chain"],
                       replaced=got["replaced"])
 
@@ -138,7 +138,7 @@ async def set_mixer(
         raise LiveloomError("give at least one of volume, pan, sends, mute, solo, arm")
     if isinstance(pan, (int, float)) and not -50 <= pan <= 50:
         raise LiveloomError(f"pan {pan:g} is outside -50 (left) .. 50 (right)")
-    return MixerResult(**await (await _bridge(ctx)).set_mixer(track, volume=volume, pan=pan, sends=sends, mute=mute,
+    return MixerResult(**await (await live_bridge(ctx)).set_mixer(track, volume=volume, pan=pan, sends=sends, mute=mute,
                                                               solo=solo, arm=arm))
 
 
@@ -163,7 +163,7 @@ async def scene(
         raise LiveloomError("give index (a scene to change) or create: true")
     sig = (numerator, denominator) if numerator is not None else None
     at = None if index == -1 else index
-    return SceneResult(**await (await _bridge(ctx)).scene(index=at, create=create, name=name, tempo=tempo,
+    return SceneResult(**await (await live_bridge(ctx)).scene(index=at, create=create, name=name, tempo=tempo,
                                                           time_signature=sig))
 
 
@@ -188,7 +188,7 @@ async def delete(
         raise LiveloomError(f"deleting a {what} needs {' and '.join(missing)}")
     if what == "clip" and (slot is None) == (arrangement_index is None):
         raise LiveloomError("deleting a clip needs slot (Session) or arrangement_index (Arrangement)")
-    done = await (await _bridge(ctx)).delete(what, track=track, slot=slot, arrangement_index=arrangement_index,
+    done = await (await live_bridge(ctx)).delete(what, track=track, slot=slot, arrangement_index=arrangement_index,
                                              scene=scene, device=device)
     return SimpleResult(done=done)
 
@@ -208,7 +208,7 @@ async def duplicate(
     Example: {"what": "clip", "track": 1, "slot": 0}."""
     if what == "clip" and slot is None:
         raise LiveloomError("duplicating a clip needs slot (the clip's Session slot)")
-    got = await (await _bridge(ctx)).duplicate(what, track=track, slot=slot, to_slot=to_slot)
+    got = await (await live_bridge(ctx)).duplicate(what, track=track, slot=slot, to_slot=to_slot)
     return DuplicateResult(**got)
 
 
@@ -228,7 +228,7 @@ async def rename(
     missing = [k for k in needs if {"track": track, "slot": slot, "scene": scene}[k] is None]
     if missing:
         raise LiveloomError(f"renaming a {what} needs {' and '.join(missing)}")
-    return SimpleResult(done=await (await _bridge(ctx)).rename(what, name, track=track, slot=slot, scene=scene))
+    return SimpleResult(done=await (await live_bridge(ctx)).rename(what, name, track=track, slot=slot, scene=scene))
 
 
 @tool(family="live", title="Put an audio file into Live", read_only=False, idempotent=False)
@@ -258,5 +258,5 @@ async def write_audio_clip(
         file = svc.workspace.path_of(record)
     else:
         file = svc.files.readable(path, max_bytes=LIMITS.max_audio_bytes, suffixes=AUDIO_SUFFIXES)
-    got = await (await _bridge(ctx)).write_audio_clip(file, track=track, slot=slot, position=position)
+    got = await (await live_bridge(ctx)).write_audio_clip(file, track=track, slot=slot, position=position)
     return AudioClipResult(**got)
