@@ -29,19 +29,21 @@ fi
 .venv/bin/python -m pip install --quiet --no-deps "transkun==2.0.1"
 .venv/bin/python -m pip install --quiet "pretty_midi>=0.2.10" "mir_eval>=0.8"
 
+# apt-get install, as root or with password-less sudo; says what to run otherwise.
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || return 1
+  local SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
+  $SUDO true 2>/dev/null || { echo "note: run 'sudo apt install $*'" >&2; return 1; }
+  $SUDO apt-get update -qq >/dev/null 2>&1 || true
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1
+}
+
 # FluidSynth + a GM soundfont (render_audio, the demo's WAV). Optional: without them every
 # other tool works and render_audio says what to install.
 if ! command -v fluidsynth >/dev/null 2>&1 || ! ls /usr/share/sounds/sf2/*.sf2 >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1; then
-    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
-    if $SUDO true 2>/dev/null; then
-      $SUDO apt-get update -qq >/dev/null 2>&1 || true
-      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-        fluidsynth fluid-soundfont-gm >/dev/null 2>&1 \
-        || echo "note: could not apt-get install fluidsynth fluid-soundfont-gm; render_audio will be unavailable" >&2
-    else
-      echo "note: run 'sudo apt install fluidsynth fluid-soundfont-gm' to enable render_audio" >&2
-    fi
+    apt_install fluidsynth fluid-soundfont-gm \
+      || echo "note: could not apt-get install fluidsynth fluid-soundfont-gm; render_audio will be unavailable" >&2
   elif command -v brew >/dev/null 2>&1; then
     brew list fluid-synth >/dev/null 2>&1 || brew install fluid-synth >/dev/null \
       || echo "note: brew install fluid-synth failed; render_audio will be unavailable" >&2
@@ -49,5 +51,18 @@ if ! command -v fluidsynth >/dev/null 2>&1 || ! ls /usr/share/sounds/sf2/*.sf2 >
   else
     echo "note: install FluidSynth and a GM soundfont to enable render_audio (see README)" >&2
   fi
+fi
+
+# For the tests of the MCP Apps piano roll in a real browser: Chromium (Debian's package; Playwright, in the
+# test extra, drives it) and the test host page, built on the official @modelcontextprotocol/ext-apps (npm).
+if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/lib/chromium/chromium ]; then
+  apt_install chromium || echo "note: could not install Chromium; the piano-roll browser test needs it" >&2
+fi
+if command -v npm >/dev/null 2>&1; then
+  (cd tests/apps_harness && { [ -d node_modules/@modelcontextprotocol/ext-apps ] \
+      || npm ci --no-audit --no-fund --silent; } && npm run --silent build) \
+    || echo "note: could not build tests/apps_harness; the piano-roll browser test needs it" >&2
+else
+  echo "note: npm is missing; the piano-roll browser test needs Node.js and npm" >&2
 fi
 echo "liveloom installed in .venv ($(.venv/bin/liveloom --version))" >&2

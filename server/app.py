@@ -46,7 +46,7 @@ class LiveloomServer(MCPServer):
 
     def __init__(self, services: Services, config: Config):
         super().__init__(name="liveloom", title="liveloom", version=__version__, instructions=INSTRUCTIONS,
-                         log_level="WARNING", lifespan=_lifespan)
+                         log_level="WARNING", lifespan=_lifespan, extensions=[_piano_roll_app()])
         self.services = services
         self.config = config
 
@@ -96,6 +96,23 @@ class LiveloomServer(MCPServer):
                         mime_type="application/json")
             for r in records
         ]
+
+
+def _piano_roll_app():
+    """MCP Apps: the interactive piano roll (draw, play, edit, save as a new artifact through edit_clip) that hosts
+    with Apps show for the tools whose result is a clip or a song; other hosts get the usual result."""
+    from pathlib import Path
+
+    from mcp.server.apps import Apps
+
+    from liveloom.tools.base import PIANO_ROLL_APP
+
+    apps = Apps()
+    apps.add_html_resource(PIANO_ROLL_APP, (Path(__file__).with_name("piano_roll_app.html")).read_text(),
+                           name="piano-roll", title="liveloom piano roll",
+                           description="Draws a clip or song (tracks coloured, drums as lanes), plays it, and saves "
+                                       "edits as a new artifact.")
+    return apps
 
 
 def _drop_nulls(value: Any) -> Any:

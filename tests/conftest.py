@@ -3,6 +3,11 @@ tests call (call_ok, call_err, ...) are in helpers.py."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -41,3 +46,28 @@ async def client(server):
     async with Client(server) as c:
         yield c
     await server.services.live.close()
+
+
+@pytest.fixture
+def http_server(home):
+    """`liveloom serve --http` as a subprocess (token s3cret, the simulated Live); yields its MCP URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "LIVELOOM_HOME": str(home), "LIVELOOM_LIVE": "sim", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "liveloom", "serve", "--http", "--port", str(port), "--token", "s3cret"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read().decode())
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}/mcp"
+    proc.terminate()
+    proc.wait(timeout=10)

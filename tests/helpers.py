@@ -3,6 +3,8 @@ and calling a tool function directly, without a server, with a context of its ow
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 import os
 import shutil
 from types import SimpleNamespace
@@ -57,3 +59,15 @@ def note_rows(columns: dict | None) -> list[dict]:
         return []
     names = [k for k, v in columns.items() if v is not None]
     return [{k: columns[k][i] for k in names} for i in range(len(columns["pitch"]))]
+
+
+@asynccontextmanager
+async def http_client(url: str, token: str):
+    """An MCP client over streamable HTTP with a bearer token."""
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
+        async with Client(streamable_http_client(url, http_client=http)) as client:
+            yield client

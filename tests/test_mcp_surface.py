@@ -156,7 +156,7 @@ ANNOTATIONS = {  # name: (read_only, destructive, idempotent)
     "write_song": (0, 1, 0), "set_device_parameter": (0, 1, 1), "transport": (0, 1, 1), "fire": (0, 0, 0),
     "undo": (0, 1, 0), "browse_devices": (1, 0, 1), "load_device": (0, 1, 0), "set_mixer": (0, 1, 1),
     "scene": (0, 1, 0), "delete": (0, 1, 0), "duplicate": (0, 0, 0), "rename": (0, 1, 1),
-    "write_audio_clip": (0, 0, 0),
+    "write_audio_clip": (0, 0, 0), "edit_clip": (0, 0, 0),
 }
 
 
@@ -191,3 +191,25 @@ async def test_render_audio_can_return_a_short_preview_to_play(client):
     assert len(data) < 400_000 and result.structured_content["seconds"] > 60  # the full render is stored
     plain = await client.call_tool("render_audio", {"id": song["id"]})
     assert all(b.type != "audio" for b in plain.content)
+
+
+async def test_edit_clip_saves_a_new_clip_or_song_and_keeps_the_source(client):
+    melody = await call_ok(client, "notation_to_clip", {"text": "E5:1 D5:1 C5:2 D5:1 E5:1 E5:2", "key": "C major"})
+    song = await call_ok(client, "harmonize", {"id": melody["id"], "style": "pop"})
+    page = (await call_ok(client, "get_clip", {"id": song["id"], "notes": True, "limit": 2000}))
+    cols = page["notes"]
+    assert page["next_offset"] is None
+    cols = {k: cols[k][1:] for k in ("pitch", "start", "duration", "velocity", "track")}  # delete the first note
+    edited = await call_ok(client, "edit_clip", {"id": song["id"], "notes": cols, "name": "trimmed"})
+    assert edited["kind"] == "song" and edited["notes"] == song["notes"] - 1 and edited["name"] == "trimmed"
+    assert [t["name"] for t in edited["tracks"]] == [t["name"] for t in song["tracks"]]
+    assert [t["is_drum"] for t in edited["tracks"]] == [t["is_drum"] for t in song["tracks"]]
+    assert (await call_ok(client, "get_clip", {"id": song["id"]}))["artifact"]["notes"] == song["notes"]
+    from helpers import call_err
+
+    err = await call_err(client, "edit_clip", {"id": song["id"], "notes": {"pitch": [60], "start": [0, 1],
+                                                                           "duration": [1], "velocity": [90]}})
+    assert "one entry per note" in err
+    err = await call_err(client, "edit_clip", {"id": song["id"], "notes": {**{k: v[:1] for k, v in cols.items()},
+                                                                           "track": [9]}})
+    assert "tracks" in err

@@ -6,15 +6,19 @@ import os
 import socket
 import subprocess
 import sys
-import time
-from contextlib import asynccontextmanager
 
 import httpx2
 import pytest
+from helpers import http_client
 from mcp import Client, StdioServerParameters
-from mcp.client.streamable_http import streamable_http_client
 
 pytestmark = pytest.mark.anyio
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _env(home) -> dict[str, str]:
@@ -40,40 +44,6 @@ async def test_stdio_subprocess_lists_tools_and_calls_one(home):
     assert (home / "index.sqlite").exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def http_server(home):
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "liveloom", "serve", "--http", "--port", str(port), "--token", "s3cret"],
-        env=_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode())
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}/mcp"
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
-@asynccontextmanager
-async def _client(url: str, token: str):
-    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
-        async with Client(streamable_http_client(url, http_client=http)) as client:
-            yield client
-
-
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
         "params": {"protocolVersion": "2025-06-18", "capabilities": {},
                    "clientInfo": {"name": "t", "version": "0"}}}
@@ -96,7 +66,7 @@ async def test_http_requires_the_bearer_token_and_checks_host_and_origin(http_se
 
 
 async def test_http_client_session_works_with_the_token(http_server):
-    async with _client(http_server, "s3cret") as client:
+    async with http_client(http_server, "s3cret") as client:
         names = {t.name for t in (await client.list_tools()).tools}
         assert "notation_to_clip" in names
         made = await client.call_tool("notation_to_clip", {"text": "kick: x...x...", "name": "beat"})

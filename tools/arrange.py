@@ -66,7 +66,7 @@ class OrchestrateResult(ArtifactSummary):
     details: list[str]
 
 
-@tool(title="Arrange a song", read_only=False, idempotent=False)
+@tool(title="Arrange a song", read_only=False, idempotent=False, ui=True)
 async def arrange(
     ctx: Context,
     style: StyleArg = None,
@@ -126,7 +126,7 @@ async def arrange(
                          all_checks_passed=not failed, failed_checks=checks_out(failed))
 
 
-@tool(title="Orchestrate a clip", read_only=False, idempotent=False)
+@tool(title="Orchestrate a clip", read_only=False, idempotent=False, ui=True)
 async def orchestrate(
     ctx: Context,
     id: Annotated[str, Field(min_length=1, max_length=64, description="The clip to orchestrate (kept as it is).")],

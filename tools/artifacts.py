@@ -17,7 +17,7 @@ from liveloom.engines.render import find_renderer, render_midi, wav_info
 from liveloom.music.errors import LiveloomError
 from liveloom.music.limits import LIMITS
 from liveloom.music.midi_io import midi_to_song, song_to_midi
-from liveloom.music.types import Song
+from liveloom.music.types import Clip, Note, PlacedClip, Song
 from liveloom.store.files import write_file_atomically
 from liveloom.store.workspace import Provenance
 from liveloom.tools.base import provenance, services, tool
@@ -134,7 +134,7 @@ async def list_artifacts(
                         damaged=listing.damaged, notice=ws.notice)
 
 
-@tool(title="Get a clip or song", read_only=True, idempotent=True)
+@tool(title="Get a clip or song", read_only=True, idempotent=True, ui=True)
 async def get_clip(
     ctx: Context,
     id: ArtifactId,
@@ -163,7 +163,7 @@ async def get_clip(
                       notes_total=len(every), notes=columns, next_offset=nxt)
 
 
-@tool(title="Import a MIDI file", read_only=False, idempotent=False)
+@tool(title="Import a MIDI file", read_only=False, idempotent=False, ui=True)
 async def import_midi(
     ctx: Context,
     path: Annotated[str, Field(min_length=1, max_length=4096, examples=["groove.mid", "/Users/me/Music/idea.mid"],
@@ -335,3 +335,63 @@ def _mastered(rendered: bytes, lufs: float | None, ceiling_dbfs: float):
 
     samples, rate = sf.read(io.BytesIO(rendered), dtype="float32", always_2d=True)
     return master(samples, rate, lufs, ceiling_dbfs)
+
+
+class EditedNotes(BaseModel):
+    """Notes as get_clip gives them: columns, note i is pitch[i], start[i], duration[i], velocity[i] (beats);
+    `track` for songs (the track index of each note)."""
+
+    pitch: list[Annotated[int, Field(ge=0, le=127)]] = Field(max_length=LIMITS.max_notes_per_clip)
+    start: list[Annotated[float, Field(ge=0, le=LIMITS.max_clip_beats)]] = Field(max_length=LIMITS.max_notes_per_clip)
+    duration: list[Annotated[float, Field(gt=0, le=LIMITS.max_clip_beats)]] = Field(
+        max_length=LIMITS.max_notes_per_clip)
+    velocity: list[Annotated[int, Field(ge=1, le=127)]] = Field(max_length=LIMITS.max_notes_per_clip)
+    track: list[Annotated[int, Field(ge=0)]] | None = Field(default=None, max_length=LIMITS.max_notes_per_clip)
+
+
+@tool(title="Save edited notes", read_only=False, idempotent=False, ui=True)
+async def edit_clip(
+    ctx: Context,
+    id: ArtifactId,
+    notes: Annotated[EditedNotes, Field(description="The whole edited note list, as columns (as get_clip gives "
+                                        "them); for a song, with track.")],
+    name: Annotated[str | None, Field(max_length=200, description="Name of the new artifact (default: the "
+                                      "source's, 'edited').")] = None,
+) -> ArtifactSummary:
+    """Save an edited note list as a new clip or song artifact — what the piano roll app sends after a person
+    moves, lengthens, adds or deletes notes or changes velocities. The source artifact is kept as it is; tempo,
+    meter, tracks, instruments and sections are carried over.
+
+    Example: {"id": "clip_3f9a2b1c0d", "notes": {"pitch": [60, 64], "start": [0, 1], "duration": [1, 1],
+    "velocity": [90, 80]}}."""
+    ws = services(ctx).workspace
+    record, song = await anyio.to_thread.run_sync(ws.load_song, id)
+    n = len(notes.pitch)
+    if not len(notes.start) == len(notes.duration) == len(notes.velocity) == n or (
+            notes.track is not None and len(notes.track) != n):
+        raise LiveloomError("notes' columns must have one entry per note: pitch, start, duration, velocity (and "
+                            f"track) have {len(notes.pitch)}, {len(notes.start)}, {len(notes.duration)}, "
+                            f"{len(notes.velocity)}" + (f", {len(notes.track)}" if notes.track is not None else ""))
+    tracks = notes.track or [0] * n
+    if max(tracks, default=0) >= len(song.tracks):
+        raise LiveloomError(f"{id} has {len(song.tracks)} tracks; a note names track {max(tracks)}")
+    by_track: dict[int, list[Note]] = {}
+    for p, st, du, ve, tr in zip(notes.pitch, notes.start, notes.duration, notes.velocity, tracks):
+        by_track.setdefault(tr, []).append(Note(pitch=p, start=st, duration=du, velocity=ve))
+    label = name or f"{record.name} (edited)"
+    prov = provenance(params={"id": id, "notes": n}, parents=[id])
+    if record.kind == "clip":
+        clip = song.tracks[0].clips[0].clip
+        end = max((x.end for x in by_track.get(0, [])), default=0.0)
+        edited = clip.model_copy(update={"notes": sorted(by_track.get(0, []), key=lambda x: (x.start, x.pitch)),
+                                         "name": label, "length": max(clip.length, end)})
+        return artifact_summary(store_clip(ws, edited, prov))
+    length = max([song.length] + [x.end for xs in by_track.values() for x in xs])
+    new_tracks = []
+    for t, track in enumerate(song.tracks):
+        first = track.clips[0].clip if track.clips else Clip()
+        clip = first.model_copy(update={"notes": sorted(by_track.get(t, []), key=lambda x: (x.start, x.pitch)),
+                                        "length": length, "name": track.name, "loop": False})
+        new_tracks.append(track.model_copy(update={"clips": [PlacedClip(start=0.0, clip=clip)]}))
+    edited_song = song.model_copy(update={"tracks": new_tracks, "name": label})
+    return artifact_summary(store_song(ws, Song.model_validate(edited_song.model_dump()), prov))

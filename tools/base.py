@@ -117,6 +117,7 @@ class ToolInfo:
     title: str
     annotations: ToolAnnotations
     family: str | None
+    ui: bool = False
 
 
 def first_non_finite(value: Any, where: str = "") -> str | None:
@@ -158,10 +159,14 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+PIANO_ROLL_APP = "ui://liveloom/piano-roll.html"
+
+
 def tool(*, title: str, read_only: bool, destructive: bool = False, idempotent: bool = False,
-         open_world: bool = False, family: str | None = None) -> Callable[[F], F]:
+         open_world: bool = False, family: str | None = None, ui: bool = False) -> Callable[[F], F]:
     """Make an async function a liveloom tool named after the function. `family` is published in the tool's
-    `_meta` as "liveloom/family" (e.g. "live" for tools that touch the Live set)."""
+    `_meta` as "liveloom/family" (e.g. "live" for tools that touch the Live set); `ui` binds the tool to the
+    interactive piano roll (MCP Apps: `_meta.ui.resourceUri`), for tools whose result is a clip or a song."""
 
     def decorator(fn: F) -> F:
         name = fn.__name__
@@ -195,7 +200,7 @@ def tool(*, title: str, read_only: bool, destructive: bool = False, idempotent: 
 
         wrapper.tool_info = ToolInfo(name, title, ToolAnnotations(
             title=title, read_only_hint=read_only, destructive_hint=destructive, idempotent_hint=idempotent,
-            open_world_hint=open_world), family)
+            open_world_hint=open_world), family, ui)
         return wrapper  # type: ignore[return-value]
 
     return decorator
@@ -211,5 +216,7 @@ def register(server: MCPServer, module: ModuleType) -> None:
     """Add every tool of a family module to the server under its own name and annotations."""
     for fn in tools_of(module):
         info: ToolInfo = fn.tool_info
-        server.add_tool(fn, name=info.name, title=info.title, annotations=info.annotations,
-                        meta={"liveloom/family": info.family} if info.family else None)
+        meta = {"liveloom/family": info.family} if info.family else {}
+        if info.ui:
+            meta["ui"] = {"resourceUri": PIANO_ROLL_APP}
+        server.add_tool(fn, name=info.name, title=info.title, annotations=info.annotations, meta=meta or None)

@@ -114,7 +114,7 @@ class ContinueResult(ArtifactSummary):
     all_checks_passed: bool
 
 
-@tool(title="Compose", read_only=False, idempotent=False)
+@tool(title="Compose", read_only=False, idempotent=False, ui=True)
 async def compose(
     ctx: Context,
     role: Annotated[Role, Field(description="What to write.")],
@@ -175,7 +175,7 @@ async def compose(
                          seed_used=seed)
 
 
-@tool(title="Continue a clip", read_only=False, idempotent=False)
+@tool(title="Continue a clip", read_only=False, idempotent=False, ui=True)
 async def continue_clip(
     ctx: Context,
     id: Annotated[str, Field(min_length=1, max_length=64, description="The clip to continue (kept as it is).")],
@@ -229,7 +229,7 @@ async def continue_clip(
                           checks=checks_out(checks), all_checks_passed=all(c.passed for c in checks))
 
 
-@tool(title="Harmonize a melody", read_only=False, idempotent=False)
+@tool(title="Harmonize a melody", read_only=False, idempotent=False, ui=True)
 async def harmonize(
     ctx: Context,
     id: Annotated[str, Field(min_length=1, max_length=64, description="The melody clip (kept as it is).")],

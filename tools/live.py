@@ -289,7 +289,7 @@ async def write_clip(
                            datagrams=report.datagrams, round_trips=report.round_trips, checks=report.checks)
 
 
-@tool(family="live", title="Read a clip from Live", read_only=True, idempotent=False)
+@tool(family="live", title="Read a clip from Live", read_only=True, idempotent=False, ui=True)
 async def read_clip(
     ctx: Context,
     track: TrackIndex,
@@ -312,7 +312,7 @@ async def read_clip(
     return artifact_summary(record)
 
 
-@tool(family="live", title="Read the Live set as a song", read_only=True, idempotent=False)
+@tool(family="live", title="Read the Live set as a song", read_only=True, idempotent=False, ui=True)
 async def read_song(
     ctx: Context,
     max_scenes: Annotated[int, Field(ge=1, le=256, description="Read this many scenes.")] = 64,

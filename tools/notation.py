@@ -29,7 +29,7 @@ class NotationResult(ArtifactSummary):
     checks: list[str] = Field(description="What was verified about the result.")
 
 
-@tool(title="Notation to clip", read_only=False, idempotent=False)
+@tool(title="Notation to clip", read_only=False, idempotent=False, ui=True)
 async def notation_to_clip(
     ctx: Context,
     text: Annotated[str, Field(

@@ -32,7 +32,7 @@ class StyleWeight(BaseModel):
     weight: float = Field(ge=0, le=1)
 
 
-@tool(title="Restyle (model)", read_only=False, idempotent=False)
+@tool(title="Restyle (model)", read_only=False, idempotent=False, ui=True)
 async def restyle(
     ctx: Context,
     id: Annotated[str, Field(min_length=1, max_length=64, description="The melody clip (kept as it is).")],

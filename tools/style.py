@@ -55,7 +55,7 @@ def _finish(ctx: Context, source_id: str, clip: Clip, notes: list[Note], params:
                            notes_kept=len(new.notes))
 
 
-@tool(title="Transpose", read_only=False, idempotent=False)
+@tool(title="Transpose", read_only=False, idempotent=False, ui=True)
 async def transpose(
     ctx: Context,
     id: ClipId,
@@ -94,7 +94,7 @@ async def transpose(
                   key=target)
 
 
-@tool(title="Quantize", read_only=False, idempotent=False)
+@tool(title="Quantize", read_only=False, idempotent=False, ui=True)
 async def quantize(
     ctx: Context,
     id: ClipId,
@@ -117,7 +117,7 @@ async def quantize(
                   f"{moved} notes moved")
 
 
-@tool(title="Humanize", read_only=False, idempotent=False)
+@tool(title="Humanize", read_only=False, idempotent=False, ui=True)
 async def humanize(
     ctx: Context,
     id: ClipId,
@@ -136,7 +136,7 @@ async def humanize(
                   f"humanized: timing ±{timing_ms:g} ms, velocity ±{velocity} (seed {seed}, at {tempo:g} BPM)")
 
 
-@tool(title="Groove transfer", read_only=False, idempotent=False)
+@tool(title="Groove transfer", read_only=False, idempotent=False, ui=True)
 async def groove_transfer(
     ctx: Context,
     id: ClipId,
@@ -185,7 +185,7 @@ async def groove_transfer(
                    name=f"{clip.name} ({template or 'groove'})"[:100])
 
 
-@tool(title="Drumify", read_only=False, idempotent=False)
+@tool(title="Drumify", read_only=False, idempotent=False, ui=True)
 async def drumify(
     ctx: Context,
     id: ClipId,
@@ -221,7 +221,7 @@ class ReharmonizeResult(ArtifactSummary):
                                      "in, the voicing, low-interval limits kept.")
 
 
-@tool(title="Reharmonize", read_only=False, idempotent=False)
+@tool(title="Reharmonize", read_only=False, idempotent=False, ui=True)
 async def reharmonize(
     ctx: Context,
     id: ClipId,
