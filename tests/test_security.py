@@ -13,7 +13,7 @@ import music21
 import pytest
 from helpers import call_err
 from pythonosc.osc_message_builder import OscMessageBuilder
-from test_transports import HEADERS, INIT, http_server  # noqa: F401 (the fixture)
+from test_transports import HEADERS, INIT
 
 from liveloom.ableton_bridge.client import OSCClient
 

@@ -103,9 +103,8 @@ async def analyze_clip(
     key: Annotated[str | None, Field(max_length=40, description="Use this key for roman numerals instead of "
                                      "the estimate.")] = None,
 ) -> ClipAnalysis:
-    """Key (with confidence and runners-up, and windows for modulations), chords with roman numerals, tempo
-    and meter, density, range, polyphony, syncopation, swing and microtiming, repetition and sections, and
-    MusPy-style descriptors. Drum tracks count for rhythm only.
+    """Key (with confidence and modulations), chords with roman numerals, tempo and meter, density, range,
+    syncopation, swing, repetition and sections of a clip, song or MIDI file.
 
     Example: {"id": "clip_3f9a2b1c0d"} or {"path": "song.mid", "chords_per": "beat"}."""
     ws = services(ctx).workspace
@@ -147,9 +146,8 @@ async def analyze_audio(
     plots: Annotated[bool, Field(description="Also return a PNG: chromagram with chords, segments and the "
                                  "bar grid.")] = False,
 ) -> Annotated[CallToolResult, AudioAnalysis]:
-    """Tempo, beats and downbeats, meter, key, chord changes, loudness, onset density, sections and a spectral
-    summary of an audio file. Times are in seconds, with beat indices; the full detail is stored as an
-    analysis artifact. Silence gives a result that says so. Reports progress; can be cancelled.
+    """Tempo, beats, meter, key, chords, loudness, onset density and sections of an audio file (times in seconds);
+    the detail is stored as an analysis artifact. Progress; cancellable.
 
     Example: {"path": "bounce.wav", "plots": true}."""
     ws = services(ctx).workspace

@@ -90,11 +90,9 @@ async def arrange(
     seed: Seed = 0,
     name: Annotated[str | None, Field(max_length=200)] = None,
 ) -> ArrangeResult:
-    """Arrange a whole song from a form: sections with bars and energy -> tracks drums, bass, chords (pad when
-    calm), lead and counter-melody, with the style's progressions (choruses their own), chords voice-led across
-    sections, repeated sections reusing and varying their material, drum fills at section ends, builds and
-    drops, crashes on loud downbeats, velocities by energy, every part in its range. Every section and track is
-    checked. Then write_song puts it in Live (sections become scenes).
+    """Arrange a whole song from a form: drums, bass, chords (pad when calm), lead and counter-melody over the
+    style's progressions, sections reused and varied, fills, builds, drops, every part in range and checked.
+    Then write_song puts it in Live.
 
     Example: {"style": "lofi", "key": "D minor", "tempo": 82, "form": "verse-chorus"}."""
     ws = services(ctx).workspace
@@ -133,10 +131,8 @@ async def orchestrate(
     ensemble: Annotated[Literal["string quartet", "string orchestra", "brass", "big band", "woodwind quintet",
                                 "synth stack"], Field(description="Who plays it.")] = "string quartet",
 ) -> OrchestrateResult:
-    """Spread a clip over an ensemble: the top line to the first instrument, the bass line to the lowest, inner
-    notes to the inner instruments; instruments without a line of their own double the nearest one; every note
-    moved by octaves into its instrument's range. The result is a song with one track per instrument (General
-    MIDI programs), checked for ranges and for every pitch class of the source still being heard.
+    """Spread a clip over an ensemble: top line, bass line and inner notes to their instruments, octaves moved into
+    range; a song with one track per instrument, checked.
 
     Example: {"id": "clip_3f9a2b1c0d", "ensemble": "brass"}."""
     ws = services(ctx).workspace

@@ -171,9 +171,8 @@ async def import_midi(
                                            "from the workspace's files folder.")],
     name: Annotated[str | None, Field(max_length=200)] = None,
 ) -> ArtifactSummary:
-    """Import a standard MIDI file: one track becomes a clip artifact, several become a song.
-
-    Tempo map, time signature, key signature, programs and drums (channel 10) are kept.
+    """Import a MIDI file: one track becomes a clip, several a song; tempo map, meter, key, programs and drums
+    kept.
 
     Example: {"path": "song.mid"}."""
     ws = services(ctx).workspace
@@ -231,8 +230,8 @@ async def piano_roll(
     id: ArtifactId,
     title: Annotated[str | None, Field(max_length=200)] = None,
 ) -> Annotated[CallToolResult, PianoRollResult]:
-    """Draw a clip or song as a piano-roll PNG (returned as an image and stored as an artifact):
-    pitch names, bar and beat lines, velocity as shading, tracks in colours, drums by name.
+    """Draw a clip or song as a piano-roll PNG (returned as an image, stored as an artifact): tracks in colours,
+    drums by name.
 
     Example: {"id": "clip_3f9a2b1c0d"}."""
     ws = services(ctx).workspace
@@ -266,8 +265,8 @@ async def render_audio(
     preview: Annotated[bool, Field(description="Also return the first 30 s as audio in the result, for a "
                                    "host to play (Ogg Vorbis, mono, about 200 KB).")] = False,
 ) -> AudioResult:
-    """Render a clip or song to a WAV with FluidSynth and a General MIDI soundfont, mastered: one gain brings it to
-    the loudness target with no peak above the ceiling (the ceiling wins; the result says which set the level).
+    """Render a clip or song to a WAV (FluidSynth, General MIDI soundfont), mastered to the loudness target without
+    peaks above the ceiling.
 
     Example: {"id": "song_3f9a2b1c0d", "path": "mix.wav"}. Says what to install if FluidSynth is missing."""
     ws = services(ctx).workspace
@@ -358,9 +357,8 @@ async def edit_clip(
     name: Annotated[str | None, Field(max_length=200, description="Name of the new artifact (default: the "
                                       "source's, 'edited').")] = None,
 ) -> ArtifactSummary:
-    """Save an edited note list as a new clip or song artifact — what the piano roll app sends after a person
-    moves, lengthens, adds or deletes notes or changes velocities. The source artifact is kept as it is; tempo,
-    meter, tracks, instruments and sections are carried over.
+    """Save an edited note list as a new clip or song (the piano roll app's Save); the source is kept, tempo,
+    meter, tracks and sections carried over.
 
     Example: {"id": "clip_3f9a2b1c0d", "notes": {"pitch": [60, 64], "start": [0, 1], "duration": [1, 1],
     "velocity": [90, 80]}}."""

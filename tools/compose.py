@@ -139,10 +139,8 @@ async def compose(
     melody_id: Annotated[str | None, Field(max_length=64, description="counter: the melody to write against.")] = None,
     name: Annotated[str | None, Field(max_length=200)] = None,
 ) -> ComposeResult:
-    """Write one part — melody, counter-melody, chords, pad, bass, arpeggio or drums — in a style, key, tempo
-    and metre, over a progression (given, or chosen from the style library). The result names the engine,
-    the progression (pass it to the next call so parts fit) and the checks: exact bars, in key (or out on
-    purpose), chord tones on strong beats, range, no overlapping notes.
+    """Write one part (melody, counter, chords, pad, bass, arpeggio, drums) in a style, key and tempo over a
+    progression. The result names the engine, the progression (pass it on so parts fit) and its checks.
 
     Example: {"role": "bass", "key": "D minor", "bars": 8, "tempo": 82, "style": "lofi",
     "progression": "i7 iv7 VIImaj7 IIImaj7"}."""
@@ -189,10 +187,8 @@ async def continue_clip(
     include_original: Annotated[bool, Field(description="Return the clip followed by its continuation "
                                                         "(else the new bars alone).")] = True,
 ) -> ContinueResult:
-    """Continue a clip by some bars. Pitched clips: the trained model reads the clip (up to its context) and
-    writes what comes next, in the clip's key and range, held to the clip's own rhythm (its places in the bar,
-    note lengths and notes per bar) with its own out-of-key notes allowed. Drum clips: the groove continues bar for bar, with
-    a fill at the end (a deterministic pattern continuation, not a model).
+    """Continue a clip by some bars: pitched clips by the trained model, in the clip's key, range and rhythm; drum
+    clips bar for bar with a fill (a pattern continuation).
 
     Example: {"id": "clip_3f9a2b1c0d", "bars": 4, "seed": 2}."""
     ws = services(ctx).workspace
@@ -246,12 +242,9 @@ async def harmonize(
                                     "end — a chorale's fermatas — for root-position cadences there. Default: the "
                                     "melody's long notes, notes before a rest, and its last note.")] = None,
 ) -> HarmonizeResult:
-    """Harmonize a melody. Chorale: the trained model writes alto, tenor and bass around the melody with the
-    melody's notes fixed, in SATB ranges, avoiding parallel fifths and octaves, with root-position cadences (V-I
-    into a tonic) at the phrase ends and secondary dominants possible. Pop/jazz and the other
-    library styles: a chord per span is chosen by dynamic programming (strong-beat melody notes as chord
-    tones, good root motion, a cadence), then voiced with voice leading in the style's comping rhythm, with a
-    bass line. The result is a song: the melody track unchanged plus the new parts.
+    """Harmonize a melody, kept as it is. chorale: the trained model writes alto, tenor, bass (SATB ranges, no
+    parallels, cadences at phrase ends); other styles: chords chosen for the melody, voiced and comped with a
+    bass. Returns a song.
 
     Example: {"id": "clip_3f9a2b1c0d", "style": "jazz"}."""
     ws = services(ctx).workspace
@@ -278,11 +271,8 @@ async def vary(
     seed: Seed = 0,
     temperature: Temperature = 0.9,
 ) -> VaryResult:
-    """n variations of a clip, each stored as a clip, with its measured similarity to the source. Theory
-    (auto's choice, and for drums): each note changed with probability 1 - similarity — a neighbour in the
-    key, a split, a merge, a push or pull by a 16th (drums: moved, ghosted, swapped for a neighbouring
-    drum). Model: bars chosen with probability 1 - similarity are rewritten by the trained model knowing the
-    bars around them (fill-in-the-middle).
+    """n variations of a clip with their similarity to it: theory (and drums) changes notes, the model rewrites
+    bars (fill-in-the-middle), each with probability 1 - similarity.
 
     Example: {"id": "clip_3f9a2b1c0d", "n": 4, "similarity": 0.6}."""
     ws = services(ctx).workspace
@@ -338,10 +328,8 @@ async def interpolate(
     steps: Annotated[int, Field(ge=1, le=16, description="How many clips between A and B.")] = 3,
     seed: Seed = 0,
 ) -> InterpolateResult:
-    """`steps` clips that morph from clip A to clip B: notes of A and B are paired by least cost (onset and
-    pitch, Hungarian method); step by step more pairs (and unpaired notes) are taken from B instead of A, in a
-    seeded order that stays the same, so each step is nearer B. Two single lines give a single line. Each
-    step's similarity to A and to B is measured. A deterministic morph, not a learned latent space.
+    """Clips that morph from A to B step by step (notes paired by least cost, more of B each step); a deterministic
+    morph with each step's similarity to A and B.
 
     Example: {"a": "clip_3f9a2b1c0d", "b": "clip_77aa00bb11", "steps": 3}."""
     ws = services(ctx).workspace

@@ -176,8 +176,8 @@ async def live_bridge(ctx: Context) -> LiveBridge:
 
 @tool(family="live", title="Live status", read_only=True, idempotent=True)
 async def live_status(ctx: Context) -> LiveStatus:
-    """Is Live reachable, which version, which Remote Script answers (stock AbletonOSC or liveloom's
-    companion), and what needs the companion. Never fails: an unreachable Live is reported with help.
+    """Is Live reachable; which version and Remote Script (AbletonOSC or liveloom's companion); what needs the
+    companion. Never fails.
 
     Example: {}."""
     b = await live_bridge(ctx)
@@ -199,8 +199,8 @@ async def get_session(
     parameters: Annotated[bool, Field(description="Also list every device parameter with its display value "
                                       "(longer).")] = False,
 ) -> Session:
-    """The Live set: tempo, meter, transport, scenes; tracks with their kind, mixer, devices, Session clips and
-    Arrangement clips; return tracks and the main track (mixer and devices as Live shows them).
+    """The Live set: tempo, meter, scenes; tracks with kind, mixer, devices, Session and Arrangement clips; returns
+    and main (as Live shows them).
 
     Example: {"max_scenes": 8, "parameters": true}."""
     return Session(**await (await live_bridge(ctx)).session(max_scenes=max_scenes, parameters=parameters))
@@ -221,8 +221,8 @@ async def create_track(
     style: Annotated[str | None, Field(max_length=40, description="Pick the sound for a style, e.g. jazz, trap, "
                                        "lofi.")] = None,
 ) -> TrackResult:
-    """Create a MIDI or audio track in Live, named, and on a MIDI track a fitting instrument (a drum kit for
-    drums, a bass, keys, lead or pad sound for the role and style) so it makes sound; all read back.
+    """Create a named MIDI or audio track; a MIDI track gets a fitting instrument for its role and style. Read
+    back.
 
     Example: {"name": "Bass", "style": "funk"} or {"name": "Vox", "kind": "audio"}."""
     from liveloom.ableton_bridge.sounds import role_of
@@ -262,8 +262,8 @@ async def write_clip(
     length: Annotated[float | None, Field(gt=0, le=LIMITS.max_clip_beats, description="Inline notes: clip "
                                           "length in beats (default: whole bars).")] = None,
 ) -> WriteClipResult:
-    """Write a clip (an artifact id, or inline notes) into a Session slot or at an Arrangement position,
-    then read it back and compare every note. On failure nothing half-written is left behind.
+    """Write a clip (artifact or inline notes) into a Session slot or at an Arrangement position; every note read
+    back. A failure leaves nothing half-written.
 
     Example: {"id": "clip_3f9a2b1c0d", "track": 1, "slot": 0, "name": "Chords"}."""
     ws = services(ctx).workspace
@@ -320,8 +320,8 @@ async def read_song(
         description="session: scenes laid end to end as sections; arrangement: every MIDI clip at its place "
                     "(needs the companion script).")] = "session",
 ) -> SongReadResult:
-    """Read the set's MIDI clips into one song artifact (drum tracks marked): the Session's scenes laid end to end
-    as sections, or the Arrangement as it plays. Then export_midi gives the set as a MIDI file, render_audio a WAV.
+    """Read the set's MIDI clips into one song (drum tracks marked): the Session's scenes as sections, or the
+    Arrangement. Then export_midi or render_audio.
 
     Example: {} then {"ids": ["song_…"], "path": "my-set.mid"} for export_midi."""
     ws = services(ctx).workspace
@@ -354,9 +354,8 @@ async def write_automation(
     resolution: Annotated[float, Field(ge=MIN_RESOLUTION, le=16, description="Beats per automation step.")] = 0.25,
     replace: Annotated[bool, Field(description="Clear the parameter's envelope in this clip first.")] = True,
 ) -> AutomationResult:
-    """Write a clip automation envelope for a device or mixer parameter, in the parameter's raw range (the
-    result shows the range and the values written as Live displays them, e.g. Hz), and read every step back.
-    Session clips directly; Arrangement clips through a Session copy. Needs liveloom's companion Remote Script.
+    """Write a clip envelope for a mixer or device parameter (raw range; the result shows it as Live does, e.g.
+    Hz), every step read back. Arrangement clips go through a Session copy. Needs the companion.
 
     Example: {"track": 0, "slot": 0, "parameter": "Auto Filter/Frequency",
               "shape": {"kind": "ramp", "start": 0, "end": 16, "from_value": 40, "to_value": 130}}."""
@@ -397,9 +396,8 @@ async def write_song(
     style: Annotated[str | None, Field(max_length=40, description="Choose sounds for this style (default: the "
                                        "style the song was composed in, when known).")] = None,
 ) -> SongWriteResult:
-    """Put a whole song into Live in one call: new tracks with instruments, clips in scenes named after the
-    sections or in the Arrangement, the song's tempo (Live's tempo is overwritten); every clip verified. On
-    failure the new tracks are deleted again and the error says what was written.
+    """Put a song into Live in one call: new tracks with instruments, clips in scenes named after sections or in
+    the Arrangement, the song's tempo; all verified, or rolled back.
 
     Example: {"id": "song_3f9a2b1c0d", "instruments": {"drums": "909 Core Kit"}}."""
     ws = services(ctx).workspace
@@ -483,8 +481,8 @@ async def fire(
 
 @tool(family="live", title="Undo in Live", read_only=False, destructive=True, idempotent=False)
 async def undo(ctx: Context) -> SimpleResult:
-    """Undo the last change in Live (Live's own undo history: each liveloom request is one step, so after
-    delete, undo brings the clip, track, scene or device back). Says what changed, as read back.
+    """Undo Live's last change (one liveloom request is one step: after delete, undo brings it back). Says what
+    changed.
 
     Example: {}."""
     return SimpleResult(done=await (await live_bridge(ctx)).undo())

@@ -83,9 +83,8 @@ async def browse_devices(
     limit: Annotated[int, Field(ge=1, le=50)] = 20,
     refresh: Annotated[bool, Field(description="Re-read the browser (after installing packs or presets).")] = False,
 ) -> BrowseResult:
-    """Search Live's browser — instruments, drum kits, sounds/presets, audio and MIDI effects, samples, plug-ins,
-    the User Library — for loadable items; names, kinds and URIs a page at a time, best matches first. Load one
-    with load_device. Needs the companion script.
+    """Search Live's browser (instruments, kits, presets, effects, samples, plug-ins, User Library) for loadable
+    items: names, kinds, URIs, a page at a time. Needs the companion.
 
     Example: {"text": "Auto Filter", "kind": "audio_effects"}."""
     found = await (await live_bridge(ctx)).browse(text, kind, offset, limit, refresh)
@@ -107,8 +106,8 @@ async def load_device(
     position: Annotated[int, Field(ge=-1, le=128, description="Place in the device chain; -1 = where Live puts "
                                    "it (effects at the end, an instrument replaces the track's instrument).")] = -1,
 ) -> LoadResult:
-    """Load an instrument, drum kit, preset, effect or sample from Live's browser onto a track (returns and the
-    main track take effects), verified by reading the track's device chain back. Needs the companion script.
+    """Load a browser item (instrument, kit, preset, effect, sample) onto a track, return or the main track; read
+    back from the device chain. Needs the companion.
 
     Example: {"track": 0, "item": "Auto Filter"} then write_automation with parameter "Auto Filter/Frequency"."""
     got = await (await live_bridge(ctx)).load_device(track, item, kind, position)
@@ -130,8 +129,8 @@ async def set_mixer(
     solo: bool | None = None,
     arm: bool | None = None,
 ) -> MixerResult:
-    """Set a track's (or a return's, or the main track's) volume in dB, pan, sends, mute, solo and arm, and
-    read them back as Live displays them. Needs the companion script.
+    """Set volume (dB), pan, sends, mute, solo, arm of a track, return or the main track; read back as Live shows
+    them. Needs the companion.
 
     Example: {"track": 1, "volume": -6, "pan": "20L", "sends": {"A": -12}}."""
     if all(v is None for v in (volume, pan, sends, mute, solo, arm)):
@@ -202,8 +201,7 @@ async def duplicate(
     to_slot: Annotated[int | None, Field(ge=0, le=999, description="An empty slot for the copy (default: the next "
                                          "empty one below).")] = None,
 ) -> DuplicateResult:
-    """Duplicate a Session clip into an empty slot of its track (the copy's notes compared with the original),
-    or a whole track (placed after it).
+    """Duplicate a Session clip into an empty slot (notes compared) or a whole track.
 
     Example: {"what": "clip", "track": 1, "slot": 0}."""
     if what == "clip" and slot is None:
@@ -242,8 +240,8 @@ async def write_audio_clip(
     position: Annotated[float | None, Field(ge=0, le=LIMITS.max_clip_beats * 16, description="Or an Arrangement "
                                             "position in beats.")] = None,
 ) -> AudioClipResult:
-    """Put a WAV (a rendered artifact or a file in an allowed folder) into an audio track's Session slot or at an
-    Arrangement position, as an audio clip (Live 12's API, companion script), read back by its file.
+    """Put a WAV (artifact or allowed file) into an audio track's slot or the Arrangement as an audio clip (Live
+    12, companion); read back.
 
     Example: {"id": "audio_4c1d2e3f4a", "track": 2, "slot": 0}."""
     svc = services(ctx)

@@ -62,9 +62,8 @@ async def notation_to_clip(
                                       "left hand. Turn off when a bass track plays it.")] = True,
     name: Annotated[str | None, Field(max_length=200)] = None,
 ) -> NotationResult:
-    """Turn compact musical text into a clip, exactly as written: chord symbols and roman numerals are
-    voiced with voice leading (bass plus up to four voices), note lists and drum grids are placed on the
-    beat grid, ABC is read by music21. Errors name the bad token and its position.
+    """Turn compact musical text into a clip exactly as written: chords and numerals voice-led, note lists and drum
+    grids on the beat grid, ABC via music21. Errors name the bad token.
 
     Example: {"text": "ii7:2bars V7:2bars Imaj7:2bars", "key": "Bb major", "rhythm": "swing8", "tempo": 140}."""
     ws = services(ctx).workspace

@@ -49,10 +49,8 @@ async def restyle(
     avoid_parallels: Annotated[bool, Field(description="Keep the voices from moving in parallel fifths and "
                                            "octaves (masked while writing).")] = True,
 ) -> RestyleResult:
-    """Keep a melody note for note and write new accompanying voices (and their rhythm) in a style with
-    liveloom's trained symbolic model — Bach chorale, Palestrina, Renaissance, medieval, Essen folk, Irish,
-    string quartet — or a weighted mix of styles. The result is a song: the melody track (the source
-    clip, unchanged) and one track per new voice, each within its instrument's range and in the key.
+    """Keep a melody and write new voices below it with the trained model in a style (chorale, Palestrina,
+    Renaissance, medieval, Essen, Irish, quartet) or a mix; a song, every voice in range and key.
 
     Example: {"id": "clip_3f9a2b1c0d", "style": "quartet", "voices": 3, "seed": 4}."""
     ws = services(ctx).workspace

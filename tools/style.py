@@ -148,11 +148,9 @@ async def groove_transfer(
         transform.TEMPLATES), examples=["mpc_swing_62"])] = None,
     strength: Annotated[float, Field(ge=0, le=1)] = 1.0,
 ) -> TransformResult:
-    """Apply a groove — timing offsets and velocity accents per step of the bar — from a reference clip (on its own
-    grid: 8ths, triplets, 16ths — an 8th swing moves 8ths, and 16ths between them stretch with it), a recording's
-    onsets, or a built-in template (MPC swing 50-75 % on the grid the clip uses, shuffle, laid-back, push,
-    half-time, son clave), with a strength. The notes and their order are kept; the result says the groove, its
-    grid and its offsets in ms.
+    """Apply a groove (timing and accents per step of the bar) from a reference clip, a recording's onsets or a
+    template (MPC swing, shuffle, laid-back, push, half-time, clave), with a strength. Notes are kept; the
+    result says the groove applied.
 
     Example: {"id": "clip_3f9a2b1c0d", "template": "mpc_swing_62", "strength": 0.8}."""
     ws = services(ctx).workspace
@@ -192,8 +190,8 @@ async def drumify(
     hats: Annotated[Literal["onsets", "eighths"], Field(description="onsets: a hit only where the source "
                                                          "has one; eighths: closed hats also fill the 8ths.")] = "onsets",
 ) -> TransformResult:
-    """Turn a melody's rhythm into a drum part: every onset keeps its time and accent; strong beats and low
-    notes become kicks, backbeats snares, the rest closed hats; long notes open the hat.
+    """A melody's rhythm as a drum part: onsets and accents kept; strong beats and low notes kicks, backbeats
+    snares, the rest hats.
 
     Example: {"id": "clip_3f9a2b1c0d", "hats": "eighths"}."""
     ws = services(ctx).workspace

@@ -142,11 +142,9 @@ async def transcribe(
                                              "tracks instead of one clip.")] = False,
     name: Annotated[str | None, Field(max_length=200)] = None,
 ) -> TranscribeResult:
-    """Audio to an editable clip: notes with onsets, lengths, velocities and pitch bends, from a polyphonic
-    recording (Spotify's basic-pitch network, run here in PyTorch; any instrument, best on one or a few),
-    or with piano=true from a solo piano recording (the Transkun piano model). Times are turned into beats
-    at the detected (or given) tempo. Then write_clip puts it in Live, or render_audio lets you hear the
-    round trip. Reports progress; can be cancelled. Silence gives an empty clip, not an error.
+    """Audio to an editable clip: notes, velocities and pitch bends by basic-pitch (any instrument), or piano=true
+    for solo piano (Transkun), in beats at the detected or given tempo. Progress; cancellable; silence gives an
+    empty clip.
 
     Example: {"path": "riff.wav", "melody": true, "quantize": "1/16", "quantize_strength": 0.6};
     {"path": "etude.flac", "piano": true, "hold_with_pedal": true}."""
@@ -207,10 +205,8 @@ async def reorchestrate_audio(
     melody: Annotated[bool, Field(description="Transcribe one note at a time first.")] = False,
     overwrite: bool = False,
 ) -> ReorchestrateResult:
-    """Play a recording with other instruments: this is transcription to notes (as `transcribe`), the notes
-    split by register and given to an ensemble's instruments, and a new rendering through FluidSynth and
-    a General MIDI soundfont. It is not audio style transfer: timbre, mix and expression of the original are
-    not kept, only its notes. Returns the song (editable, writable to Live) and the WAV.
+    """A recording played by another ensemble: transcribed, split by register to its instruments and rendered with
+    FluidSynth. Only the notes carry over, not timbre or mix. Returns the song and the WAV.
 
     Example: {"path": "piano_sketch.wav", "ensemble": "brass", "out_path": "sketch_brass.wav"}."""
     ws = services(ctx).workspace
