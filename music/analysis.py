@@ -640,6 +640,66 @@ def key_of(clip: Clip, given: str | None) -> Key:
     return parse_key(estimate_key([n for n in clip.notes if not n.mute]).key)
 
 
+def inferred_clock(song: Song) -> tuple[Song, dict]:
+    """A song whose file recorded no tempo (its clock is then MIDI's default 120 BPM) or no meter: the pulse and the
+    meter found in its onsets, and the song re-timed so its beats are the music's (a dotted quarter in 6/8).
+    -> (the song, {"tempo_estimate", "meter_source", "meter_strength", "tempo_applied"} as far as found).
+    A song that recorded both comes back as it is."""
+    if song.tempo_known and song.meter_known:
+        return song, {}
+    everything = [n for t in song.tracks for n in t.notes_on_timeline() if not n.mute]
+    if not everything:
+        return song, {}
+    ts, info = song.time_signature, {}
+    if not song.tempo_known:
+        try:
+            bpm, strength = estimate_tempo(sorted({song.beats_to_seconds(n.start) for n in everything}))
+            info["tempo_estimate"] = {"bpm": bpm, "strength": round(strength, 3)}
+        except ValueError:
+            pass
+    if not song.meter_known:
+        try:
+            if "tempo_estimate" in info:  # measure positions in the pulse just found
+                pulse = 60.0 / info["tempo_estimate"]["bpm"]
+                positions = [song.beats_to_seconds(n.start) / pulse for n in everything]
+            else:
+                positions = [n.start / (4.0 / ts.denominator) for n in everything]
+            beats_per_bar, strength = estimate_meter(positions, [accent_weight(n) for n in everything])
+            ts = (TimeSignature(numerator=3 * (2 if beats_per_bar == 4 else beats_per_bar), denominator=8)
+                  if triple_subdivision(positions) else TimeSignature(numerator=beats_per_bar, denominator=4))
+            info.update(meter_source="estimated", meter_strength=strength)
+        except ValueError:
+            pass
+    scale = 1.0
+    bpm_q = song.tempo
+    if "tempo_estimate" in info:
+        pulse_q = 1.5 if ts.denominator == 8 and ts.numerator % 3 == 0 else 4.0 / ts.denominator
+        bpm_q = info["tempo_estimate"]["bpm"] * pulse_q  # quarter notes per minute
+        scale = bpm_q / song.tempo
+        info["tempo_applied"] = True
+
+    def timed(n: Note) -> Note:
+        return n.model_copy(update={"start": n.start * scale, "duration": n.duration * scale})
+
+    tracks = []
+    for t in song.tracks:
+        placed = []
+        for pc in t.clips:
+            clip = pc.clip
+            notes = [timed(n) for n in clip.notes]
+            end = max((n.end for n in notes), default=0.0)
+            length = max(round_up_to_bar(max(end - 1 / 32, 1e-9), ts), round_up_to_bar(max(clip.length * scale - 1 / 32,
+                                                                                             1e-9), ts))
+            placed.append(pc.model_copy(update={"start": pc.start * scale, "clip": clip.model_copy(update={
+                "notes": notes, "length": length, "loop_start": clip.loop_start * scale, "loop_end": None,
+                "time_signature": ts, "tempo": round(bpm_q, 3) if clip.tempo is not None or scale != 1.0
+                else clip.tempo})}))
+        tracks.append(t.model_copy(update={"clips": placed}))
+    sections = [s.model_copy(update={"start": s.start * scale, "length": s.length * scale}) for s in song.sections]
+    return song.model_copy(update={"tracks": tracks, "sections": sections, "time_signature": ts,
+                                   "tempo": round(bpm_q, 3)}), info
+
+
 def analyze_song(song: Song, chords_per: str = "bar", profile: str = "aarden", cadence: bool = True,
                  given_key: Key | None = None) -> dict:
     """Everything analyze_clip reports about a song: tempo and meter (estimated when the file did not say), key
@@ -651,45 +711,20 @@ def analyze_song(song: Song, chords_per: str = "bar", profile: str = "aarden", c
     everything = [n for _, notes in timelines for n in notes]
     if not everything:
         raise LiveloomError("there are no sounding notes to analyze")
+    song, clock = inferred_clock(song)
+    if clock.get("tempo_applied"):  # the notes re-timed in the pulse found
+        timelines = [(t.is_drum or looks_like_drums(notes), notes) for t in song.tracks
+                     for notes in [[n for n in t.notes_on_timeline() if not n.mute]]]
+        pitched = [n for is_drum, notes in timelines if not is_drum for n in notes]
+        everything = [n for _, notes in timelines for n in notes]
     ts = song.time_signature
     bar = ts.beats_per_bar
     length = max(song.length, max(n.end for n in everything))
-    out: dict = {"tempo": song.tempo, "time_signature": str(ts), "bars": round(length / bar, 3),
-                 "meter_source": "file" if song.meter_known else "default"}
-    if not song.tempo_known:  # the file's clock is MIDI's default 120 BPM: find the music's own pulse, and use it
-        try:
-            onset_s = sorted({song.beats_to_seconds(n.start) for n in everything})
-            bpm, strength = estimate_tempo(onset_s)
-            out["tempo_estimate"] = {"bpm": bpm, "strength": round(strength, 3)}
-        except ValueError:
-            pass
-    if not song.meter_known:
-        try:
-            if "tempo_estimate" in out:  # measure positions in the pulse just found
-                pulse = 60.0 / out["tempo_estimate"]["bpm"]
-                positions = [song.beats_to_seconds(n.start) / pulse for n in everything]
-            else:
-                positions = [n.start / (4.0 / ts.denominator) for n in everything]
-            beats_per_bar, strength = estimate_meter(positions, [accent_weight(n) for n in everything])
-            compound = triple_subdivision(positions)
-            ts = (TimeSignature(numerator=3 * (2 if beats_per_bar == 4 else beats_per_bar), denominator=8)
-                  if compound else TimeSignature(numerator=beats_per_bar, denominator=4))
-            out["time_signature"] = str(ts)
-            out["meter_source"] = "estimated"
-            out["meter_strength"] = strength
-            bar = ts.beats_per_bar
-            out["bars"] = round(length / bar, 3)
-        except ValueError:
-            pass
-    if "tempo_estimate" in out:  # applied: the notes re-timed in the pulse found (a dotted quarter in 6/8)
-        pulse_q = 1.5 if ts.denominator == 8 and ts.numerator % 3 == 0 else 4.0 / ts.denominator
-        bpm_q = out["tempo_estimate"]["bpm"] * pulse_q  # quarter notes per minute
-        scale = bpm_q / song.tempo
-        everything = [n.model_copy(update={"start": n.start * scale, "duration": n.duration * scale})
-                      for n in everything]
-        pitched = [n.model_copy(update={"start": n.start * scale, "duration": n.duration * scale}) for n in pitched]
+    if clock.get("tempo_applied"):
         length = round_up_to_bar(max(n.end for n in everything) - 1 / 32, ts)
-        out.update({"tempo": round(bpm_q, 1), "tempo_applied": True, "bars": round(length / bar, 3)})
+    out: dict = {"tempo": round(song.tempo, 1) if clock.get("tempo_applied") else song.tempo,
+                 "time_signature": str(ts), "bars": round(length / bar, 3),
+                 "meter_source": "file" if song.meter_known else clock.get("meter_source", "default"), **clock}
     if pitched:
         melodic = polyphony_of(pitched) <= 1.2
         bar_chords = chords_by_span(pitched, bar, length)

@@ -252,3 +252,17 @@ def test_a_kit_on_a_pitched_track_has_no_key():
         assert analysis.analyze_song(Song.from_clip(kit))["key"]["key"].startswith("none")
     bass = [Note(pitch=p, start=i * 0.5, duration=0.4) for i, p in enumerate([36, 40, 38, 36, 43, 40, 38, 36] * 4)]
     assert not analysis.looks_like_drums(bass)
+
+
+@pytest.mark.parametrize("bpm,meter", [(100, 3), (140, 4)])
+async def test_import_midi_applies_the_tempo_and_meter_the_notes_imply(client, home, bpm, meter):
+    (home / "files").mkdir(parents=True, exist_ok=True)
+    (home / "files" / "played.mid").write_bytes(_performance(bpm, meter))
+    out = await call_ok(client, "import_midi", {"path": "played.mid"})
+    assert out["tempo"] == pytest.approx(bpm, rel=0.02) and out["time_signature"] == f"{meter}/4"
+    assert out["bars"] == pytest.approx(48 / meter, abs=1) and "found in the notes" in out["clock"]
+    page = await call_ok(client, "get_clip", {"id": out["id"], "notes": True, "limit": 4})
+    assert page["notes"]["start"][:4] == pytest.approx([0, 1, 2, 3], abs=0.05)  # one beat per played beat
+    raw = await call_ok(client, "import_midi", {"path": "played.mid", "infer_clock": False})
+    assert raw["tempo"] in (None, 120.0) and raw["clock"] is None
+    assert raw["time_signature"] == "4/4"

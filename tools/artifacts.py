@@ -55,6 +55,11 @@ class ClipDetail(BaseModel):
     next_offset: int | None = None
 
 
+class ImportResult(ArtifactSummary):
+    clock: str | None = Field(default=None, description="Set when the file recorded no tempo or meter: what was "
+                              "found in the notes and applied.")
+
+
 class ExportResult(BaseModel):
     id: str = Field(description="The exported MIDI file, stored as an artifact too.")
     kind: str = "midi"
@@ -170,24 +175,36 @@ async def import_midi(
                                description="A .mid file inside an allowed folder; relative paths are read "
                                            "from the workspace's files folder.")],
     name: Annotated[str | None, Field(max_length=200)] = None,
-) -> ArtifactSummary:
+    infer_clock: Annotated[bool, Field(description="When the file records no tempo (its clock is then MIDI's "
+                                       "default 120 BPM) or no meter, find them from the notes and re-time the "
+                                       "notes so beats and bars fall where the music's do.")] = True,
+) -> ImportResult:
     """Import a MIDI file: one track becomes a clip, several a song; tempo map, meter, key, programs and drums
-    kept.
+    kept; a file without tempo or meter gets the ones its notes imply (the result says so).
 
     Example: {"path": "song.mid"}."""
+    from liveloom.music.analysis import inferred_clock
+
     ws = services(ctx).workspace
     real, song = await load_midi_file(services(ctx).files, path, name)
     if name:
         song = song.model_copy(update={"name": name})
     if not song.tracks:
         raise LiveloomError(f"{real.name} has no notes; nothing to import")
-    prov = provenance(params={"path": str(real)})
+    clock = None
+    if infer_clock:
+        song, found = await anyio.to_thread.run_sync(inferred_clock, song)
+        said = ([f"tempo {song.tempo:g} BPM"] if found.get("tempo_applied") else []) + (
+            [f"meter {song.time_signature}"] if found.get("meter_source") == "estimated" else [])
+        if said:
+            clock = " and ".join(said) + " found in the notes (the file recorded none); the notes are re-timed to it"
+    prov = provenance(params={"path": str(real), "infer_clock": infer_clock})
     if len(song.tracks) == 1:
         clip = song.tracks[0].clips[0].clip.model_copy(update={"name": name or real.stem})
         record = store_clip(ws, clip, prov)
     else:
         record = store_song(ws, song, prov)
-    return artifact_summary(record)
+    return ImportResult(**artifact_summary(record).model_dump(), clock=clock)
 
 
 @tool(title="Export MIDI", read_only=False, destructive=True, idempotent=False)
