@@ -109,7 +109,7 @@ async def _transcribe_file(ctx: Context, path: str, *, piano: bool = False, onse
     return _Heard(notes, bpm, source, info, heard.silent, heard.engine, real, heard.pedal_presses)
 
 
-@tool(title="Transcribe audio", read_only=False, idempotent=False, family="transcribe")
+@tool(title="Transcribe audio", read_only=False, idempotent=False, family="transcribe", ui=True)
 async def transcribe(
     ctx: Context,
     path: Annotated[str, Field(min_length=1, max_length=4096, description="wav, flac, mp3, ogg or aiff in an "
