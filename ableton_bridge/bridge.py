@@ -644,12 +644,7 @@ class LiveBridge(LiveSetOps):
         if dev_name.lower() not in [d.lower() for d in devices]:
             raise LiveloomError(f"track {track} has no device {dev_name!r}; it has: {', '.join(devices) or 'none'}")
         d = [x.lower() for x in devices].index(dev_name.lower())
-        params = await self.parameters(track, d)
-        match = [q for q in params if q["name"].lower() == par_name.lower()]
-        if not match:
-            raise LiveloomError(f"{devices[d]} has no parameter {par_name!r}; it has: "
-                                + ", ".join(q["name"] for q in params))
-        return f"device:{d}:{match[0]['index']}"
+        return f"device:{d}:{_parameter_of(devices[d], await self.parameters(track, d), par_name)['index']}"
 
     async def fire_scene(self, scene: int) -> None:
         """Launch a scene (Live starts it at its next launch quantization)."""
@@ -713,17 +708,7 @@ class LiveBridge(LiveSetOps):
         if not 0 <= device < len(devices):
             raise LiveloomError(f"track {track} has {len(devices)} devices ({', '.join(map(str, devices)) or 'none'})"
                                 f"; device {device} does not exist")
-        params = await self.parameters(track, device)
-        if isinstance(parameter, str):
-            match = [p for p in params if p["name"].lower() == parameter.lower()]
-            if not match:
-                raise LiveloomError(f"device {devices[device]!r} has no parameter {parameter!r}; it has: "
-                                    + ", ".join(p["name"] for p in params))
-            p = match[0]
-        else:
-            if not 0 <= parameter < len(params):
-                raise LiveloomError(f"device {devices[device]!r} has parameters 0-{len(params) - 1}")
-            p = params[parameter]
+        p = _parameter_of(str(devices[device]), await self.parameters(track, device), parameter)
         if not p["min"] <= value <= p["max"]:
             raise LiveloomError(f"{p['name']} takes values from {p['min']:g} to {p['max']:g}, not {value:g}")
         self.client.send("/live/device/set/parameter/value", track, device, p["index"], float(value))
@@ -741,16 +726,7 @@ class LiveBridge(LiveSetOps):
             raise LiveloomError(f"track {scope} has {len(devices)} devices ({', '.join(d['name'] for d in devices) or 'none'}"
                                 f"); device {device} does not exist")
         params = (await self.device_info(scope, device))["parameters"]
-        if isinstance(parameter, str):
-            match = [p for p in params if p["name"].lower() == parameter.lower()]
-            if not match:
-                raise LiveloomError(f"device {devices[device]['name']!r} has no parameter {parameter!r}; it has: "
-                                    + ", ".join(p["name"] for p in params))
-            index = match[0]["index"]
-        else:
-            if not 0 <= parameter < len(params):
-                raise LiveloomError(f"device {devices[device]['name']!r} has parameters 0-{len(params) - 1}")
-            index = parameter
+        index = _parameter_of(devices[device]["name"], params, parameter)["index"]
         r = await self.set_parameter(scope, f"device:{device}:{index}", value)
         return {"device": devices[device]["name"], "parameter": r["parameter"], "value": _f32(r["value"]),
                 "display": r["display"], "min": _f32(r["min"]), "max": _f32(r["max"]), "range": r["range"]}
@@ -1060,6 +1036,19 @@ def _song_track(name: str, placed: list[tuple[float, object]], drum_rack: bool):
     is_drum = drum_rack or (bool(notes) and (looks_like_drums(notes) or (named and on_kit >= 0.8)))
     clips = [PlacedClip(start=start, clip=c.model_copy(update={"is_drum": is_drum})) for start, c in placed]
     return Track(name=name, clips=clips, is_drum=is_drum, role="drums" if is_drum else None)
+
+
+def _parameter_of(device: str, params: list[dict], parameter: int | str) -> dict:
+    """A device's parameter by name (any case) or index, or an error naming what the device has."""
+    if isinstance(parameter, str):
+        match = [p for p in params if p["name"].lower() == parameter.strip().lower()]
+        if not match:
+            raise LiveloomError(f"device {device!r} has no parameter {parameter!r}; it has: "
+                                + ", ".join(p["name"] for p in params))
+        return match[0]
+    if not 0 <= parameter < len(params):
+        raise LiveloomError(f"device {device!r} has parameters 0-{len(params) - 1}")
+    return params[parameter]
 
 
 def _scene_plan(song) -> list[dict]:

@@ -688,8 +688,7 @@ def inferred_clock(song: Song) -> tuple[Song, dict]:
             clip = pc.clip
             notes = [timed(n) for n in clip.notes]
             end = max((n.end for n in notes), default=0.0)
-            length = max(round_up_to_bar(max(end - 1 / 32, 1e-9), ts), round_up_to_bar(max(clip.length * scale - 1 / 32,
-                                                                                             1e-9), ts))
+            length = round_up_to_bar(max(end, clip.length * scale) - 1 / 32, ts)  # whole bars of the found meter
             placed.append(pc.model_copy(update={"start": pc.start * scale, "clip": clip.model_copy(update={
                 "notes": notes, "length": length, "loop_start": clip.loop_start * scale, "loop_end": None,
                 "time_signature": ts, "tempo": round(bpm_q, 3) if clip.tempo is not None or scale != 1.0
@@ -705,18 +704,13 @@ def analyze_song(song: Song, chords_per: str = "bar", profile: str = "aarden", c
     """Everything analyze_clip reports about a song: tempo and meter (estimated when the file did not say), key
     with confidence and windows, chords with roman numerals per span, density, range, groove, structure and
     descriptors. Drum tracks count for rhythm only."""
+    song, clock = inferred_clock(song)  # a file without tempo or meter: the notes re-timed in the pulse found
     timelines = [(t.is_drum or looks_like_drums(notes), notes) for t in song.tracks
                  for notes in [[n for n in t.notes_on_timeline() if not n.mute]]]
     pitched = [n for is_drum, notes in timelines if not is_drum for n in notes]
     everything = [n for _, notes in timelines for n in notes]
     if not everything:
         raise LiveloomError("there are no sounding notes to analyze")
-    song, clock = inferred_clock(song)
-    if clock.get("tempo_applied"):  # the notes re-timed in the pulse found
-        timelines = [(t.is_drum or looks_like_drums(notes), notes) for t in song.tracks
-                     for notes in [[n for n in t.notes_on_timeline() if not n.mute]]]
-        pitched = [n for is_drum, notes in timelines if not is_drum for n in notes]
-        everything = [n for _, notes in timelines for n in notes]
     ts = song.time_signature
     bar = ts.beats_per_bar
     length = max(song.length, max(n.end for n in everything))
