@@ -26,6 +26,25 @@ MAX_PEAK = 1_000.0  # 60 dB over full scale: past this, a float file's numbers a
 
 def load(path: Path, max_seconds: float, rate: int = SR):
     """-> (mono float32 samples at `rate` (default SR), info dict). Clear errors for what cannot be read."""
+    data, file_rate, info = read(path, max_seconds)
+    return mono_at(data, file_rate, rate), info
+
+
+def mono_at(data, file_rate: int, rate: int = SR):
+    """Frames x channels -> mono float32 at `rate`."""
+    import numpy as np
+
+    mono = data.mean(axis=1)
+    if file_rate != rate:
+        import soxr
+
+        mono = soxr.resample(mono, file_rate, rate)
+    return mono.astype(np.float32)
+
+
+def read(path: Path, max_seconds: float):
+    """-> (float32 frames x channels at the file's rate, the rate, info dict). Clear errors for what cannot be
+    read: an unsupported format, a bad header, a rate or length out of bounds, samples that are not audio."""
     import numpy as np
     import soundfile as sf
 
@@ -48,20 +67,14 @@ def load(path: Path, max_seconds: float, rate: int = SR):
         raise LiveloomError(f"{path.name} could not be decoded ({exc}); is it corrupt or truncated?") from None
     if data.size == 0:
         raise LiveloomError(f"{path.name} has no audio frames")
-    mono = data.mean(axis=1)
-    if not np.isfinite(mono).all():
+    if not np.isfinite(data).all():
         raise LiveloomError(f"{path.name} holds samples that are not numbers (NaN or infinite); re-export it")
-    peak = float(np.abs(mono).max())
+    peak = float(np.abs(data).max())
     if peak > MAX_PEAK:
         raise LiveloomError(f"{path.name} has samples of {peak:.3g} where audio lies within ±1 (float files may go "
                             f"a little over); re-export it at a normal level")
-    if file_rate != rate:
-        import soxr
-
-        mono = soxr.resample(mono, file_rate, rate).astype(np.float32)
-    return mono, {"seconds": round(len(data) / file_rate, 3), "sample_rate": int(file_rate),
-                  "channels": int(data.shape[1]),
-                  "format": info.format}
+    return data, int(file_rate), {"seconds": round(len(data) / file_rate, 3), "sample_rate": int(file_rate),
+                                  "channels": int(data.shape[1]), "format": info.format}
 
 
 STAGES = 7

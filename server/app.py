@@ -157,7 +157,8 @@ def build_server(config: Config | None = None) -> LiveloomServer:
     models = ModelHub(config.model_path, config.device, transcribe_precision=config.transcribe_precision,
                       piano_checkpoint=config.piano_checkpoint, threads=config.threads or None)
     services = Services(workspace=workspace, files=files, live=LiveService(config.live), models=models,
-                        render=dataclasses.replace(config.render, scratch=str(workspace.scratch_dir)))
+                        render=dataclasses.replace(config.render, scratch=str(workspace.scratch_dir)),
+                        clusters=config.clusters)
     server = LiveloomServer(services, config)
     for family in FAMILIES:
         register(server, family)

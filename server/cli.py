@@ -1,4 +1,4 @@
-"""The `liveloom` command line: serve, tools, call, demo, install-claude.
+"""The `liveloom` command line: serve, tools, call, demo, index, agent, doctor, install-claude.
 
 Only argparse is imported at start; the server and its libraries load when a command needs them.
 """
@@ -114,6 +114,57 @@ def cmd_call(args: argparse.Namespace) -> int:
         else:
             for block in result.content:
                 print(block.text if block.type == "text" else f"[{block.type} content]")
+        return 0
+
+    return anyio.run(run)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    """Index a sample folder through the server's own index_library tool (the folder is allowed for this run)."""
+    import anyio
+    from mcp import Client
+
+    folder = Path(args.folder).expanduser().resolve()
+    if not folder.is_dir():
+        print(f"liveloom: {folder} is not a folder", file=sys.stderr)
+        return 2
+    args.allow = [*(getattr(args, "allow", None) or []), str(folder)]
+    config = _config(args)
+    if args.cluster:
+        config.clusters = (*config.clusters, args.cluster)  # the user's own command line names it
+    from .app import build_server
+
+    server = build_server(config)
+    arguments = {"folder": str(folder), "force": args.force}
+    if args.workers:
+        arguments["workers"] = args.workers
+    if args.cluster:
+        arguments["cluster"] = args.cluster
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        if sys.stderr.isatty():
+            print(f"\r{message or ''}".ljust(60)[:80], end="", file=sys.stderr, flush=True)
+
+    async def run() -> int:
+        async with Client(server) as client:
+            result = await client.call_tool("index_library", arguments, progress_callback=progress)
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+        if result.is_error:
+            print(f"liveloom: {result.content[0].text if result.content else 'error'}", file=sys.stderr)
+            return 1
+        r = result.structured_content
+        if args.json:
+            print(json.dumps(r, indent=2))
+            return 0
+        print(f"{r['folder']}: {r['found']} files — {r['analysed']} analysed, {r['reused']} known content, "
+              f"{r['unchanged']} unchanged, {r['removed']} removed, {r['failed']} unreadable; {r['seconds']} s on "
+              f"the {r['engine']}" + (f" ({r['files_per_second']} files/s)" if r["files_per_second"] else ""))
+        print("kinds: " + ", ".join(f"{k} {n}" for k, n in sorted(r["kinds"].items())))
+        for line in r["failures"]:
+            print(f"  unreadable: {line}")
+        print(f"catalogue: {r['catalogue_files']} files. Search it with find_samples "
+              "(liveloom call find_samples --json '{\"key\": \"F minor\", \"tempo\": 90}').")
         return 0
 
     return anyio.run(run)
@@ -279,6 +330,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="say what would be copied, copy nothing")
     p.set_defaults(func=cmd_install_remote_script)
 
+    p = sub.add_parser("index", help="analyse a folder of samples into the catalogue find_samples searches",
+                       description="Walks the folder (audio and MIDI files), analyses what is new or changed in "
+                                   "parallel — kind, tempo, key, loudness, sound — and stores it in the workspace's "
+                                   "catalogue. Interrupted runs resume where they stopped.",
+                       epilog="examples:\n  liveloom index ~/Music/Samples\n  liveloom index ~/Music/Samples "
+                              "--workers 2\n  liveloom index /mnt/library --cluster tcp://10.0.0.5:8786",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("folder", help="the sample folder (allowed for this run)")
+    p.add_argument("--workers", type=int, help="local worker processes (default: all cores but one, at most 8)")
+    p.add_argument("--cluster", metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786) whose workers see the "
+                   "folder at the same path")
+    p.add_argument("--force", action="store_true", help="analyse every file again")
+    p.add_argument("--home", help="the workspace (default: LIVELOOM_HOME)")
+    p.add_argument("--json", action="store_true", help="the result as JSON")
+    p.set_defaults(func=cmd_index)
     p = sub.add_parser("doctor", help="check Live, the Remote Script, the connection and rendering; print fixes",
                        description="Finds Live installs and versions, the User Library and whether the LiveloomOSC "
                                    "Remote Script there is current, asks Live's port what answers, and checks "

@@ -66,3 +66,6 @@ class Config:
     token: str | None = field(default_factory=lambda: _env("LIVELOOM_TOKEN"))
     # intra-op threads for the symbolic model beside a DAW (1: fastest when the machine is busy); 0: torch's default
     threads: int = field(default_factory=lambda: _threads(_env("LIVELOOM_THREADS")))
+    # Dask schedulers index_library may send work to besides loopback ones (comma-separated tcp://host:port)
+    clusters: tuple[str, ...] = field(default_factory=lambda: tuple(
+        a.strip() for a in (_env("LIVELOOM_CLUSTERS") or "").split(",") if a.strip()))

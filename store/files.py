@@ -71,6 +71,18 @@ class FilePolicy:
             raise LiveloomError(f"{real} is empty (0 bytes)")
         return real
 
+    def folder(self, path: str) -> Path:
+        """A checked path to an existing folder inside the allowed ones."""
+        try:
+            real = self._resolve(path)
+            if not real.exists():
+                raise NotFoundError(f"no folder at {real}; relative paths are read from {self.files_dir}")
+            if not real.is_dir():
+                raise LiveloomError(f"{real} is a file, not a folder")
+            return real
+        except OSError as exc:
+            raise LiveloomError(f"cannot read {path!r}: {exc.strerror or exc}") from None
+
     def writable(self, path: str, *, suffixes: tuple[str, ...] = (), overwrite: bool = False) -> Path:
         """A checked path to write; refuses to replace an existing file unless `overwrite`."""
         try:

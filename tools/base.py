@@ -60,6 +60,7 @@ class Services:
     models: ModelHub
     render: RenderSettings
     client_log_level: str = "info"  # what `logging/setLevel` asked for: the least severe level sent to clients
+    clusters: tuple[str, ...] = ()  # Dask schedulers the user allowed (LIVELOOM_CLUSTERS) besides loopback ones
 
 
 LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
