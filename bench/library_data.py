@@ -113,6 +113,16 @@ def make_items(n_per_kind: int, seed: int, kinds=KINDS) -> list[tuple[Item, list
     return out
 
 
+def loop_item(name: str, kind: str, key: str | None, bpm: float, bars: int, style: str, seed: int = 0,
+              program: int | None = None) -> tuple[Item, list, dict]:
+    """One loop of a kind, as make_items makes them, with everything chosen by the caller."""
+    rng = random.Random(seed)
+    events, programs, seconds = _events(rng, kind, style, key or "C major", bpm, bars, seed)
+    if program is not None:
+        programs = {ch: program for ch in programs}
+    return Item(name, kind, key if kind != "drum_loop" else None, bpm, bars, style, round(seconds, 4)), events, programs
+
+
 def render_items(items: list[tuple[Item, list, dict]], soundfont: str, rate: int = RATE) -> list[np.ndarray]:
     """Render every item in one FluidSynth run and cut each out: -> stereo float32 arrays, one per item."""
     import mido

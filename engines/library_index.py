@@ -16,10 +16,11 @@ one by one, and the PyData stack librosa and NumPy already sit in.
 from __future__ import annotations
 
 import concurrent.futures as cf
-from concurrent.futures.process import BrokenProcessPool
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,7 +152,7 @@ class DaskCluster(Engine):
 
     def run(self, paths, options, job):
         try:
-            from distributed import Client, wait
+            from distributed import Client, as_completed
         except ImportError:
             raise LiveloomError("indexing on a cluster needs Dask distributed: pip install 'liveloom[cluster]' "
                                 "(or `pip install distributed`)") from None
@@ -169,12 +170,12 @@ class DaskCluster(Engine):
             self.name = f"Dask cluster at {self.address} ({workers} workers)"
             futures = client.map(sample_analysis.index_one, paths, pure=False, **options)
             pending = dict(zip(futures, paths))
+            arriving = as_completed(futures, loop=client.loop)
             while pending:
-                try:
-                    done, _ = wait(list(pending), timeout=POLL_S, return_when="FIRST_COMPLETED")
-                except (TimeoutError, cf.TimeoutError):
-                    done = set()
+                done = arriving.next_batch(block=False)
                 job.check()
+                if not done:
+                    time.sleep(0.05)
                 for fut in done:
                     path = pending.pop(fut)
                     yield path, _result_of(fut)
@@ -225,7 +226,7 @@ def plan(found: list[FileStat], known: dict, failed: dict, by_hash: Callable[[li
         if not force and k is not None and (k.size, k.mtime_ns, k.version) == (f.size, f.mtime_ns, version):
             out.unchanged += 1
             continue
-        if not force and f.size in sizes or (k is not None and k.size == f.size):
+        if not force and f.size in sizes:
             if i % 200 == 0:
                 job.check()
             try:
@@ -281,6 +282,7 @@ def run_index(root: Path, catalogue, engine: Engine, *, options: dict, force: bo
             job.progress(done, total, "analysing")
     finally:
         writer.close()
+    counts["engine"] = engine.name  # with what it learnt on the way (a cluster's worker count)
     catalogue.finish_run(run_id, counts)
     counts["failures"] = failures
     return counts

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import sys
 from pathlib import Path
 
 from liveloom.engines import audio_analysis as aa
@@ -27,8 +28,11 @@ _threads_limited = False
 
 
 def limit_threads() -> None:
-    """One BLAS/OpenMP thread per worker process: a pool of N workers uses N cores, not N x cores (a DAW is
-    running beside us). Called once per process."""
+    """Set a worker process up once: one BLAS/OpenMP thread (a pool of N workers uses N cores, not N x cores; a DAW
+    is running beside us), and glibc's allocator free to keep big arrays on its heap. Dask's nanny starts workers
+    with MALLOC_TRIM_THRESHOLD_=65536, which also pins glibc's mmap threshold at 128 KiB: every spectrogram is
+    then fresh pages from the kernel, and the analysis took 2.3x the CPU time (measured here). mallopt puts the
+    thresholds where the arrays fit (64 MiB)."""
     global _threads_limited
     if not _threads_limited:
         os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -38,6 +42,15 @@ def limit_threads() -> None:
             threadpool_limits(1)
         except Exception:  # noqa: BLE001 - a missing or odd BLAS only costs speed
             pass
+        if sys.platform.startswith("linux") and os.environ.get("MALLOC_TRIM_THRESHOLD_"):
+            try:
+                import ctypes
+
+                libc = ctypes.CDLL("libc.so.6")
+                libc.mallopt(-3, 64 << 20)  # M_MMAP_THRESHOLD
+                libc.mallopt(-1, 128 << 20)  # M_TRIM_THRESHOLD
+            except (OSError, AttributeError):  # not glibc: nothing to undo
+                pass
         _threads_limited = True
 
 
@@ -105,14 +118,14 @@ def _audio(p: Path, max_seconds: float) -> dict:
         bpm, beats, source = loop_tempo(extra["onset_env"], duration, extra["starts_loud"])
         if bpm:
             out.update(tempo=bpm, beats=beats, bars=round(beats / 4, 2) if beats else None, tempo_from=source)
-    if kind != "drum_loop":
-        key = audio_key(extra["chroma"], extra["chroma_active"])
-        if key and kind != "one_shot":
+    if kind == "one_shot":
+        note = root_note(y, feats["percussive_share"])
+        if note:
+            out["note"] = note
+    elif kind != "drum_loop":
+        key = audio_key(y)
+        if key:
             out.update(key=key[0], key_confidence=key[1], key_from="audio")
-        if kind == "one_shot":
-            note = root_note(y)
-            if note:
-                out["note"] = note
     return out
 
 
@@ -195,8 +208,7 @@ def audio_features(y) -> tuple[dict, dict]:
         feats[f"mfcc{i}_sd"] = float(mfcc[i].std()) if mfcc.size else 0.0
     # a loop starts on its downbeat: sound within the first ~70 ms, no more than 20 dB under the file's typical level
     starts_loud = bool(frame_energy[:3].max() >= 0.01 * float(np.median(frame_energy[active])))
-    return feats, {"onset_env": onset_env, "chroma": chroma, "chroma_active": chroma_active,
-                   "starts_loud": starts_loud}
+    return feats, {"onset_env": onset_env, "starts_loud": starts_loud}
 
 
 def pulse_clarity(onset_env) -> float:
@@ -242,26 +254,28 @@ def loop_tempo(onset_env, duration: float, starts_loud: bool = True) -> tuple[fl
     return round(heard, 1), (int(round(beats)) if abs(beats - round(beats)) < 0.1 else None), "beats"
 
 
-def audio_key(chroma, active) -> tuple[str, float] | None:
-    """Key and mode (major/minor) from the harmonic chroma over the sounding frames, by key profiles; with the
-    margin over the runner-up as confidence. None where nothing tonal sounds."""
+def audio_key(y) -> tuple[str, float] | None:
+    """Key and mode (major/minor) from the constant-Q chroma summed over the file, by Temperley's key profiles; the
+    margin over the runner-up as confidence. None where nothing tonal sounds. (On the bench's rendered loops this
+    plain reading did as well as or better than weighing in chords per bar and the bass: loops are short, and
+    their chords and bass often sit off the tonic — a ii-V vamp, a turnaround.)"""
+    import librosa
     import numpy as np
 
     from liveloom.music import analysis
 
-    frames = chroma[:, active] if active.any() else chroma
-    # each frame's strongest pitch classes: overtones and noise add less than in a plain sum
-    hist = np.where(frames >= 0.5, frames, 0.0).sum(axis=1)
-    if hist.sum() <= 0:
+    hist = librosa.feature.chroma_cqt(y=y, sr=aa.SR, hop_length=2048).sum(axis=1)
+    if not np.isfinite(hist).all() or hist.sum() <= 0:
         return None
-    scores = analysis.key_correlations([float(x) for x in hist], "aarden")
+    scores = analysis.key_correlations([float(x) for x in hist], "temperley")
     (s1, tonic, minor), (s2, _, _) = scores[0], scores[1]
     return analysis.key_label(tonic, minor), round(min(1.0, (s1 - s2) * 5), 3)
 
 
-def root_note(y) -> str | None:
-    """A tonal one-shot's root as a note name (e.g. "C3"), from pYIN's median pitch over its voiced frames; None
-    for noise and drums."""
+def root_note(y, percussive_share: float = 0.0) -> str | None:
+    """A tonal one-shot's root as a note name (e.g. "C3"): pYIN's median pitch over its voiced frames for a single
+    note; for a chord (pYIN hears no single pitch) the lowest strong peak of the constant-Q spectrum, the bass of
+    the chord. None for noise and drums."""
     import librosa
     import numpy as np
 
@@ -270,9 +284,17 @@ def root_note(y) -> str | None:
         return None
     f0, voiced, prob = librosa.pyin(seg, fmin=30.0, fmax=2000.0, sr=aa.SR, frame_length=2048, hop_length=512)
     good = voiced & np.isfinite(f0)
-    if good.sum() < 4 or float(np.mean(prob[good])) < 0.5:
+    if good.sum() >= 4 and float(np.mean(prob[good])) >= 0.5:
+        midi = int(round(float(librosa.hz_to_midi(np.median(f0[good])))))
+    elif percussive_share < 0.5:
+        prof = np.abs(librosa.cqt(seg, sr=aa.SR, fmin=librosa.note_to_hz("C1"), n_bins=84)).mean(axis=1)
+        strong = [i for i in range(1, len(prof) - 1) if prof[i] >= 0.25 * prof.max() and
+                  prof[i] >= prof[i - 1] and prof[i] >= prof[i + 1] and prof[i] >= 4 * float(np.median(prof))]
+        if not strong:
+            return None
+        midi = 24 + strong[0]
+    else:
         return None
-    midi = int(round(float(librosa.hz_to_midi(np.median(f0[good])))))
     return f"{NOTE_NAMES[midi % 12]}{midi // 12 - 1}"
 
 
@@ -319,8 +341,11 @@ def song_record(song) -> dict:
                  "notes": len(everything), "kind": midi_kind(parts)}
     out["onset_density"] = round(len({round(n.start, 3) for n in everything}) / max(seconds, 0.05), 2)
     if pitched:
-        est = analysis.estimate_key(pitched)
+        # a loop need not end on its tonic: its chords and bass say more than a cadence would
+        est = analysis.estimate_key_of_loop(pitched, ts.beats_per_bar)
         tonic, mode = analysis.estimate_mode(pitched, est)
+        if tonic != est.tonic or whole < 8:  # a church mode only on the same tonic, and with 8 bars to tell
+            tonic, mode = est.tonic, "minor" if est.minor else "major"
         out.update(key=f"{NOTE_NAMES[tonic]} {mode}", key_confidence=round(est.confidence, 3), key_from="notes")
         chords = analysis.progression_from_notes(pitched, ts, round(end / ts.beats_per_bar + 0.4999) * ts.beats_per_bar)
         text = analysis.progression_text(chords, ts) if chords else ""

@@ -30,7 +30,7 @@ class Query:
     min_lufs: float | None = None
     max_lufs: float | None = None
     text: str | None = None
-    like: dict | None = None  # {"features": [...]} (audio) and/or {"symbolic": [...]} (MIDI), from an example
+    like: dict | None = None  # {"features": [...]} (a sound: audio rows only) or {"symbolic": [...]} (notes)
     formats: tuple[str, ...] = ()
 
 
@@ -130,15 +130,17 @@ def search(rows: list[dict], q: Query, scale: list[float] | None = None) -> list
             parts.append(m[1])
             why.append(m[0])
         if q.like:
-            sim = 0.0
+            # a sound compares with sounds; notes with notes, and a clip's key and tempo already chose the audio
             if q.like.get("features") and row.get("features"):
                 sim = _similarity(q.like["features"], row["features"], scale)
+                why.append(f"sounds {sim:.2f} alike")
+                parts.append(sim)
             elif q.like.get("symbolic") and row.get("symbolic"):
                 sim = _similarity(q.like["symbolic"], row["symbolic"], None)
-            else:
+                why.append(f"notes {sim:.2f} alike")
+                parts.append(sim)
+            elif q.like.get("features"):
                 continue
-            parts.append(sim)
-            why.append(f"sounds {sim:.2f} alike" if row.get("format") == "audio" else f"notes {sim:.2f} alike")
         if words:
             why.append("name has " + " ".join(f"'{w}'" for w in words))
         score = sum(parts) / len(parts) if parts else 1.0

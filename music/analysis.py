@@ -181,14 +181,25 @@ def estimate_key_of_loop(notes: list[Note], bar: float, profile: str = "aarden",
     last = [n for n in notes if n.start - 1e-6 <= end < n.end - 1e-6 or abs(n.start - end) < 1e-6]
     final = label_chord([sum(1.0 for n in last if n.pitch % 12 == p) for p in range(12)],
                         min(n.pitch for n in last) % 12) if last else None
+    return key_of_harmony(hist, [c["spec"] for c in chords], basses, final[0] if final else None, profile)
+
+
+def key_of_harmony(hist: list[float], chords: list[ChordSpec], basses: list[int], final: ChordSpec | None,
+                   profile: str = "aarden") -> KeyEstimate:
+    """The key of a loop or section from its evidence, however it was heard (notes, or audio's chroma): the
+    profile correlation of the pitch-class histogram plus the share of bars whose chord has the key's tonic as
+    root with the tonic's quality, the first bar's chord, the bass on the bars' downbeats, and a last chord on
+    the tonic in root position."""
+    if sum(hist) == 0:
+        raise ValueError("no sounding notes to find a key in")
     scores = []
     for corr, tonic, minor in key_correlations(hist, profile):
         third = 3 if minor else 4
-        home = [c for c in chords if c["spec"].root == tonic and third in c["spec"].intervals]
+        home = [c for c in chords if c.root == tonic and third in c.intervals]
         share = len(home) / len(chords) if chords else 0.0
-        first = bool(chords) and chords[0]["spec"].root == tonic and third in chords[0]["spec"].intervals
+        first = bool(chords) and chords[0].root == tonic and third in chords[0].intervals
         bass = sum(b == tonic for b in basses) / len(basses) if basses else 0.0
-        ends_home = final is not None and final[0].root == tonic == final[0].bass  # a picardy third included
+        ends_home = final is not None and final.root == tonic == final.bass  # a picardy third included
         scores.append((corr + 0.35 * share + 0.12 * first + 0.15 * bass + 0.15 * ends_home, tonic, minor))
     scores.sort(key=lambda x: -x[0])
     best, second = scores[0], scores[1]

@@ -46,6 +46,8 @@ async def test_every_description_example_runs(client, server):
     for name in ("riff.wav", "bounce.wav", "piano_sketch.wav"):
         sf.write(ws.files_dir / name, tones(), 22050)
     sf.write(ws.files_dir / "etude.flac", tones(), 22050)
+    (ws.files_dir / "Samples" / "Loops").mkdir(parents=True)  # index_library's folder, then find_samples
+    sf.write(ws.files_dir / "Samples" / "Loops" / "keys.wav", np.tile(tones(), 2), 22050)
     melody = await call_ok(client, "notation_to_clip", {"text": "C5:1 E5:1 G5:1 E5:1 F5:1 A5:1 G5:2 E5:1 D5:1 C5:2 "
                                                                 "D5:1 E5:1 C5:2", "key": "C major"})
     other = await call_ok(client, "notation_to_clip", {"text": "E5:2 D5:2 C5:2 G4:2 A4:2 B4:2 C5:4",

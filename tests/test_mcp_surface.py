@@ -156,7 +156,7 @@ ANNOTATIONS = {  # name: (read_only, destructive, idempotent)
     "write_song": (0, 1, 0), "set_device_parameter": (0, 1, 1), "transport": (0, 1, 1), "fire": (0, 0, 0),
     "undo": (0, 1, 0), "browse_devices": (1, 0, 1), "load_device": (0, 1, 0), "set_mixer": (0, 1, 1),
     "scene": (0, 1, 0), "delete": (0, 1, 0), "duplicate": (0, 0, 0), "rename": (0, 1, 1),
-    "write_audio_clip": (0, 0, 0), "edit_clip": (0, 0, 0),
+    "write_audio_clip": (0, 0, 0), "edit_clip": (0, 0, 0), "index_library": (0, 0, 1), "find_samples": (1, 0, 1),
 }
 
 

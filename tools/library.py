@@ -177,16 +177,16 @@ async def find_samples(
             q.tempo = q.tempo or example.get("tempo")
     root = str(svc.files.folder(folder)) if folder else None
     rows = await anyio.to_thread.run_sync(lambda: cat.rows(kinds=q.kinds, root=root))
-    if not rows:
-        raise NotFoundError("the sample catalogue is empty" + (f" under {root}" if root else "") +
-                            "; index a folder first with index_library")
+    total = (await anyio.to_thread.run_sync(cat.counts))["files"]
+    if not total:
+        raise NotFoundError("the sample catalogue is empty; index a folder first with index_library")
     from liveloom.models import sample_kind
 
     hits = sample_search.search(rows, q, scale=None if not q.like else list(sample_kind.load().scale))
     if q.like and like:
         hits = [h for h in hits if h.row["path"] != example.get("path")]
     chosen = hits[(page - 1) * limit: page * limit]
-    return SampleSearch(matched=len(hits), catalogue_files=(await anyio.to_thread.run_sync(cat.counts))["files"],
+    return SampleSearch(matched=len(hits), catalogue_files=total,
                         next_page=page + 1 if page * limit < len(hits) else None, example=described,
                         hits=[_hit(h) for h in chosen])
 
@@ -216,6 +216,9 @@ async def _example(ctx: Context, like: str, cat: Catalogue) -> tuple[dict, str]:
         else:
             _, song = ws.load_song(like)
         rec = await anyio.to_thread.run_sync(lambda: sample_analysis.song_record(song))
+        given = clip.key if record.kind == "clip" else song.key
+        if given:  # the key it was made in, where it says: a bass line alone reads ambiguously
+            rec["key"] = given
         return rec, f"{record.kind} {like} ({rec.get('key') or 'no key'}, {rec.get('tempo'):g} BPM)"
     if record is not None and record.kind == "audio":
         path = ws.path_of(record)
