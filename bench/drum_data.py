@@ -121,8 +121,14 @@ def augment(rng: random.Random, y: np.ndarray, rate: int) -> tuple[np.ndarray, f
 def render(grooves: list[Groove], font: str, rate: int = dt.SR) -> list[np.ndarray]:
     """Mono audio at the model's rate, each groove with its backing mixed in at a random level."""
     rng = random.Random(len(grooves))
-    drums = data.render_items([(g.item, g.events, {}) for g in grooves], data.SOUNDFONTS[font], rate=rate)
-    with_backing = [g for g in grooves if g.backing]
+    kit_only = font.startswith("avl")  # the AVL acoustic kits: one preset (bank 0, program 0), no other sounds
+    if kit_only:
+        items = [(g.item, [(t, d, 0, 36 if p == 35 else p, v) for t, d, _, p, v in g.events], {0: 0})
+                 for g in grooves]
+    else:
+        items = [(g.item, g.events, {}) for g in grooves]
+    drums = data.render_items(items, data.SOUNDFONTS[font], rate=rate)
+    with_backing = [g for g in grooves if g.backing and not kit_only]
     backs = data.render_items([g.backing for g in with_backing], data.SOUNDFONTS[font], rate=rate) \
         if with_backing else []
     back_of = {id(g): b for g, b in zip(with_backing, backs)}

@@ -1,5 +1,6 @@
 """The one registry of the models a server uses, each loaded once on first use (never at start-up) and shared by
-its tools: the symbolic transformer, the style classifier, and the two transcription networks.
+its tools: the symbolic transformer, the style classifier, and the three transcription networks (basic-pitch,
+the piano model, the drum model).
 
 One hub per server (held in the tools' services, not a global). Its settings come from the server's config:
 the symbolic checkpoint (`LIVELOOM_MODEL` or `liveloom serve --checkpoint`, else the shipped one), the device,
@@ -17,11 +18,12 @@ from pathlib import Path
 class ModelHub:
     def __init__(self, symbolic_path: str | os.PathLike | None = None, device: str | None = None, *,
                  transcribe_precision: str = "fp32", piano_checkpoint: str | os.PathLike | None = None,
-                 threads: int | None = 1):
+                 threads: int | None = 1, drum_checkpoint: str | os.PathLike | None = None):
         self.symbolic_path = Path(symbolic_path) if symbolic_path else None
         self.device = device or None
         self.transcribe_precision = transcribe_precision
         self.piano_checkpoint = str(piano_checkpoint) if piano_checkpoint else None
+        self.drum_checkpoint = str(drum_checkpoint) if drum_checkpoint else None
         # intra-op threads for the symbolic model's calls: 1 beside a DAW (measured: 8 bars of chorale 2.6 s idle
         # either way; beside two busy processes 4.4 s with 1 thread, 15.6 s with 2). None: torch's default.
         self.threads = threads
@@ -30,6 +32,7 @@ class ModelHub:
         self._classifier = None
         self._transcriber = None
         self._piano = None
+        self._drums = None
 
     def symbolic(self):
         """The symbolic transformer (generate.SymbolicModel)."""
@@ -56,6 +59,15 @@ class ModelHub:
 
                 self._transcriber = load(precision=self.transcribe_precision)
             return self._transcriber
+
+    def drums(self):
+        """The drum transcription model trained here (or a local checkpoint folder)."""
+        with self._lock:
+            if self._drums is None:
+                from .drum_transcriber import load
+
+                self._drums = load(self.drum_checkpoint, threads=self.threads)
+            return self._drums
 
     def piano(self):
         """The Transkun 2.0 piano model (the one in its wheel, or a local checkpoint)."""

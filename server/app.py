@@ -155,7 +155,8 @@ def build_server(config: Config | None = None) -> LiveloomServer:
     clean_scratch(workspace.scratch_dir)  # what a killed server left mid-render
     files = FilePolicy(workspace_home=workspace.home, files_dir=workspace.files_dir, extra=list(config.allow))
     models = ModelHub(config.model_path, config.device, transcribe_precision=config.transcribe_precision,
-                      piano_checkpoint=config.piano_checkpoint, threads=config.threads or None)
+                      piano_checkpoint=config.piano_checkpoint, threads=config.threads or None,
+                      drum_checkpoint=config.drum_checkpoint)
     services = Services(workspace=workspace, files=files, live=LiveService(config.live), models=models,
                         render=dataclasses.replace(config.render, scratch=str(workspace.scratch_dir)),
                         clusters=config.clusters)

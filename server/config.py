@@ -61,6 +61,8 @@ class Config:
     # basic-pitch and Transkun arithmetic: fp32 (default; the reference's notes), bf16, or auto
     transcribe_precision: str = field(default_factory=lambda: _env("LIVELOOM_TRANSCRIBE_PRECISION") or "fp32")
     piano_checkpoint: str | None = field(default_factory=lambda: _env("LIVELOOM_PIANO_CHECKPOINT"))
+    # a drum transcription checkpoint folder (drums.safetensors + drums.json), else the shipped one
+    drum_checkpoint: str | None = field(default_factory=lambda: _env("LIVELOOM_DRUM_CHECKPOINT"))
     render: RenderSettings = field(default_factory=lambda: RenderSettings(
         fluidsynth=_env("LIVELOOM_FLUIDSYNTH"), soundfont=_env("LIVELOOM_SOUNDFONT")))
     token: str | None = field(default_factory=lambda: _env("LIVELOOM_TOKEN"))

@@ -100,6 +100,11 @@ async def test_index_then_find_each_loop_by_key_and_tempo(client, server, loops)
     # a page of hits stays small
     page = await client.call_tool("find_samples", {"limit": 10})
     assert len(page.content[0].text) < 4000
+    # and a hit goes into Live (the simulated set) as an audio clip
+    track = await call_ok(client, "create_track", {"name": "Loops", "kind": "audio"})
+    hit = (await call_ok(client, "find_samples", {"key": "Eb major", "tempo": 100}))["hits"][0]
+    placed = await call_ok(client, "write_audio_clip", {"path": hit["path"], "track": track["index"], "slot": 0})
+    assert placed["file"] == "keys.wav"
 
 
 @pytest.mark.slow

@@ -50,6 +50,10 @@ class TranscribeResult(ArtifactSummary):
     clips: list[str] = Field(description="With split_by_register: the register of each track (low, mid, high).")
     sustain_pedal_presses: int | None = Field(default=None, description="Piano model: how often the sustain "
                                               "pedal went down (see hold_with_pedal); None for the general model.")
+    drum_hits: dict[str, int] | None = Field(default=None, description="drums=true: hits per class (kick, snare, "
+                                             "closed_hat, open_hat, tom, crash, ride).")
+    heard_as: str | None = Field(default=None, description="drums=true: what kind of audio it sounded like "
+                                 "(full_mix is split into drums and pitched parts).")
 
 
 class ReorchestrateResult(ArtifactSummary):
@@ -140,16 +144,26 @@ async def transcribe(
     quantize_strength: Annotated[float, Field(ge=0, le=1)] = 1.0,
     split_by_register: Annotated[bool, Field(description="A song with low (< C3), mid and high (>= C5) "
                                              "tracks instead of one clip.")] = False,
+    drums: Annotated[bool, Field(description="Drums: kick, snare, hi-hats, toms, crash, ride with velocities "
+                                 "(liveloom's drum model) as a GM drum clip.")] = False,
+    split: Annotated[Literal["auto", "always", "never"], Field(description="drums=true on a full mix: drums "
+                     "from the percussive part and a pitched track from the rest (auto: when it sounds like a "
+                     "full mix).")] = "auto",
     name: Annotated[str | None, Field(max_length=200)] = None,
 ) -> TranscribeResult:
-    """Audio to an editable clip: notes, velocities and pitch bends by basic-pitch (any instrument), or piano=true
-    for solo piano (Transkun), in beats at the detected or given tempo. Progress; cancellable; silence gives an
-    empty clip.
+    """Audio to an editable clip: notes, velocities and pitch bends by basic-pitch (any instrument), piano=true
+    for solo piano (Transkun), or drums=true for drums (a GM drum clip; a full mix also gets its pitched part), in
+    beats at the detected or given tempo. Progress; cancellable; silence gives an empty clip.
 
     Example: {"path": "riff.wav", "melody": true, "quantize": "1/16", "quantize_strength": 0.6};
-    {"path": "etude.flac", "piano": true, "hold_with_pedal": true}."""
+    {"path": "etude.flac", "piano": true, "hold_with_pedal": true}; {"path": "break.wav", "drums": true}."""
     if hold_with_pedal and not piano:
         raise LiveloomError("hold_with_pedal needs piano=true: only the piano model hears the sustain pedal")
+    if drums:
+        if piano or melody or split_by_register:
+            raise LiveloomError("drums=true is its own transcription: leave out piano, melody and split_by_register")
+        return await _transcribe_drums(ctx, path, split=split, tempo=tempo, quantize=quantize,
+                                       quantize_strength=quantize_strength, name=name)
     t0 = time.perf_counter()
     heard = await _transcribe_file(
         ctx, path, piano=piano, onset_threshold=onset_threshold, frame_threshold=frame_threshold,
@@ -169,6 +183,52 @@ async def transcribe(
                             notes_with_pitch_bend=sum(1 for n in heard.notes if n.pitch_bend), silent=heard.silent,
                             seconds_taken=round(time.perf_counter() - t0, 3), clips=registers,
                             sustain_pedal_presses=heard.pedal_presses)
+
+
+async def _transcribe_drums(ctx: Context, path: str, *, split: str, tempo: float | None, quantize: str | None,
+                            quantize_strength: float, name: str | None) -> TranscribeResult:
+    """drums=true: the drum model (and basic-pitch on a full mix's harmonic part) -> a drum clip or a song."""
+    from liveloom.engines import drum_transcription as dtr
+
+    if quantize is not None and quantize not in GRIDS:
+        raise LiveloomError(f"unknown grid {quantize!r}; use one of: {', '.join(GRIDS)}")
+    t0 = time.perf_counter()
+    svc = services(ctx)
+    real = svc.files.readable(path, max_bytes=LIMITS.max_audio_bytes, suffixes=aa.SUPPORTED)
+    await ctx.report_progress(0, 100, "decoding")
+    y, info = await anyio.to_thread.run_sync(lambda: aa.load(real, LIMITS.max_audio_seconds, tr.SR),
+                                            abandon_on_cancel=True)
+    try:
+        heard = await run_job(ctx, lambda job: dtr.transcribe_drums(svc.models, y, split=split,
+                                                                     detect_tempo=tempo is None, job=job))
+    except Cancelled:
+        raise Cancelled("transcription was cancelled") from None
+    bpm = tempo or heard.detected_bpm or 120.0
+    notes = dtr.hits_to_notes(heard.hits, bpm)
+    if quantize is not None and notes:
+        notes = quantize_notes(notes, GRIDS[quantize], quantize_strength)
+    title = name or real.stem
+    length = max(4.0, math.ceil(max([n.end for n in notes] + [info["seconds"] * bpm / 60]) / 4 - 1e-6) * 4)
+    drum_clip = Clip(name=f"{title} drums" if heard.pitched is not None else title, notes=notes, length=length,
+                     tempo=bpm, time_signature=TimeSignature(), role="drums", is_drum=True)
+    prov = provenance(engine=heard.engine, params={"path": str(real), "drums": True, "split": split, "tempo": bpm,
+                                                   "quantize": quantize, "quantize_strength": quantize_strength})
+    if heard.pitched is not None:
+        pitched = tr.events_to_notes(heard.pitched, bpm)
+        song = Song(name=title, tempo=bpm, tracks=[
+            Track(name=drum_clip.name, role="drums", is_drum=True, clips=[PlacedClip(clip=drum_clip)]),
+            Track(name=f"{title} pitched", role="pitched", instrument=0, clips=[PlacedClip(clip=Clip(
+                name=f"{title} pitched", notes=pitched, length=length, tempo=bpm, instrument=0))])])
+        record, clips = store_song(svc.workspace, song, prov), ["drums", "pitched"]
+    else:
+        record, clips = store_clip(svc.workspace, drum_clip, prov), []
+    await ctx.report_progress(100, 100, "done")
+    return TranscribeResult(**artifact_summary(record).model_dump(), source=str(real),
+                            duration_seconds=info["seconds"], engine=heard.engine, tempo_used=round(bpm, 2),
+                            tempo_source="given" if tempo else ("detected" if heard.detected_bpm else "default"),
+                            notes_with_pitch_bend=0, silent=heard.silent,
+                            seconds_taken=round(time.perf_counter() - t0, 3), clips=clips,
+                            drum_hits=dtr.class_counts(heard.hits), heard_as=heard.kind)
 
 
 def _store_heard(ws, heard: _Heard, title: str, split_by_register: bool, prov) -> tuple:
