@@ -56,12 +56,10 @@ def groove(rng: random.Random, name: str) -> Groove:
         step = rng.choice((0.25, 0.5, 1 / 3))
         t = start
         toms = sorted(rng.sample(TOMS, 3), reverse=True)
-        k = 0
         hits = [h for h in hits if h[0] < start or h[1] in (35, 36)]
         while t < bars * bar - 1e-6:
             hits.append((t, toms[min(2, int(3 * (t - start) / 2.0))], rng.randint(70, 120)))
             t += step
-            k += 1
     if rng.random() < 0.25:  # a hand clap or side stick doubling the snare
         hits += [(t, rng.choice((39, 37)), v) for t, p, v in hits if p in (38, 40) and rng.random() < 0.7]
     events = [(t * spb, 0.1, 9, p, max(1, min(127, v + rng.randint(-10, 10)))) for t, p, v in sorted(set(hits))]
