@@ -259,7 +259,8 @@ def run_index(root: Path, catalogue, engine: Engine, *, options: dict, force: bo
                 lambda hashes: catalogue.by_hash(hashes, sample_analysis.VERSION), sample_analysis.VERSION,
                 force=force, job=job)
     counts = {"found": len(found.files), "unchanged": todo.unchanged, "reused": len(todo.reuse),
-              "analysed": 0, "failed": 0, "removed": catalogue.forget(todo.gone), "resumed": unfinished is not None,
+              "analysed": 0, "failed": len(found.refused), "removed": catalogue.forget(todo.gone),
+              "resumed": unfinished is not None,
               "engine": engine.name}
     failures: list[tuple[str, str]] = list(found.refused)
     writer = catalogue.writer()

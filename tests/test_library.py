@@ -221,3 +221,32 @@ def test_liveloom_index_cli(loops, tmp_path):
     r = json.loads(out.stdout)
     assert r["analysed"] == 9 and r["folder"] == str(loops.resolve())
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.slow
+async def test_every_audio_format_and_midi_is_read(client, server, loops):
+    import soundfile as sf
+
+    lib = server.services.workspace.files_dir / "Formats"
+    lib.mkdir()
+    y, rate = sf.read(loops / "keys.wav")
+    for name, fmt in (("keys.flac", "FLAC"), ("keys.ogg", "OGG"), ("keys.aiff", "AIFF"), ("keys.wav", "WAV")):
+        sf.write(lib / name, y, rate, format=fmt)
+    shutil.copy(loops / "walk.mid", lib / "walk.midi")
+    (lib / "notes.txt").write_text("not a sample")  # other files are not samples: left out
+    r = await call_ok(client, "index_library", {"folder": "Formats", "workers": 1})
+    assert (r["found"], r["analysed"], r["failed"]) == (5, 5, 0), r
+    found = await call_ok(client, "find_samples", {"folder": "Formats", "format": "audio"})
+    assert {Path(h["path"]).suffix for h in found["hits"]} == {".flac", ".ogg", ".aiff", ".wav"}
+    assert len({(h["kind"], h["tempo"]) for h in found["hits"]}) == 1  # the same loop, however it was stored
+
+
+async def test_a_link_out_of_the_folder_is_refused_not_followed(client, server, outside):
+    lib = server.services.workspace.files_dir / "Linked"
+    lib.mkdir()
+    secret = outside / "private.wav"
+    secret.write_bytes(b"RIFF")
+    os.symlink(secret, lib / "sneaky.wav")
+    r = await call_ok(client, "index_library", {"folder": "Linked", "workers": 1})
+    assert (r["found"], r["analysed"], r["failed"]) == (0, 0, 1)
+    assert r["failures"] and "outside the folder" in r["failures"][0] and "sneaky.wav" in r["failures"][0]
