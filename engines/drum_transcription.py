@@ -44,8 +44,11 @@ def transcribe_drums(hub, y, *, split: str = "auto", detect_tempo: bool = True, 
     if silent:
         return DrumTranscription([], None, engine, None, True, False, None)
     job.progress(0, 4, "listening")
-    feats, extra = sample_analysis.audio_features(y)
-    kind, _ = sample_kind.load().classify(np.array([feats[f] for f in sample_kind.FEATURES]))
+    kind = None
+    if split == "auto":  # what it sounds like, from its first 30 s (a second or less of work)
+        feats, _ = sample_analysis.audio_features(y[: 30 * dt.SR])
+        kind, _ = sample_kind.load().classify(np.array([feats[f] for f in sample_kind.FEATURES]))
+        job.check()
     do_split = split == "always" or (split == "auto" and kind == "full_mix")
     drums_in, pitched = y, None
     if do_split:
@@ -67,7 +70,9 @@ def transcribe_drums(hub, y, *, split: str = "auto", detect_tempo: bool = True, 
         import librosa
 
         env = librosa.onset.onset_strength(y=y, sr=dt.SR, hop_length=512)
-        bpm, _, _ = sample_analysis.loop_tempo(env, len(y) / dt.SR, extra["starts_loud"])
+        rms = librosa.feature.rms(y=y, frame_length=2048, hop_length=512)[0]
+        starts_loud = bool(rms[:3].max() >= 0.1 * float(np.median(rms[rms > rms.max() * 0.01])))  # as a loop does
+        bpm, _, _ = sample_analysis.loop_tempo(env, len(y) / dt.SR, starts_loud)
     job.progress(4, 4, "done")
     return DrumTranscription(hits, pitched, engine, bpm, False, do_split, kind)
 
