@@ -71,8 +71,7 @@ def transcribe_drums(hub, y, *, split: str = "auto", detect_tempo: bool = True, 
 
         env = librosa.onset.onset_strength(y=y, sr=dt.SR, hop_length=512)
         rms = librosa.feature.rms(y=y, frame_length=2048, hop_length=512)[0]
-        starts_loud = bool(rms[:3].max() >= 0.1 * float(np.median(rms[rms > rms.max() * 0.01])))  # as a loop does
-        bpm, _, _ = sample_analysis.loop_tempo(env, len(y) / dt.SR, starts_loud)
+        bpm, _, _ = sample_analysis.loop_tempo(env, len(y) / dt.SR, sample_analysis.starts_loud(rms ** 2))
     job.progress(4, 4, "done")
     return DrumTranscription(hits, pitched, engine, bpm, False, do_split, kind)
 

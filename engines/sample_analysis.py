@@ -206,9 +206,16 @@ def audio_features(y) -> tuple[dict, dict]:
     for i in range(13):
         feats[f"mfcc{i}"] = float(mfcc[i].mean()) if mfcc.size else 0.0
         feats[f"mfcc{i}_sd"] = float(mfcc[i].std()) if mfcc.size else 0.0
-    # a loop starts on its downbeat: sound within the first ~70 ms, no more than 20 dB under the file's typical level
-    starts_loud = bool(frame_energy[:3].max() >= 0.01 * float(np.median(frame_energy[active])))
-    return feats, {"onset_env": onset_env, "starts_loud": starts_loud}
+    return feats, {"onset_env": onset_env, "starts_loud": starts_loud(frame_energy)}
+
+
+def starts_loud(frame_energy) -> bool:
+    """Whether audio starts as a loop does, on its downbeat: sound within the first three frames (~70 ms) no more
+    than 20 dB under the file's typical level (the median of the frames within 40 dB of the loudest)."""
+    import numpy as np
+
+    sounding = frame_energy[frame_energy > frame_energy.max() * 1e-4]
+    return bool(len(sounding)) and bool(frame_energy[:3].max() >= 0.01 * float(np.median(sounding)))
 
 
 def pulse_clarity(onset_env) -> float:

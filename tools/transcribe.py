@@ -208,7 +208,7 @@ async def _transcribe_drums(ctx: Context, path: str, *, split: str, tempo: float
     if quantize is not None and notes:
         notes = quantize_notes(notes, GRIDS[quantize], quantize_strength)
     title = name or real.stem
-    length = max(4.0, math.ceil(max([n.end for n in notes] + [info["seconds"] * bpm / 60]) / 4 - 1e-6) * 4)
+    length = _length_beats(notes, info["seconds"], bpm)
     drum_clip = Clip(name=f"{title} drums" if heard.pitched is not None else title, notes=notes, length=length,
                      tempo=bpm, time_signature=TimeSignature(), role="drums", is_drum=True)
     prov = provenance(engine=heard.engine, params={"path": str(real), "drums": True, "split": split, "tempo": bpm,
@@ -231,10 +231,15 @@ async def _transcribe_drums(ctx: Context, path: str, *, split: str, tempo: float
                             drum_hits=dtr.class_counts(heard.hits), heard_as=heard.kind)
 
 
+def _length_beats(notes: list[Note], seconds: float, bpm: float) -> float:
+    """A transcription's clip length: whole 4-beat bars covering the notes and the recording, at least one."""
+    return max(4.0, math.ceil(max([n.end for n in notes] + [seconds * bpm / 60]) / 4 - 1e-9) * 4)
+
+
 def _store_heard(ws, heard: _Heard, title: str, split_by_register: bool, prov) -> tuple:
     """Store a transcription as one clip, or as a song of low/mid/high tracks: (record, registers made)."""
     notes, bpm = heard.notes, heard.bpm
-    length = max(4.0, math.ceil(max([n.end for n in notes] + [heard.info["seconds"] * bpm / 60]) / 4 - 1e-9) * 4)
+    length = _length_beats(notes, heard.info["seconds"], bpm)
     if not split_by_register:
         return store_clip(ws, Clip(name=title, notes=notes, length=length, tempo=bpm,
                                    time_signature=TimeSignature(), instrument=0), prov), []
