@@ -124,6 +124,12 @@ def compose(role: str, *, key: str | None = None, bars: int = 8, tempo: float | 
     lo_hi = parse_register(register, role)
     bpm = float(tempo) if tempo is not None else st.tempo_default
     model_style = MODEL_ROLES.get((_file_key(st), role))
+    if st.learned:  # a learned style: its own network for the roles it heard, the library style it is like for others
+        model_style = st.model_style if role in st.learned_roles else None
+        if engine == "model" and model_style is None:
+            raise LiveloomError(f"the learned style {st.name!r} heard no {role} part (it knows "
+                                f"{', '.join(st.learned_roles) or 'no roles'}); use engine 'auto' to write it like "
+                                "the library style it is like, or learn from music with that part")
     if engine == "model" and model_style is None:
         known = ", ".join(f"{r} in {s}" for s, r in MODEL_ROLES)
         raise LiveloomError(f"the trained model has no knowledge of {role} in {st.name}; it knows: {known}. "
@@ -194,28 +200,49 @@ def _compose_with_model(role: str, st: Style, k: Key, ts: TimeSignature, bars: i
     if bars > 32:
         raise LiveloomError("the model writes up to 32 bars at a time; ask for fewer bars or use engine 'theory'")
     scale = frozenset(k.written_pitch_classes())
-    voices = 4 if role == "chords" else 1
+    voices = 4 if role == "chords" and not st.learned else 1
     if voices == 4:
         ranges = satb_ranges(register[1])
         register = (min(lo for lo, _ in ranges.values()), max(hi for _, hi in ranges.values()))
     else:
         ranges = {0: register}
-    constraints = Constraints(scale=scale, pitch_range=register, voice_ranges=ranges, max_polyphony=voices,
-                              **(harmony_constraint(plan, ts) if plan else {}))
+    if st.learned and role == "drums":  # the kit the producer's drums used, on one voice
+        if not st.learned_kit:
+            raise LiveloomError(f"the learned style {st.name!r} has no drum notes to write with")
+        constraints = Constraints(kit=frozenset(st.learned_kit), max_polyphony=4)
+        plan = None
+    elif st.learned and role in ("chords", "pad"):  # comping as the producer's tracks hold it: chord stacks, one voice
+        plan_rules = harmony_constraint(plan, ts) if plan else {}
+        if plan_rules:  # comping plays the chord: every note a chord tone, not only those on strong beats
+            plan_rules["harmony_strong"] = frozenset(range(0, bars * meter))
+        constraints = Constraints(scale=scale, pitch_range=register, max_polyphony=5, **plan_rules)
+    else:
+        constraints = Constraints(scale=scale, pitch_range=register, voice_ranges=ranges, max_polyphony=voices,
+                                  **(harmony_constraint(plan, ts) if plan else {}))
     lo_n, hi_n = st.notes_per_bar  # density within the style's range, as the theory engine reads it
     per_bar = lo_n + density * (hi_n - lo_n)  # notes per bar per voice
     header = T.Header(style=model_style, key_tonic=k.tonic, key_minor=k.is_minor, meter_ticks=meter,
                       tempo=T.tempo_band(bpm), voices=voices, density=T.density_bin(per_bar))
-    model = models.symbolic()
+    model = models.for_style(st.learned)
     gen = model.generate(header, bars, constraints=constraints, seed=seed, temperature=max(0.1, temperature), job=job)
+    drums = role == "drums"
     notes = [n.model_copy(update={"velocity": 96 if v == 0 else 80}) for v, n in piece_notes(gen.piece)]
     length = bars * ts.beats_per_bar
     notes = no_overlaps(fit_to_length(notes, length))
     clip = Clip(name=name or f"{st.name} {role}", notes=notes, length=length, tempo=bpm, time_signature=ts,
-                key=str(k), role=role, instrument=st.instruments.get(role))
+                key=None if drums else str(k), role=role, is_drum=drums,
+                instrument=None if drums else st.instruments.get(role))
+    if drums:
+        checks = check_role("drums", notes, length=length, bars=bars, ts=ts, key=k, chords=None, register=register)
+        return Composition(clip=clip, engine=_engine_name(model, st, model_style), style=st, key=k, chords=[],
+                           progression_text=None, checks=checks, register=register,
+                           details=[f"{len(gen.tokens)} tokens in {gen.seconds:.2f} s",
+                                    f"the learned kit: {len(st.learned_kit)} drum notes, up to 4 at once"])
     if plan:
         chords, text = plan, plan_text
-        how = f"written over the progression {text} (chord tones required on strong beats"
+        how = f"written over the progression {text} (" + ("every note a chord tone" if constraints.harmony_strong
+                                                          and len(constraints.harmony_strong) == bars * meter
+                                                          else "chord tones required on strong beats")
         how += ", the chord's bass in the lowest voice at each change)" if voices > 1 else ")"
     else:
         chords = progression_from_notes(notes, ts, length)
@@ -223,9 +250,17 @@ def _compose_with_model(role: str, st: Style, k: Key, ts: TimeSignature, bars: i
         how = f"the model's own harmony, read back from its notes beat by beat: {text} (pass it on so the parts fit)"
     checks = check_role(role if voices == 1 else "model chords", notes, length=length, bars=bars, ts=ts,
                         key=k, chords=plan, register=register)
-    engine = (f"model: liveloom symbolic transformer ({model.parameters / 1e6:.1f}M parameters, "
-              f"{model.folder.name}) on {model.device}, style '{model_style}'")
+    engine = _engine_name(model, st, model_style)
     details = [f"{len(gen.tokens)} tokens in {gen.seconds:.2f} s", "constraints applied while sampling: scale, register"
-               + (f", SATB ranges under {_name(register[1])}, 4 voices" if voices == 4 else ", one note at a time"), how]
+               + (f", SATB ranges under {_name(register[1])}, 4 voices" if voices == 4 else ", one note at a time"
+                  if constraints.max_polyphony == 1 else f", up to {constraints.max_polyphony} notes at once"), how]
     return Composition(clip=clip, engine=engine, style=st, key=k, chords=chords, progression_text=text, checks=checks,
                        details=details, register=register)
+
+
+def _engine_name(model, st: Style, model_style: str) -> str:
+    if st.learned:
+        return (f"model: liveloom symbolic transformer ({model.parameters / 1e6:.1f}M parameters) fine-tuned on "
+                f"the producer's music as learned style '{st.name}', on {model.device}")
+    return (f"model: liveloom symbolic transformer ({model.parameters / 1e6:.1f}M parameters, "
+            f"{model.folder.name}) on {model.device}, style '{model_style}'")

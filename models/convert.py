@@ -40,5 +40,5 @@ def notes_to_piece(voiced: list[tuple[int, Note]], meter: int, bars: int | None 
         if (b, pos, v, p) in seen:
             continue
         seen.add((b, pos, v, p))
-        notes.append(T.TNote(min(v, T.MAX_VOICES - 1), p, b, pos, T.quantize_duration(n.duration * T.TICKS_PER_QUARTER)))
+        notes.append(T.TNote(v if v == T.KIT else min(v, T.MAX_VOICES - 1), p, b, pos, T.quantize_duration(n.duration * T.TICKS_PER_QUARTER)))
     return T.Piece([meter] * n_bars, notes)

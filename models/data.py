@@ -150,16 +150,28 @@ def cond_window(e: Encoded, rng: random.Random, length: int) -> tuple[list[int],
 
 
 def transpose(tokens: list[int], shift: int) -> list[int] | None:
-    """Pitch tokens moved by `shift` semitones; None when a pitch would leave the range."""
+    """Pitch tokens moved by `shift` semitones (a drum kit's notes stay: they name drums, not pitches); None when a
+    pitch would leave the range."""
     if shift == 0:
         return tokens
     arr = np.array(tokens, dtype=np.int32)
     is_p = (arr >= T.P0) & (arr < T.P0 + T.N_PITCH)
+    if T.V_KIT in tokens:  # a kit's pitches run from its V_KIT to the next voice, position or bar
+        is_p &= ~_in_kit(arr)
     moved = arr[is_p] + shift
     if moved.size and (moved.min() < T.P0 or moved.max() >= T.P0 + T.N_PITCH):
         return None
     arr[is_p] = moved
     return arr.tolist()
+
+
+def _in_kit(arr: np.ndarray) -> np.ndarray:
+    marks = np.where(arr == T.V_KIT, 1, np.where(((arr >= T.V0) & (arr < T.V0 + T.MAX_VOICES)) |
+                                                  ((arr >= T.POS0) & (arr < T.POS0 + T.N_POS)) | (arr == T.BAR), 0, -1))
+    idx = np.where(marks >= 0, np.arange(len(arr)), 0)
+    np.maximum.accumulate(idx, out=idx)
+    state = np.where(marks[idx] >= 0, marks[idx], 0)
+    return state == 1
 
 
 class Sampler:

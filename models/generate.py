@@ -69,6 +69,8 @@ class Constraints:
     below_melody: bool = False
     with_melody: int | None = None
     voice_durations: dict[int, frozenset[int]] = field(default_factory=dict)
+    # a drum part: the one voice is the kit (V_KIT), its notes only these General MIDI drum notes
+    kit: frozenset[int] | None = None
 
     def check(self) -> None:
         lo, hi = self.pitch_range
@@ -76,6 +78,8 @@ class Constraints:
             raise ModelError(f"pitch range {lo}-{hi} must lie within {T.PITCH_LO}-{T.PITCH_HI} and low <= high")
         if self.scale is not None and not self.scale:
             raise ModelError("an empty scale allows no notes")
+        if self.kit is not None and not any(lo <= p <= hi for p in self.kit):
+            raise ModelError(f"none of the kit's drum notes lies within the pitch range {lo}-{hi}")
         if self.max_polyphony is not None and self.max_polyphony < 1:
             raise ModelError("max_polyphony must be at least 1")
         for v, (a, b) in self.voice_ranges.items():
@@ -86,6 +90,8 @@ class Constraints:
 
     def allowed_pitches(self, voice: int, tick: int | None = None, lowest_voice: bool = False) -> list[int]:
         lo, hi = self.pitch_range
+        if voice == T.KIT:
+            return sorted(p for p in (self.kit or ()) if lo <= p <= hi)
         if voice in self.voice_ranges:
             lo, hi = max(lo, self.voice_ranges[voice][0]), min(hi, self.voice_ranges[voice][1])
         pcs = self.scale
@@ -134,10 +140,7 @@ def load(path: str | os.PathLike | None = None, device: str | None = None, threa
         if not (folder / need).exists():
             raise ModelError(f"no {need} in {folder}: a checkpoint folder holds config.json, model.safetensors and "
                              "vocab.json (python -m liveloom.models.train exports one)")
-    vocab = json.loads((folder / "vocab.json").read_text())["vocab"]
-    if list(vocab) != list(T.VOCAB):
-        raise ModelError(f"the checkpoint in {folder} was trained with a different vocabulary "
-                         f"({len(vocab)} tokens, this tokenizer has {len(T.VOCAB)}); it cannot be used with this version")
+    check_vocabulary(json.loads((folder / "vocab.json").read_text())["vocab"], folder)
     config = LlamaConfig.from_json_file(str(folder / "config.json"))
     model = LlamaForCausalLM(config)
     state = {k: v.float() for k, v in load_file(str(folder / "model.safetensors")).items()}
@@ -146,10 +149,31 @@ def load(path: str | os.PathLike | None = None, device: str | None = None, threa
     if missing or unexpected:
         raise ModelError(f"checkpoint {folder} does not match its config: missing {missing[:3]}, unexpected {unexpected[:3]}")
     model.tie_weights()
+    with_extra_tokens(model)
     dev = pick_device(device)
     model.to(dev).eval()
     meta = json.loads((folder / "training.json").read_text()) if (folder / "training.json").exists() else {}
     return SymbolicModel(model, dev, folder, meta, threads=threads)
+
+
+def check_vocabulary(vocab: list[str], folder: Path) -> None:
+    """A checkpoint's vocabulary must be this tokenizer's, or its prefix before EXTRA (the shipped model's)."""
+    if list(vocab) != list(T.VOCAB[:len(vocab)]) or len(vocab) not in (T.BASE_VOCAB, len(T.VOCAB)):
+        raise ModelError(f"the checkpoint in {folder} was trained with a different vocabulary "
+                         f"({len(vocab)} tokens, this tokenizer has {len(T.VOCAB)}); it cannot be used with this version")
+
+
+def with_extra_tokens(model) -> None:
+    """A network trained before EXTRA's tokens existed, given their embedding rows (the mean of the others, so
+    their logits start ordinary; the grammar asks for them only where a drum kit is written)."""
+    if model.get_input_embeddings().weight.shape[0] < len(T.VOCAB):
+        model.resize_token_embeddings(len(T.VOCAB), mean_resizing=False)
+        import torch
+
+        with torch.no_grad():
+            emb = model.get_input_embeddings().weight
+            emb[T.BASE_VOCAB:] = emb[:T.BASE_VOCAB].mean(0)
+        model.config.vocab_size = len(T.VOCAB)
 
 
 # ------------------------------------------------------------------ the grammar, as masks
@@ -402,6 +426,8 @@ def _durations(s: _State, c: Constraints, nv: int) -> list[int]:
 def _voice_options(s: _State, nv: int, after_note: bool = False) -> list[int]:
     """V tokens allowed next at this position: higher voices than the current one, not fixed ones,
     and never past a fixed note still due here."""
+    if s.constraints.kit is not None:  # a drum part: the kit is its one voice
+        return [T.V_KIT] if s.voice < T.KIT and s.room(s.tick()) else []
     here = [n for n in s.fixed.get((s.bar, s.pos), []) if n.voice > s.voice]
     limit = here[0].voice if here else nv
     out = [T.V0 + k for k in range(s.voice + 1, min(limit, nv)) if k not in s.fixed_voices]
@@ -430,8 +456,8 @@ def _advance(s: _State, tok: int) -> None:
         s.phase, s.pos, s.voice, s.last_pitch = "bar", -1, -1, 999
     elif T.is_pos(tok):
         s.pos, s.voice, s.last_pitch, s.phase = tok - T.POS0, -1, 999, "pos"
-    elif T.is_voice(tok):
-        s.voice, s.last_pitch, s.phase = tok - T.V0, 999, "voice"
+    elif T.is_voice(tok) or tok == T.V_KIT:
+        s.voice, s.last_pitch, s.phase = (T.KIT if tok == T.V_KIT else tok - T.V0), 999, "voice"
         fixed = [n for n in s.fixed.get((s.bar, s.pos), []) if n.voice == s.voice]
         if fixed:  # the fixed voice's notes are written as given
             q: list[int] = []

@@ -33,6 +33,7 @@ class ModelHub:
         self._transcriber = None
         self._piano = None
         self._drums = None
+        self._learned: dict[str, tuple[float, object]] = {}  # folder -> (its mtime, the model), the latest few
 
     def symbolic(self):
         """The symbolic transformer (generate.SymbolicModel)."""
@@ -42,6 +43,26 @@ class ModelHub:
 
                 self._symbolic = load(self.symbolic_path, self.device, threads=self.threads)
             return self._symbolic
+
+    def learned(self, folder: str | os.PathLike):
+        """A learned style's network (the base with its adapter merged in), loaded once per folder and kept while
+        it is one of the last three used; reloaded when the style was learned again."""
+        key = str(Path(folder))
+        stamp = Path(folder).stat().st_mtime if Path(folder).exists() else 0.0
+        with self._lock:
+            hit = self._learned.pop(key, None)
+            if hit is None or hit[0] != stamp:
+                from .finetune import load_learned
+
+                hit = (stamp, load_learned(key, self.symbolic_path, self.device, threads=self.threads))
+            self._learned[key] = hit
+            while len(self._learned) > 3:
+                self._learned.pop(next(iter(self._learned)))
+            return hit[1]
+
+    def for_style(self, learned: str | None):
+        """The network that writes a style: a learned style's own, else the symbolic transformer."""
+        return self.learned(learned) if learned else self.symbolic()
 
     def style_classifier(self):
         with self._lock:

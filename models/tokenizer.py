@@ -12,6 +12,11 @@ length changes), V the voice counted from the top (V_0 is the melody, the highes
 the bass), P the MIDI pitch, D the duration (nearest of a fixed set). At one position voices come
 in increasing order, a voice's chord tones from high to low.
 
+A drum kit is one more voice, KIT (token V_KIT, after every pitched voice at a position), its pitches the General
+MIDI drum notes. V_KIT came after the shipped model was trained: it is the one token of EXTRA, appended to the
+vocabulary so that every earlier id keeps its meaning (a checkpoint with the shorter vocabulary loads with one
+new, untrained embedding row; fine-tuning on a producer's drums trains it, see finetune.py).
+
 Two further layouts train the capabilities:
   * infilling (fill in the middle):  header FIM_PRE bars FIM_SUF bars FIM_MID bars EOS
   * melody-conditioned (harmonize):  header COND <melody bars without V tokens> COND_END bars EOS
@@ -34,6 +39,8 @@ TEMPOS = ("any", "slow", "medium", "fast")
 DENSITY_EDGES = (1.5, 2.5, 4.0, 6.0)  # notes per bar per voice -> DENS_0..DENS_4
 SPECIALS = ("PAD", "BOS", "EOS", "BAR", "FIM_PRE", "FIM_SUF", "FIM_MID", "COND", "COND_END")
 KEY_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+EXTRA = ("V_KIT",)  # tokens added after the shipped checkpoint was trained, appended so that earlier ids hold
+KIT = MAX_VOICES  # the drum kit's voice number in a TNote (after every pitched voice)
 
 
 def _vocab() -> list[str]:
@@ -48,7 +55,7 @@ def _vocab() -> list[str]:
     v += [f"V_{i}" for i in range(MAX_VOICES)]
     v += [f"P_{p}" for p in range(PITCH_LO, PITCH_HI + 1)]
     v += [f"D_{d}" for d in DURATIONS]
-    return v
+    return v + list(EXTRA)
 
 
 VOCAB: tuple[str, ...] = tuple(_vocab())
@@ -59,6 +66,12 @@ STYLE0, KEY0, METER0, TEMPO0, DENS0, NV0 = (ID["STYLE_chorale"], ID["KEY_0_maj"]
                                             ID["TEMPO_any"], ID["DENS_0"], ID["NV_1"])
 POS0, V0, P0, D0 = ID["POS_0"], ID["V_0"], ID[f"P_{PITCH_LO}"], ID[f"D_{DURATIONS[0]}"]
 N_POS, N_PITCH, N_DUR = max(METERS), PITCH_HI - PITCH_LO + 1, len(DURATIONS)
+V_KIT = ID["V_KIT"]
+BASE_VOCAB = len(VOCAB) - len(EXTRA)  # the vocabulary the shipped checkpoint was trained with
+
+
+def voice_token(voice: int) -> int:
+    return V_KIT if voice == KIT else V0 + voice
 
 
 def is_pos(t: int) -> bool:
@@ -243,7 +256,7 @@ def encode_bars(piece: Piece, bars: range, with_voices: bool = True, voices: set
                 out.append(POS0 + n.pos)
                 pos, voice = n.pos, None
             if with_voices and n.voice != voice:
-                out.append(V0 + n.voice)
+                out.append(voice_token(n.voice))
                 voice = n.voice
             out.append(P0 + n.pitch - PITCH_LO)
             out.append(D0 + DURATIONS.index(n.dur))
@@ -276,6 +289,8 @@ def decode_bars(tokens: list[int], meter_ticks: int, voice_default: int = 0) -> 
             pos, voice, pitch = t - POS0, voice_default, None
         elif is_voice(t):
             voice, pitch = t - V0, None
+        elif t == V_KIT:
+            voice, pitch = KIT, None
         elif is_pitch(t):
             pitch = t - P0 + PITCH_LO
         elif is_dur(t):

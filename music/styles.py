@@ -63,6 +63,11 @@ class Style:
     harmony: dict[str, float] = field(default_factory=dict)
     melody_form: str = "ABAC"  # 2-bar ideas per 8 bars: a letter again restates that idea on the chords there
     melody_span: int = 14  # the melody's working range in semitones (an octave and a bit in songs)
+    # a style learned from a producer's music (learn_style): the folder of its network, the roles it writes, the
+    # drum notes of its kit; everything else (progressions, patterns, instruments) is the library style it is like
+    learned: str | None = None
+    learned_roles: tuple[str, ...] = ()
+    learned_kit: tuple[int, ...] = ()
 
     def progressions_for(self, mode: str, section: str | None = None) -> tuple[str, ...]:
         """Progressions for a mode (and a section such as 'chorus'), falling back to the mode's family:
@@ -128,8 +133,11 @@ def style_names() -> list[str]:
     return sorted(library())
 
 
-def get_style(name: str | None) -> Style:
-    """A style by name or alias ('lo-fi', 'hip hop', 'bossa nova', 'techno' ...); None means pop."""
+def get_style(name: str | Style | None) -> Style:
+    """A style by name or alias ('lo-fi', 'hip hop', 'bossa nova', 'techno' ...); None means pop; a Style (a learned
+    one, see learned_style) is itself."""
+    if isinstance(name, Style):
+        return name
     if name is None:
         return library()["pop"]
     wanted = " ".join(name.strip().lower().replace("_", " ").split())
@@ -138,3 +146,37 @@ def get_style(name: str | None) -> Style:
             return style
     raise LiveloomError(f"unknown style {name!r}; the style library has: {', '.join(style_names())} "
                         "(aliases such as 'lo-fi', 'hip-hop', 'techno', 'bossa nova', 'irish' work too)")
+
+
+ROLE_OF_TRACK = {"melody": ("melody",), "chords": ("chords", "pad"), "bass": ("bass",), "drums": ("drums",)}
+
+
+def learned_style(card: dict, model_folder: str) -> Style:
+    """A learned style (its card as learn_style writes it) as a Style: the library style it is like, with the
+    tempo, metre, mode, melody range and density of the producer's music, and its network for the roles it heard."""
+    import dataclasses
+    import statistics
+
+    base = get_style(card.get("like") or "pop")
+    knows = card.get("knows", {})
+    tempos = knows.get("tempo") or {}
+    lo, hi = tempos.get("low"), tempos.get("high")
+    mel = knows.get("melody") or {}
+    modes = knows.get("modes") or {}
+    meters = knows.get("meters") or {}
+    roles: list[str] = []
+    for track_role in knows.get("roles", {}):
+        roles += ROLE_OF_TRACK.get(track_role, ())
+    return dataclasses.replace(
+        base, name=card["name"], file=f"learned:{card['name']}", aliases=(card["name"].lower(),),
+        description=f"learned from {card.get('sources', {}).get('count', '?')} pieces; otherwise like {base.name}",
+        tempo=(float(lo), float(hi)) if lo and hi else base.tempo,
+        tempo_default=float(tempos.get("median") or base.tempo_default),
+        meter=max(meters, key=meters.get) if meters else base.meter,
+        mode=("minor" if modes.get("minor", 0) > modes.get("major", 0) else "major") if modes else base.mode,
+        model_style="other",
+        melody_range=tuple(mel["range"]) if mel.get("range") else base.melody_range,
+        notes_per_bar=(max(0.5, statistics.fmean(mel["notes_per_bar"]) * 0.7),
+                       statistics.fmean(mel["notes_per_bar"]) * 1.3) if mel.get("notes_per_bar") else base.notes_per_bar,
+        learned=model_folder, learned_roles=tuple(dict.fromkeys(roles)),
+        learned_kit=tuple(sorted(int(p) for p in knows.get("kit", {}))))

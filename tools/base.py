@@ -38,7 +38,9 @@ if TYPE_CHECKING:
     from liveloom.ableton_bridge.service import LiveService
     from liveloom.engines.render import RenderSettings
     from liveloom.models.hub import ModelHub
+    from liveloom.music.styles import Style
     from liveloom.store.files import FilePolicy
+    from liveloom.store.styles import LearnedStyles
     from liveloom.store.workspace import Workspace
 
 log = logging.getLogger("liveloom")
@@ -61,6 +63,13 @@ class Services:
     render: RenderSettings
     client_log_level: str = "info"  # what `logging/setLevel` asked for: the least severe level sent to clients
     clusters: tuple[str, ...] = ()  # Dask schedulers the user allowed (LIVELOOM_CLUSTERS) besides loopback ones
+    styles: LearnedStyles | None = None  # learned styles (learn_style); under the workspace's home when not given
+
+    def __post_init__(self) -> None:
+        if self.styles is None:
+            from liveloom.store.styles import LearnedStyles
+
+            self.styles = LearnedStyles(self.workspace.home)
 
 
 LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
@@ -80,6 +89,18 @@ async def client_log(ctx: Context, level: str, message: str) -> None:
 def services(ctx: Context) -> Services:
     """The services of the server handling this request (the lifespan's value)."""
     return ctx.request_context.lifespan_context
+
+
+def resolve_style(ctx: Context, name: str | None) -> str | Style | None:
+    """A style argument as engines take it: a learned style (its card and network) by its name, else the name (the
+    library's styles and aliases; engines say when it is unknown)."""
+    svc = services(ctx)
+    card = svc.styles.find(name)
+    if card is None:
+        return name
+    from liveloom.music.styles import learned_style
+
+    return learned_style(card, str(svc.styles.model_folder(card["name"])))
 
 
 async def run_job(ctx: Context, work: Callable[[Job], T]) -> T:

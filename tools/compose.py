@@ -25,7 +25,7 @@ from liveloom.music.harmony import describe_progression
 from liveloom.music.notes import fit_to_length, is_one_line, one_line, shift, whole_bars
 from liveloom.music.styles import get_style
 from liveloom.music.types import Clip
-from liveloom.tools.base import provenance, run_job, services, tool
+from liveloom.tools.base import provenance, resolve_style, run_job, services, tool
 from liveloom.tools.schemas import (
     ArtifactSummary,
     CheckOut,
@@ -154,8 +154,9 @@ async def compose(
         if mclip.is_drum:
             raise LiveloomError(f"{melody_id} is a drum clip; a counter-melody needs a pitched melody")
         melody = mclip.notes
+    chosen = resolve_style(ctx, style)
     result = await run_job(ctx, lambda job: compose_part(
-        role, key=key, bars=bars, tempo=tempo, time_signature=time_signature, style=style, progression=progression,
+        role, key=key, bars=bars, tempo=tempo, time_signature=time_signature, style=chosen, progression=progression,
         density=density, energy=energy, register=register, seed=seed, temperature=temperature, engine=engine,
         melody=melody, models=services(ctx).models, name=name, job=job))
     params = {"role": role, "key": str(result.key), "bars": bars, "tempo": result.clip.tempo, "style": result.style.name,

@@ -140,7 +140,8 @@ KeyArg = Annotated[str | None, Field(max_length=40, description="e.g. 'D minor',
                                      "the style's usual mode on C.", examples=["D minor"])]
 StyleArg = Annotated[str | None, Field(max_length=40, description=(
     "A style from the library: " + ", ".join(style_names())
-    + " (aliases like 'lo-fi', 'hip-hop', 'techno', 'bossa nova', 'irish' work). Default pop."),
+    + " (aliases like 'lo-fi', 'hip-hop', 'techno', 'bossa nova', 'irish' work), or a learned style "
+    "(list_styles). Default pop."),
     examples=["lofi"])]
 
 
