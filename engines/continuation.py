@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from liveloom.music.errors import LiveloomError
 from liveloom.music.jobs import NO_JOB, Job
 from liveloom.music.notes import fit_to_length, no_overlaps, whole_bars
+from liveloom.music.styles import Style
 from liveloom.music.theory import Key
 from liveloom.music.types import Clip, Note
 
@@ -40,12 +41,20 @@ def piece_of(clip: Clip, max_voices: int = 4):
     return notes_to_piece(voiced, meter, whole_bars(clip.length, clip.time_signature)), voices, meter
 
 
-def _setup(hub: ModelHub, clip: Clip, key: Key, style: str | None):
+def _setup(hub: ModelHub, clip: Clip, key: Key, style: str | Style | None):
+    """(piece, header, constraints, the style's name, the network): a learned style (a Style with `learned`) runs
+    its own network under its style token; a corpus style name, or the classifier's guess, the shipped one."""
     from liveloom.models import tokenizer as T
     from liveloom.models.generate import Constraints
 
     piece, voices, meter = piece_of(clip)
-    if style is None:
+    model = hub.for_style(style.learned if isinstance(style, Style) else None)
+    name = style.name if isinstance(style, Style) else None
+    if isinstance(style, Style):
+        if not style.learned:
+            raise LiveloomError(f"{style.name} is a library style; continue in a model style or a learned one")
+        style = style.model_style
+    elif style is None:
         scores = hub.style_classifier().proba(piece)
         style = max(scores, key=scores.get)
     pitches = [n.pitch for n in clip.notes]
@@ -61,7 +70,7 @@ def _setup(hub: ModelHub, clip: Clip, key: Key, style: str | None):
     scale = frozenset(key.written_pitch_classes()) | {n.pitch % 12 for n in clip.notes}
     constraints = Constraints(scale=scale, pitch_range=(lo, hi), max_polyphony=voices, repetition_penalty=0.5,
                               **rhythm_vocabulary(piece))
-    return piece, header, constraints, style
+    return piece, header, constraints, name or style, model
 
 
 def rhythm_vocabulary(piece) -> dict:
@@ -87,6 +96,9 @@ def rhythm_vocabulary(piece) -> dict:
 
 
 def engine_name(model, style: str, chosen: bool = True) -> str:
+    if "outcome" in model.meta:  # a learned style's network (finetune.export's training.json)
+        return (f"model: liveloom symbolic transformer ({model.parameters / 1e6:.1f}M parameters) fine-tuned as the "
+                f"learned style '{style}', on {model.device}, held to the clip's own rhythm, note lengths and density")
     how = f"style '{style}'" if chosen else (f"style '{style}' as the style classifier reads the clip (the model "
                                              "knows only its corpus's styles), held to the clip's own rhythm, note "
                                              "lengths and density")
@@ -94,14 +106,13 @@ def engine_name(model, style: str, chosen: bool = True) -> str:
             f"on {model.device}, {how}")
 
 
-def continue_pitched(hub: ModelHub, clip: Clip, key: Key, bars: int, style: str | None, seed: int,
+def continue_pitched(hub: ModelHub, clip: Clip, key: Key, bars: int, style: str | Style | None, seed: int,
                      temperature: float, job: Job = NO_JOB) -> tuple[list[Note], str]:
     """`bars` new bars after a pitched clip (their notes start at 0) and the engine's description."""
     from liveloom.models.convert import piece_notes
 
     given = style is not None
-    piece, header, constraints, style = _setup(hub, clip, key, style)
-    model = hub.symbolic()
+    piece, header, constraints, style, model = _setup(hub, clip, key, style)
     gen = model.continue_piece(piece, header, bars, constraints=constraints, seed=seed, temperature=temperature,
                                job=job)
     length = bars * clip.time_signature.beats_per_bar
@@ -110,14 +121,13 @@ def continue_pitched(hub: ModelHub, clip: Clip, key: Key, bars: int, style: str 
 
 
 def vary_with_model(hub: ModelHub, clip: Clip, key: Key, amount: float, seed: int,
-                    temperature: float, job: Job = NO_JOB) -> tuple[list[Note], str]:
+                    temperature: float, job: Job = NO_JOB, style: Style | None = None) -> tuple[list[Note], str]:
     """Rewrite bars chosen with probability `amount` by fill-in-the-middle, knowing the bars around them."""
     from liveloom.models import tokenizer as T
     from liveloom.models.convert import piece_notes
 
     rng = random.Random(seed)
-    piece, header, constraints, style = _setup(hub, clip, key, None)
-    model = hub.symbolic()
+    piece, header, constraints, name, model = _setup(hub, clip, key, style)
     bars = len(piece.bar_ticks)
     chosen = [b for b in range(bars) if rng.random() < amount]
     if amount > 0 and not chosen:
@@ -129,5 +139,29 @@ def vary_with_model(hub: ModelHub, clip: Clip, key: Key, amount: float, seed: in
         new = [T.TNote(n.voice, n.pitch, b, n.pos, n.dur) for n in gen.piece.notes if n.bar == 0]
         piece = T.Piece(piece.bar_ticks, [n for n in piece.notes if n.bar != b] + new)
     notes = fit_to_length([n for _, n in piece_notes(piece, velocity=90)], clip.length)
-    return no_overlaps(notes), engine_name(model, style, False) + (f", fill-in-the-middle over {len(chosen)} of "
+    return no_overlaps(notes), engine_name(model, name, style is not None) + (f", fill-in-the-middle over {len(chosen)} of "
                                                                      f"{bars} bars")
+
+
+def continue_kit(hub: ModelHub, clip: Clip, style: Style, bars: int, seed: int, temperature: float,
+                 job: Job = NO_JOB) -> tuple[list[Note], str]:
+    """`bars` new bars after a drum clip by a learned style's network, on its kit (the style's drum notes and the
+    clip's own), knowing the clip's bars."""
+    from liveloom.models import tokenizer as T
+    from liveloom.models.convert import meter_ticks, notes_to_piece, piece_notes
+    from liveloom.models.generate import Constraints
+
+    meter = meter_ticks(clip.time_signature)
+    if meter not in T.METERS:
+        raise LiveloomError(f"the model writes bars of 1 to 8 quarter notes; {clip.time_signature} is not one")
+    src_bars = whole_bars(clip.length, clip.time_signature)
+    piece = notes_to_piece([(T.KIT, n) for n in clip.notes], meter, src_bars)
+    kit = frozenset(style.learned_kit) | {n.pitch for n in clip.notes if T.PITCH_LO <= n.pitch <= T.PITCH_HI}
+    header = T.Header(style=style.model_style or "other", meter_ticks=meter, tempo=T.tempo_band(clip.tempo), voices=1,
+                      density=T.density_bin(len(clip.notes) / max(1, src_bars)))
+    model = hub.for_style(style.learned)
+    gen = model.continue_piece(piece, header, bars, constraints=Constraints(kit=kit, max_polyphony=4), seed=seed,
+                               temperature=temperature, job=job)
+    length = bars * clip.time_signature.beats_per_bar
+    notes = fit_to_length([n for _, n in piece_notes(gen.piece, velocity=100)], length)
+    return no_overlaps(notes), engine_name(model, style.name)

@@ -12,9 +12,9 @@ from liveloom.music.checks import Check, check_role
 from liveloom.music.harmony import ChordEvent, describe_progression
 from liveloom.music.jobs import NO_JOB, Job
 from liveloom.music.notes import skyline, whole_bars
-from liveloom.music.styles import get_style
+from liveloom.music.styles import Style, get_style
 from liveloom.music.theory import parse_roman
-from liveloom.music.types import Clip, Note, PlacedClip, Song, Track
+from liveloom.music.types import Clip, Note, PlacedClip, Song, Track, pitch_name
 
 from .composer import Request, compose_role
 from .restyle import melody_and_key, write_voices
@@ -34,10 +34,10 @@ class Harmonized:
     checks: list[Check]
 
 
-def harmonize_clip(hub: ModelHub, clip: Clip, style: str, key: str | None, chords_per_bar: int, seed: int,
+def harmonize_clip(hub: ModelHub, clip: Clip, style: str | Style, key: str | None, chords_per_bar: int, seed: int,
                    temperature: float, job: Job = NO_JOB, cadences: list[float] | None = None) -> Harmonized:
     melody, k = melody_and_key(clip, key, "harmonize")
-    if style.strip().lower() in ("chorale", "bach", "satb", "four-part", "4-part"):
+    if isinstance(style, str) and style.strip().lower() in ("chorale", "bach", "satb", "four-part", "4-part"):
         return _chorale(hub, clip, k, seed, temperature, job, cadences)
     st = get_style(style)
     ts = clip.time_signature
@@ -52,11 +52,21 @@ def harmonize_clip(hub: ModelHub, clip: Clip, style: str, key: str | None, chord
     parts = []
     checks: list[Check] = [Check("melody_chord_tones_on_strong_beats", rh.strong_beat_fit >= 0.75,
                                  f"{rh.strong_beat_fit:.0%} of the melody's strong-beat duration is a chord tone")]
+    plan_text = " ".join(f"{c['symbol']}:{c['duration']:g}" for c in rh.chords)
+    learned_roles = []
     for role, register in (("chords", (high - 24, high)), ("bass", (28, 52))):
-        req = Request(role=role, key=k, ts=ts, bars=bars, style=st, chords=events, register=register, seed=seed,
-                      temperature=temperature, density=0.5, energy=0.6, velocity=84)
-        out = compose_role(req)
-        notes = out.notes
+        if st.learned and role in st.learned_roles:  # the learned network comps and walks over the chosen chords
+            from .generation import compose as compose_part
+
+            made = compose_part(role, key=str(k), bars=bars, tempo=clip.tempo, time_signature=str(ts), style=st,
+                                progression=plan_text, register=f"{pitch_name(register[0])}-{pitch_name(register[1])}",
+                                seed=seed, temperature=temperature, engine="model", models=hub, job=job.check_only())
+            notes = made.clip.notes
+            learned_roles.append(role)
+        else:
+            req = Request(role=role, key=k, ts=ts, bars=bars, style=st, chords=events, register=register, seed=seed,
+                          temperature=temperature, density=0.5, energy=0.6, velocity=84)
+            notes = compose_role(req).notes
         checks += [Check(f"{role}: {c.name}", c.passed, c.detail)
                    for c in check_role(role, notes, length=length, bars=bars, ts=ts, key=k, chords=events,
                                        register=register)]
@@ -69,6 +79,9 @@ def harmonize_clip(hub: ModelHub, clip: Clip, style: str, key: str | None, chord
                               clips=[PlacedClip(clip=clip)])] + parts)
     engine = (f"theory: chords by dynamic programming over the {vocabulary} vocabulary, voiced and comped from the "
               f"{st.name} style library (not a learned model)")
+    if learned_roles:
+        engine = (f"chords by dynamic programming over the {vocabulary} vocabulary; {' and '.join(learned_roles)} "
+                  f"written over them by the learned style '{st.name}' (its fine-tuned network)")
     return Harmonized(song, engine, str(k), describe_progression(events), checks)
 
 

@@ -11,8 +11,9 @@ from pydantic import BaseModel, Field
 from liveloom.engines.arranger import SectionSpec
 from liveloom.engines.arranger import arrange as do_arrange
 from liveloom.engines.arranger import orchestrate as do_orchestrate
+from liveloom.engines.generation import compose as compose_part
 from liveloom.music.errors import LiveloomError
-from liveloom.tools.base import provenance, services, tool
+from liveloom.tools.base import provenance, resolve_style, run_job, services, tool
 from liveloom.tools.schemas import (
     ArtifactSummary,
     CheckOut,
@@ -66,6 +67,28 @@ class OrchestrateResult(ArtifactSummary):
     details: list[str]
 
 
+LEARNED_BARS = 8
+COMPOSE_ROLE = {"lead": "melody", "chords": "chords", "bass": "bass", "drums": "drums"}
+
+
+def learned_parts(models, st, key, tempo, time_signature, progression, roles, seeds, seed, density, job):
+    """One clip per track the learned style knows (not given as a seed), all over one progression so they fit:
+    (that progression, {track: clip})."""
+    from liveloom.engines.generation import choose_progression, style_key_meter
+
+    _, k, _ = style_key_meter(st, key, time_signature)
+    text = progression or choose_progression(st, k, seed)
+    wanted = [r for r in roles if r in COMPOSE_ROLE and COMPOSE_ROLE[r] in st.learned_roles and r not in seeds]
+    out = {}
+    for i, role in enumerate(wanted):
+        job.progress(i, len(wanted), "learned parts")
+        made = compose_part(COMPOSE_ROLE[role], key=key, bars=LEARNED_BARS, tempo=tempo, time_signature=time_signature,
+                            style=st, progression=text, density=density, seed=seed + i, models=models,
+                            job=job.check_only())
+        out[role] = made.clip
+    return text, out
+
+
 @tool(title="Arrange a song", read_only=False, idempotent=False, ui=True)
 async def arrange(
     ctx: Context,
@@ -104,20 +127,30 @@ async def arrange(
         seeds[role] = clip
     specs = [SectionSpec(s.name, s.bars, s.energy, s.progression) for s in sections] if sections else None
     roles = tuple(tracks) if tracks else ("drums", "bass", "chords", "lead", "counter")
+    chosen = resolve_style(ctx, style)
+    engine = "theory: liveloom style library + arranging rules (not a learned model)"
+    if not isinstance(chosen, str | None):  # a learned style: its network writes the parts it heard, once each
+        progression, written = await run_job(ctx, lambda job: learned_parts(
+            services(ctx).models, chosen, key, tempo, time_signature, progression, roles, seeds, seed, density, job))
+        seeds.update(written)
+        if written:
+            engine = (f"learned style '{chosen.name}': its fine-tuned network wrote {', '.join(sorted(written))} "
+                      f"({LEARNED_BARS} bars each over {progression}, looped through the sections); arranging rules "
+                      f"and the library style {chosen.description.rsplit(' like ', 1)[-1]} for the rest")
     result = await anyio.to_thread.run_sync(lambda: do_arrange(
-        style=style, key=key, tempo=tempo, time_signature=time_signature, form=form, sections=specs, seed=seed,
+        style=chosen, key=key, tempo=tempo, time_signature=time_signature, form=form, sections=specs, seed=seed,
         density=density, seed_clips=seeds, progression=progression, roles=roles))
     song = result.song
     if name:
         song = song.model_copy(update={"name": name})
-    engine = "theory: liveloom style library + arranging rules (not a learned model)"
     record = store_song(ws, song, provenance(engine=engine, params={
         "style": style, "key": song.key, "tempo": song.tempo, "form": form,
         "sections": [s.model_dump() for s in sections] if sections else None, "progression": progression,
         "tracks": list(roles), "seed_clips": seed_clips, "density": density, "seed": seed},
         parents=list((seed_clips or {}).values())))
     failed = [c for c in result.checks if not c.passed]
-    return ArrangeResult(**artifact_summary(record).model_dump(), style=style or "pop", key_used=song.key or "",
+    return ArrangeResult(**artifact_summary(record).model_dump(), style=chosen.name if not isinstance(chosen, str | None)
+                         else style or "pop", key_used=song.key or "",
                          tempo_used=song.tempo, engine=engine,
                          form=[SectionOut(**{k: v for k, v in s.items() if k != "chords"}) for s in result.sections],
                          checks_passed=len(result.checks) - len(failed), checks_total=len(result.checks),

@@ -12,7 +12,8 @@ import anyio
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
-from liveloom.engines.continuation import continue_pitched, vary_with_model
+from liveloom.engines.continuation import continue_kit, continue_pitched, vary_with_model
+from liveloom.engines.restyle import MODEL_STYLES
 from liveloom.engines.generation import compose as compose_part
 from liveloom.engines.generation import resolve_key
 from liveloom.engines.harmonize import harmonize_clip
@@ -179,9 +180,10 @@ async def continue_clip(
     ctx: Context,
     id: Annotated[str, Field(min_length=1, max_length=64, description="The clip to continue (kept as it is).")],
     bars: Annotated[int, Field(ge=1, le=32, description="How many bars to add.")] = 4,
-    style: Annotated[Literal["chorale", "palestrina", "renaissance", "medieval", "essen", "irish", "quartet"] | None,
-                     Field(description="Pitched clips: the model's style to continue in (default: the style "
-                                       "classifier's guess from the clip).")] = None,
+    style: Annotated[str | None, Field(max_length=48, description="The model's style to continue in: chorale, "
+                                       "palestrina, renaissance, medieval, essen, irish, quartet, or a learned style "
+                                       "(list_styles; drum clips too when it learned drums). Default: the style "
+                                       "classifier's guess from the clip.")] = None,
     key: KeyArg = None,
     seed: Seed = 0,
     temperature: Temperature = 0.9,
@@ -198,7 +200,16 @@ async def continue_clip(
         raise LiveloomError(f"{id} has no notes to continue from")
     bar_len = clip.time_signature.beats_per_bar
     src_bars = whole_bars(clip.length, clip.time_signature)
-    if clip.is_drum:
+    chosen = resolve_style(ctx, style)
+    if isinstance(chosen, str) and chosen not in MODEL_STYLES:
+        raise LiveloomError(f"continue_clip writes in the model's styles ({', '.join(MODEL_STYLES)}) or a learned "
+                            f"style (list_styles); {style!r} is neither")
+    learned_kit = not isinstance(chosen, str | None) and "drums" in chosen.learned_roles
+    if clip.is_drum and learned_kit:
+        k = None
+        new, engine = await run_job(ctx, lambda job: continue_kit(services(ctx).models, clip, chosen, bars, seed,
+                                                                  temperature, job))
+    elif clip.is_drum:
         new = await anyio.to_thread.run_sync(lambda: continue_groove(
             clip.notes, bar_len=bar_len, source_bars=src_bars, new_bars=bars, seed=seed))
         engine = "pattern continuation: the clip's bars in turn, a fill at the end (not a learned model)"
@@ -206,7 +217,7 @@ async def continue_clip(
     else:
         k = key_of(clip, key)
         new, engine = await run_job(ctx, lambda job: continue_pitched(
-            services(ctx).models, clip, k, bars, style, seed, temperature, job))
+            services(ctx).models, clip, k, bars, chosen, seed, temperature, job))
     length_new = bars * bar_len
     if include_original:
         notes = list(clip.notes) + shift(new, src_bars * bar_len)
@@ -233,7 +244,8 @@ async def harmonize(
     style: Annotated[str, Field(max_length=40, description=(
         "'chorale' — four-part writing by the trained model (alto, tenor, bass under the melody, no parallel "
         "fifths or octaves); or a library style (pop, rock, jazz, bossa, lofi, funk, folk, ambient, house, "
-        "trap) — chords chosen for the melody, then voiced and comped with a bass line in that style."))] = "chorale",
+        "trap) — chords chosen for the melody, then voiced and comped with a bass line in that style; or a learned "
+        "style, whose network comps and writes the bass over those chords."))] = "chorale",
     key: KeyArg = None,
     chords_per_bar: Annotated[int, Field(ge=1, le=4, description="Library styles: harmonic rhythm.")] = 1,
     seed: Seed = 0,
@@ -250,7 +262,8 @@ async def harmonize(
     Example: {"id": "clip_3f9a2b1c0d", "style": "jazz"}."""
     ws = services(ctx).workspace
     _, clip = ws.load_clip(id)
-    out = await run_job(ctx, lambda job: harmonize_clip(services(ctx).models, clip, style, key, chords_per_bar, seed,
+    chosen = resolve_style(ctx, style)
+    out = await run_job(ctx, lambda job: harmonize_clip(services(ctx).models, clip, chosen, key, chords_per_bar, seed,
                                                         temperature, job, cadences))
     record = store_song(ws, out.song, provenance(engine=out.engine, params={
         "style": style, "key": out.key, "chords_per_bar": chords_per_bar, "seed": seed,
@@ -271,6 +284,8 @@ async def vary(
     key: KeyArg = None,
     seed: Seed = 0,
     temperature: Temperature = 0.9,
+    style: Annotated[str | None, Field(max_length=48, description="A learned style (list_styles): its network "
+                                       "rewrites the bars (pitched clips).")] = None,
 ) -> VaryResult:
     """n variations of a clip with their similarity to it: theory (and drums) changes notes, the model rewrites
     bars (fill-in-the-middle), each with probability 1 - similarity.
@@ -281,7 +296,13 @@ async def vary(
     if not clip.notes:
         raise LiveloomError(f"{id} has no notes to vary")
     k = None if clip.is_drum else key_of(clip, key)
-    use_model = engine == "model"
+    learned = resolve_style(ctx, style) if style else None
+    if style and (isinstance(learned, str) or not learned.learned):
+        raise LiveloomError(f"{style!r} is not a learned style (list_styles shows them); vary's model engine takes "
+                            "a learned style, or none for the shipped model")
+    if learned is not None and clip.is_drum:
+        raise LiveloomError("vary rewrites drum clips by theory only; continue_clip writes drums in a learned style")
+    use_model = engine == "model" or learned is not None
     if use_model and clip.is_drum:
         raise LiveloomError("the trained model does not know drums; use engine 'theory' or 'auto' for drum clips")
     bars = whole_bars(clip.length, clip.time_signature)
@@ -292,7 +313,7 @@ async def vary(
         job.progress(i, n, "variations")
         if use_model:
             return vary_with_model(services(ctx).models, clip, k, 1 - similarity, seed + i, temperature,
-                                   job.check_only())
+                                   job.check_only(), style=learned)
         return vary_notes(clip.notes, key=k, length=clip.length, amount=1 - similarity, seed=seed * 1000 + i,
                           is_drum=clip.is_drum, lo=max(0, lo - 2), hi=min(127, hi + 2)), None
 

@@ -36,8 +36,9 @@ class StyleWeight(BaseModel):
 async def restyle(
     ctx: Context,
     id: Annotated[str, Field(min_length=1, max_length=64, description="The melody clip (kept as it is).")],
-    style: Annotated[Literal["chorale", "palestrina", "renaissance", "medieval", "essen", "irish", "quartet"] | None,
-                     Field(description="The target style (a corpus collection the model was trained on).")] = "chorale",
+    style: Annotated[str | None, Field(max_length=48, description="The target style: chorale, palestrina, "
+                                       "renaissance, medieval, essen, irish or quartet (the corpus collections the "
+                                       "model was trained on).")] = "chorale",
     mix: Annotated[list[StyleWeight] | None, Field(
         max_length=4, description="Instead of one style: a weighted mix, e.g. [{style: chorale, weight: 0.7}, "
                                   "{style: irish, weight: 0.3}] (interpolates the model's style control).")] = None,
@@ -64,6 +65,12 @@ async def restyle(
     else:
         if style is None:
             raise LiveloomError(f"give a style ({', '.join(MODEL_STYLES)}) or a mix")
+        if style not in MODEL_STYLES:
+            if services(ctx).styles.find(style) is not None:
+                raise LiveloomError(f"restyle writes ensemble voices in the corpus styles ({', '.join(MODEL_STYLES)});"
+                                    f" for the learned style {style!r} use harmonize(id, style={style!r}) — its "
+                                    "network comps and writes the bass under the melody")
+            raise LiveloomError(f"unknown style {style!r}; restyle takes {', '.join(MODEL_STYLES)} or a mix")
         weights, target, style_label = None, style, style
     out = await run_job(ctx, lambda job: write_voices(
         services(ctx).models, clip, target=target, weights=weights, voices=voices, key=key, seed=seed,
