@@ -190,7 +190,7 @@ def finetune(train, held_out, work: Path, settings: Settings, *, base: str | os.
     warmup = max(1, min(30, settings.steps // 10))
     sampler = Sampler(works, settings.length, seed=settings.seed * 100003 + step)
     stopped_by = "steps"
-    job.progress(step, settings.steps, "steps")
+    job.progress(step, settings.steps, "training steps")
     try:
         while step < settings.steps:
             if settings.minutes is not None and time.time() - t0 > settings.minutes * 60:
@@ -216,7 +216,7 @@ def finetune(train, held_out, work: Path, settings: Settings, *, base: str | os.
             losses.append((step, round(value, 5)))
             if log is not None and rank == 0:
                 log(step, value)
-            job.progress(step, settings.steps, "steps")
+            job.progress(step, settings.steps, "training steps")
             if time.time() - last_save >= settings.save_every_s:
                 save()
                 last_save = time.time()
