@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import json
 import statistics
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -74,8 +75,9 @@ def request_key(songs: list[tuple[str, Song, str]], settings, name: str) -> str:
 
 
 def learn(songs: list[tuple[str, Song, str]], skipped: dict[str, str], name: str, *, work: Path, out: Path,
-          settings, hub, like: str | None = None, job: Job = NO_JOB) -> dict:
-    """Train and measure; the exported network lands in `out`, the card is returned (not yet stored)."""
+          settings, hub, like: str | None = None, workers: int = 1, job: Job = NO_JOB) -> dict:
+    """Train and measure; the exported network lands in `out`, the card is returned (not yet stored). `workers` > 1:
+    data-parallel worker processes on this machine (torchrun, see train_distributed)."""
     from liveloom.models.finetune import export, finetune
     from liveloom.models.user_corpus import encode_songs
 
@@ -87,9 +89,13 @@ def learn(songs: list[tuple[str, Song, str]], skipped: dict[str, str], name: str
     train = [e for e in works if e.split == "train"]
     held = [e for e in works if e.split == "valid"]
     job.progress(0, settings.steps, "training steps")
-    model, outcome = finetune(train, held, work, settings, base=hub.symbolic_path, device=hub.device, job=job)
-    job.check()
-    export(model, out, settings, {"outcome": asdict(outcome), "settings": asdict(settings)})
+    if workers > 1:
+        outcome = train_distributed(train, held, work, out, settings, workers, base=hub.symbolic_path,
+                                    device=hub.device, job=job)
+    else:
+        model, outcome = finetune(train, held, work, settings, base=hub.symbolic_path, device=hub.device, job=job)
+        job.check()
+        export(model, out, settings, {"outcome": asdict(outcome), "settings": asdict(settings)})
     job.progress(0, 1, "measuring the result")
     descriptors = describe_before_after(songs, report, held, hub, out, job)
     tempos = sorted(report.tempos)
@@ -111,7 +117,7 @@ def learn(songs: list[tuple[str, Song, str]], skipped: dict[str, str], name: str
             "melody": {"range": [_pct(mel, 0.05), _pct(mel, 0.95)],
                        "notes_per_bar": [round(x, 2) for x in report.melody_notes_per_bar]} if mel else {},
         },
-        "training": {"steps_done": outcome.steps_done, "steps": outcome.steps, "stopped_by": outcome.stopped_by,
+        "training": {"workers": outcome.world, "steps_done": outcome.steps_done, "steps": outcome.steps, "stopped_by": outcome.stopped_by,
                      "seconds": outcome.seconds, "resumed_from": outcome.resumed_from,
                      "held_out_loss_before": outcome.held_out_before, "held_out_loss_after": outcome.held_out_after,
                      "trainable_parameters": outcome.trainable, "device": outcome.device,
@@ -120,6 +126,66 @@ def learn(songs: list[tuple[str, Song, str]], skipped: dict[str, str], name: str
         "privacy": "trained and stored on this machine; the card keeps content hashes, not the music",
     }
     return card
+
+
+def train_distributed(train, held, work: Path, out: Path, settings, workers: int, *, base=None, device=None,
+                      job: Job = NO_JOB):
+    """The same training as finetune(), data-parallel in `workers` processes on this machine (torchrun; gloo on
+    loopback on CPU, NCCL on GPUs): progress from rank 0's log lines, cancellation by stopping the processes (the
+    checkpoint they saved last, at most `save_every_s` old, is where the next call resumes)."""
+    import os
+    import pickle
+    import socket
+    import subprocess
+    import sys
+
+    from liveloom.models.finetune import Outcome
+
+    work.mkdir(parents=True, exist_ok=True)
+    data = work / "data.pkl"
+    data.write_bytes(pickle.dumps({"train": train, "held_out": held}))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    threads = max(1, (settings.threads or 1))
+    cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={workers}", "--nnodes=1",
+           "--master-addr=127.0.0.1", f"--master-port={port}", "-m", "liveloom.models.finetune",
+           "--data", str(data), "--work", str(work), "--out", str(out), "--method", settings.method,
+           "--steps", str(settings.steps), "--batch", str(settings.batch), "--length", str(settings.length),
+           "--seed", str(settings.seed), "--threads", str(threads), "--save-every", str(settings.save_every_s)]
+    if settings.minutes is not None:
+        cmd += ["--minutes", str(settings.minutes)]
+    if settings.lr is not None:
+        cmd += ["--lr", str(settings.lr)]
+    if base:
+        cmd += ["--base", str(base)]
+    if device:
+        cmd += ["--device", str(device)]
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MASTER_ADDR": "127.0.0.1"}
+    if sys.platform.startswith("linux"):
+        env.setdefault("GLOO_SOCKET_IFNAME", "lo")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    done = None
+    try:
+        for line in proc.stdout:
+            job.check()
+            if line.startswith('{"step"'):
+                job.progress(json.loads(line)["step"], settings.steps, "training steps")
+            elif line.startswith('{"done"'):
+                done = json.loads(line)["done"]
+        proc.wait()
+    except BaseException:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        raise
+    if proc.returncode != 0 or done is None:
+        err = (proc.stderr.read() or "").strip().splitlines()
+        raise LiveloomError(f"the {workers} training processes failed: {(err or ['no message'])[-1][:300]}")
+    done["losses"] = [tuple(x) for x in done["losses"]]
+    return Outcome(**done)
 
 
 def _first(skipped: dict[str, str]) -> str:

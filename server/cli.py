@@ -119,6 +119,53 @@ def cmd_call(args: argparse.Namespace) -> int:
     return anyio.run(run)
 
 
+def cmd_learn(args: argparse.Namespace) -> int:
+    """Learn a style from a folder of MIDI files through the server's own learn_style tool."""
+    import anyio
+    from mcp import Client
+
+    folder = Path(args.folder).expanduser().resolve()
+    if not folder.is_dir():
+        print(f"liveloom: {folder} is not a folder", file=sys.stderr)
+        return 2
+    args.allow = [*(getattr(args, "allow", None) or []), str(folder)]
+    from .app import build_server
+
+    server = build_server(_config(args))
+    arguments = {"name": args.name, "folder": str(folder), "minutes": args.minutes, "steps": args.steps,
+                 "method": args.method, "replace": args.replace, "workers": args.workers}
+    if args.like:
+        arguments["like"] = args.like
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        if sys.stderr.isatty():
+            print(f"\r{message or ''}".ljust(60)[:80], end="", file=sys.stderr, flush=True)
+
+    async def run() -> int:
+        async with Client(server) as client:
+            result = await client.call_tool("learn_style", arguments, progress_callback=progress)
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+        if result.is_error:
+            print(f"liveloom: {result.content[0].text if result.content else 'error'}", file=sys.stderr)
+            return 1
+        r = result.structured_content
+        if args.json:
+            print(json.dumps(r, indent=2))
+            return 0
+        print(f"learned '{r['name']}' from {r['pieces']} pieces ({r['held_out']} held out) in {r['seconds']} s; "
+              f"steps {r['steps']}" + (f", resumed from step {r['resumed_from']}" if r["resumed_from"] else ""))
+        print(f"  heard: {r['knows']}")
+        print(f"  held-out loss: {r['held_out_loss']}")
+        print(f"  descriptors: {r['descriptors']}")
+        for line in r["skipped"]:
+            print(f"  skipped: {line}")
+        print(f"  use: {r['use']}")
+        return 0
+
+    return anyio.run(run)
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     """Index a sample folder through the server's own index_library tool (the folder is allowed for this run)."""
     import anyio
@@ -345,6 +392,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--home", help="the workspace (default: LIVELOOM_HOME)")
     p.add_argument("--json", action="store_true", help="the result as JSON")
     p.set_defaults(func=cmd_index)
+    p = sub.add_parser("learn", help="fine-tune liveloom's model on a folder of your MIDI songs (a learned style)",
+                       description="Reads every MIDI file under the folder (all tracks, drums included), holds out "
+                                   "one song in ten, fine-tunes the model (LoRA) and says how much better it predicts "
+                                   "the held-out songs. The style's name then works in compose, arrange, "
+                                   "continue_clip, vary and harmonize. Interrupted runs resume. Nothing leaves "
+                                   "this machine.",
+                       epilog="examples:\n  liveloom learn ~/Music/MIDI/beats --name \"my beats\"\n  liveloom learn "
+                              "~/Music/MIDI/beats --name \"my beats\" --minutes 20 --workers 2\n"
+                              "  several machines: see docs/learn_style.md (torchrun --nnodes)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("folder", help="the folder of MIDI files (allowed for this run)")
+    p.add_argument("--name", required=True, help="the style's name")
+    p.add_argument("--minutes", type=float, default=5.0, help="training time budget (default 5; run again to go on)")
+    p.add_argument("--steps", type=int, default=300, help="training steps in all (default 300)")
+    p.add_argument("--method", choices=["lora", "full"], default="lora", help="LoRA adapter (default) or every weight")
+    p.add_argument("--like", help="the library style for parts the music does not hold (default pop)")
+    p.add_argument("--workers", type=int, default=1, help="data-parallel training processes (torchrun; default 1)")
+    p.add_argument("--replace", action="store_true", help="replace a learned style of the same name")
+    p.add_argument("--home", help="the workspace (default: LIVELOOM_HOME)")
+    p.add_argument("--json", action="store_true", help="the result as JSON")
+    p.set_defaults(func=cmd_learn)
     p = sub.add_parser("doctor", help="check Live, the Remote Script, the connection and rendering; print fixes",
                        description="Finds Live installs and versions, the User Library and whether the LiveloomOSC "
                                    "Remote Script there is current, asks Live's port what answers, and checks "

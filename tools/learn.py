@@ -72,6 +72,8 @@ async def learn_style(
     like: Annotated[str | None, Field(max_length=40, description="The library style for the parts the music "
                                       "does not hold (and for progressions). Default pop.")] = None,
     replace: Annotated[bool, Field(description="Replace a learned style of the same name.")] = False,
+    workers: Annotated[int, Field(ge=1, le=64, description="Data-parallel training processes on this machine "
+                                  "(torchrun); 1 trains in the server.")] = 1,
 ) -> LearnResult:
     """Fine-tune liveloom's model on the producer's own MIDI (every track, drums included; 1 in 10 songs held out
     to measure it). Long job: progress, cancellable; an interrupted or cancelled run resumes when called again with
@@ -126,7 +128,7 @@ async def learn_style(
         if out.exists():
             shutil.rmtree(out)
         card = learning.learn(songs, skipped, name, work=run_dir / "checkpoint", out=out, settings=settings,
-                              hub=svc.models, like=like_style, job=job)
+                              hub=svc.models, like=like_style, workers=workers, job=job)
         return card, skipped, request, out
 
     card, skipped, request, out = await run_job(ctx, work)
