@@ -27,7 +27,7 @@ from liveloom.music.styles import ROLES, Style, get_style
 from liveloom.music.theory import Key, parse_key, parse_pitch
 from liveloom.music.types import Clip, Note, TimeSignature
 
-from .composer import MIN_SPAN, REGISTER_NAMES, REGISTERS, Request, strong_beat, compose_role
+from .composer import MIN_SPAN, REGISTER_NAMES, REGISTERS, Request, compose_role, strong_beat
 
 Engine = Literal["auto", "model", "theory"]
 MAX_BARS = 256
@@ -214,7 +214,7 @@ def _compose_with_model(role: str, st: Style, k: Key, ts: TimeSignature, bars: i
     elif st.learned and role in ("chords", "pad"):  # comping as the producer's tracks hold it: chord stacks, one voice
         plan_rules = harmony_constraint(plan, ts) if plan else {}
         if plan_rules:  # comping plays the chord: every note a chord tone, not only those on strong beats
-            plan_rules["harmony_strong"] = frozenset(range(0, bars * meter))
+            plan_rules["harmony_strong"] = frozenset(range(bars * meter))
         constraints = Constraints(scale=scale, pitch_range=register, max_polyphony=5, **plan_rules)
     else:
         constraints = Constraints(scale=scale, pitch_range=register, voice_ranges=ranges, max_polyphony=voices,

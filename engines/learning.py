@@ -102,7 +102,7 @@ def learn(songs: list[tuple[str, Song, str]], skipped: dict[str, str], name: str
     mel = report.melody_pitches
     card = {
         "name": name,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "like": like,
         "method": settings.method,
         "base": {"checkpoint": str(hub.symbolic_path) if hub.symbolic_path else "shipped liveloom-small"},

@@ -22,11 +22,13 @@ adapter_model.safetensors, ~1 MB; the new token rows included) or, for a full fi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import pickle
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -99,7 +101,18 @@ def trainable(model, settings: Settings):
 
     cfg = LoraConfig(r=settings.rank, lora_alpha=2 * settings.rank, lora_dropout=0.0, target_modules=LORA_TARGETS,
                      trainable_token_indices={"embed_tokens": TRAINED_TOKENS})
-    return get_peft_model(model, cfg)
+    with _quiet():
+        return get_peft_model(model, cfg)
+
+
+@contextlib.contextmanager
+def _quiet():
+    """peft calls transformers APIs that warn of their own deprecation (is_gradient_checkpointing) and copies a
+    tensor that asks for detach(): nothing a user can act on, so not printed beside every learning run."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
+        warnings.filterwarnings("ignore", message=".*detach.*", category=UserWarning)
+        yield
 
 
 def _rows_loss(model, ids, global_tokens: int, world: int):
@@ -118,7 +131,7 @@ def _predicted(ids):
     """Which tokens count in the loss: not padding, not the controls after each BOS (given, not predicted)."""
     mask = ids != T.PAD
     starts = (ids == T.BOS).nonzero()
-    for off in range(0, T.HEADER_LEN):
+    for off in range(T.HEADER_LEN):
         mask[starts[:, 0], (starts[:, 1] + off).clamp(max=ids.size(1) - 1)] = False
     return mask
 
@@ -146,7 +159,7 @@ def finetune(train, held_out, work: Path, settings: Settings, *, base: str | os.
         raise ValueError(f"a batch of {settings.batch} windows does not split evenly between {world} processes")
     dev = pick_device(device)
     if dev == "cuda" and dist:
-        dev = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+        dev = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
     if settings.threads:
         torch.set_num_threads(settings.threads)
     torch.manual_seed(settings.seed)
@@ -262,7 +275,8 @@ def load_learned(folder: str | os.PathLike, base: str | os.PathLike | None = Non
 
     dev = pick_device(device)
     net = base_network(base, dev)
-    merged = PeftModel.from_pretrained(net, str(folder / "adapter")).merge_and_unload()
+    with _quiet():
+        merged = PeftModel.from_pretrained(net, str(folder / "adapter")).merge_and_unload()
     merged.eval()
     meta = json.loads((folder / "training.json").read_text()) if (folder / "training.json").exists() else {}
     return SymbolicModel(merged, dev, folder, meta, threads=threads)

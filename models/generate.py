@@ -628,7 +628,7 @@ class SymbolicModel:
     @staticmethod
     def _context_bars(piece: Piece, header: Header, budget: int) -> list[int]:
         n = len(piece.bar_ticks)
-        for start in range(0, n + 1):
+        for start in range(n + 1):
             body = T.encode_bars(piece, range(start, n), first_meter=header.meter_ticks)
             if len(body) <= budget:
                 return body

@@ -31,6 +31,7 @@ from liveloom.music.types import Note, Song, TimeSignature
 from . import tokenizer as T
 from .data import Encoded, _bar_index
 
+
 @dataclass(frozen=True)
 class _Key:
     tonic: int

@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 from helpers import HAS_FLUIDSYNTH, call_ok
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import learn_data  # noqa: E402
 
 pytestmark = pytest.mark.anyio
 NEEDS_RENDERER = {"render_audio", "reorchestrate_audio", "write_audio_clip"}
@@ -48,6 +53,7 @@ async def test_every_description_example_runs(client, server):
     sf.write(ws.files_dir / "etude.flac", tones(), 22050)
     (ws.files_dir / "Samples" / "Loops").mkdir(parents=True)  # index_library's folder, then find_samples
     sf.write(ws.files_dir / "Samples" / "Loops" / "keys.wav", np.tile(tones(), 2), 22050)
+    learn_data.write_song_folder(ws.files_dir / "MIDI" / "lofi", "lofi", 3, forms=["loop"])  # learn_style's folder
     melody = await call_ok(client, "notation_to_clip", {"text": "C5:1 E5:1 G5:1 E5:1 F5:1 A5:1 G5:2 E5:1 D5:1 C5:2 "
                                                                 "D5:1 E5:1 C5:2", "key": "C major"})
     other = await call_ok(client, "notation_to_clip", {"text": "E5:2 D5:2 C5:2 G4:2 A4:2 B4:2 C5:4",
@@ -81,7 +87,7 @@ async def test_every_description_example_runs(client, server):
             await call_ok(client, tool.name, fill(example))
             ran.append(tool.name)
     assert not missing, f"tools without an example: {missing}"
-    assert len(set(ran)) >= 42 if HAS_FLUIDSYNTH else 39
+    assert len(set(ran)) >= 45 if HAS_FLUIDSYNTH else 42
 
 
 async def test_the_notation_descriptions_own_snippets_parse(client):

@@ -157,6 +157,7 @@ ANNOTATIONS = {  # name: (read_only, destructive, idempotent)
     "undo": (0, 1, 0), "browse_devices": (1, 0, 1), "load_device": (0, 1, 0), "set_mixer": (0, 1, 1),
     "scene": (0, 1, 0), "delete": (0, 1, 0), "duplicate": (0, 0, 0), "rename": (0, 1, 1),
     "write_audio_clip": (0, 0, 0), "edit_clip": (0, 0, 0), "index_library": (0, 0, 1), "find_samples": (1, 0, 1),
+    "learn_style": (0, 0, 0), "list_styles": (1, 0, 1), "delete_style": (0, 1, 1),
 }
 
 

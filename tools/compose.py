@@ -13,10 +13,10 @@ from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
 from liveloom.engines.continuation import continue_kit, continue_pitched, vary_with_model
-from liveloom.engines.restyle import MODEL_STYLES
 from liveloom.engines.generation import compose as compose_part
 from liveloom.engines.generation import resolve_key
 from liveloom.engines.harmonize import harmonize_clip
+from liveloom.engines.restyle import MODEL_STYLES
 from liveloom.engines.variation import continue_groove, interpolate_notes, vary_notes
 from liveloom.engines.variation import similarity as note_similarity
 from liveloom.music.analysis import key_of

@@ -79,7 +79,7 @@ async def learn_style(
     to measure it). Long job: progress, cancellable; an interrupted or cancelled run resumes when called again with
     the same arguments. The style's name then works in compose and continue_clip. Data stays on this machine.
 
-    Example: {"name": "my lofi", "folder": "MIDI/lofi", "minutes": 5}."""
+    Example: {"name": "my lofi", "folder": "MIDI/lofi", "steps": 10}."""
     svc = services(ctx)
     name = check_name(name)
     existing = svc.styles.find(name)
@@ -196,7 +196,9 @@ async def list_styles(
     learned_only: Annotated[bool, Field(description="Only the styles learned from the producer's music.")] = False,
 ) -> StyleList:
     """Every style compose accepts: the library's (genres written as data) and the ones learned with learn_style
-    (what each heard: roles, meters, keys, tempo, pieces, date)."""
+    (what each heard: roles, meters, keys, tempo, pieces, date).
+
+    Example: {"learned_only": true}."""
     svc = services(ctx)
     cards = await anyio.to_thread.run_sync(svc.styles.all)
     rows = [StyleRow(name=c["name"], kind="learned", knows=knows_text(c)) for c in cards]
@@ -214,7 +216,9 @@ async def delete_style(
     ctx: Context,
     name: Annotated[str, Field(min_length=1, max_length=48, description="A learned style's name.")],
 ) -> StyleRow:
-    """Delete a learned style (its network and card) from the workspace. Library styles cannot be deleted."""
+    """Delete a learned style (its network and card) from the workspace. Library styles cannot be deleted.
+
+    Example: {"name": "my lofi"}."""
     svc = services(ctx)
     if svc.styles.find(name) is None and name.lower() in style_names():
         raise LiveloomError(f"{name!r} is a library style; only learned styles can be deleted")
