@@ -89,12 +89,11 @@ class _NoJob:
 
 def ddp_compare(data: Path, work: Path, steps: int) -> dict:
     def run(workers: int, threads: int) -> tuple[list[float], float]:
-        args = ["--data", str(data), "--work", str(work / f"ddp{workers}x{threads}"), "--steps", str(steps),
-                "--batch", "8", "--length", "384", "--threads", str(threads)]
-        env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MASTER_ADDR": "127.0.0.1", "GLOO_SOCKET_IFNAME": "lo"}
-        cmd = ([sys.executable, "-m", "liveloom.models.finetune", *args] if workers == 1 else
-               [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={workers}", "--nnodes=1",
-                "--master-addr=127.0.0.1", "--master-port=29517", "-m", "liveloom.models.finetune", *args])
+        from liveloom.models.finetune import launch
+
+        cmd, env = launch(workers, ["--data", str(data), "--work", str(work / f"ddp{workers}x{threads}"),
+                                    "--steps", str(steps), "--batch", "8", "--length", "384",
+                                    "--threads", str(threads)], threads)
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
         lines = [json.loads(x) for x in done.stdout.splitlines() if x.startswith("{")]
         losses = [r["loss"] for r in lines if "step" in r]

@@ -117,7 +117,8 @@ def learn(songs: list[tuple[str, Song, str]], skipped: dict[str, str], name: str
             "melody": {"range": [_pct(mel, 0.05), _pct(mel, 0.95)],
                        "notes_per_bar": [round(x, 2) for x in report.melody_notes_per_bar]} if mel else {},
         },
-        "training": {"workers": outcome.world, "steps_done": outcome.steps_done, "steps": outcome.steps, "stopped_by": outcome.stopped_by,
+        "training": {"workers": outcome.world, "steps_done": outcome.steps_done, "steps": outcome.steps,
+                     "stopped_by": outcome.stopped_by,
                      "seconds": outcome.seconds, "resumed_from": outcome.resumed_from,
                      "held_out_loss_before": outcome.held_out_before, "held_out_loss_after": outcome.held_out_after,
                      "trainable_parameters": outcome.trainable, "device": outcome.device,
@@ -133,38 +134,30 @@ def train_distributed(train, held, work: Path, out: Path, settings, workers: int
     """The same training as finetune(), data-parallel in `workers` processes on this machine (torchrun; gloo on
     loopback on CPU, NCCL on GPUs): progress from rank 0's log lines, cancellation by stopping the processes (the
     checkpoint they saved last, at most `save_every_s` old, is where the next call resumes)."""
-    import os
     import pickle
-    import socket
     import subprocess
-    import sys
+    import tempfile
 
-    from liveloom.models.finetune import Outcome
+    from liveloom.models.finetune import Outcome, launch
 
     work.mkdir(parents=True, exist_ok=True)
     data = work / "data.pkl"
     data.write_bytes(pickle.dumps({"train": train, "held_out": held}))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     threads = max(1, (settings.threads or 1))
-    cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={workers}", "--nnodes=1",
-           "--master-addr=127.0.0.1", f"--master-port={port}", "-m", "liveloom.models.finetune",
-           "--data", str(data), "--work", str(work), "--out", str(out), "--method", settings.method,
-           "--steps", str(settings.steps), "--batch", str(settings.batch), "--length", str(settings.length),
-           "--seed", str(settings.seed), "--threads", str(threads), "--save-every", str(settings.save_every_s)]
+    args = ["--data", str(data), "--work", str(work), "--out", str(out), "--method", settings.method,
+            "--steps", str(settings.steps), "--batch", str(settings.batch), "--length", str(settings.length),
+            "--seed", str(settings.seed), "--threads", str(threads), "--save-every", str(settings.save_every_s)]
     if settings.minutes is not None:
-        cmd += ["--minutes", str(settings.minutes)]
+        args += ["--minutes", str(settings.minutes)]
     if settings.lr is not None:
-        cmd += ["--lr", str(settings.lr)]
+        args += ["--lr", str(settings.lr)]
     if base:
-        cmd += ["--base", str(base)]
+        args += ["--base", str(base)]
     if device:
-        cmd += ["--device", str(device)]
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MASTER_ADDR": "127.0.0.1"}
-    if sys.platform.startswith("linux"):
-        env.setdefault("GLOO_SOCKET_IFNAME", "lo")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        args += ["--device", str(device)]
+    cmd, env = launch(workers, args, threads)
+    errors = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a full pipe would stall the workers
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, text=True, env=env)
     done = None
     try:
         for line in proc.stdout:
@@ -182,7 +175,8 @@ def train_distributed(train, held, work: Path, out: Path, settings, workers: int
             proc.kill()
         raise
     if proc.returncode != 0 or done is None:
-        err = (proc.stderr.read() or "").strip().splitlines()
+        errors.seek(0)
+        err = errors.read().strip().splitlines()
         raise LiveloomError(f"the {workers} training processes failed: {(err or ['no message'])[-1][:300]}")
     done["losses"] = [tuple(x) for x in done["losses"]]
     return Outcome(**done)

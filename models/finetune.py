@@ -285,6 +285,25 @@ def load_learned(folder: str | os.PathLike, base: str | os.PathLike | None = Non
 # ------------------------------------------------------------------ torchrun entry point
 
 
+def launch(workers: int, args: list[str], threads: int = 1) -> tuple[list[str], dict[str, str]]:
+    """The command and environment that run main() with `args` in one process, or in `workers` data-parallel
+    processes on this machine (torchrun, rendezvous on a free loopback port; gloo bound to loopback)."""
+    import socket
+
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MASTER_ADDR": "127.0.0.1"}
+    if sys.platform.startswith("linux"):
+        env.setdefault("GLOO_SOCKET_IFNAME", "lo")
+    if workers == 1:
+        return [sys.executable, "-m", "liveloom.models.finetune", *args], env
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={workers}", "--nnodes=1",
+            "--master-addr=127.0.0.1", f"--master-port={port}", "-m", "liveloom.models.finetune", *args], env
+
+
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Fine-tune on prepared pieces (one process, or one of torchrun's).")
     parser.add_argument("--data", type=Path, required=True, help="a pickle of {'train': [...], 'held_out': [...]}")

@@ -6,9 +6,7 @@ on loopback) follow one process's loss curve and write a checkpoint that loads."
 from __future__ import annotations
 
 import json
-import os
 import pickle
-import socket
 import subprocess
 import sys
 import time
@@ -166,21 +164,11 @@ async def test_a_cancelled_run_stores_no_style_and_the_same_call_resumes(server,
     await server.services.live.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _run_finetune(data: Path, work: Path, out: Path, workers: int) -> list[tuple[int, float]]:
-    args = ["--data", str(data), "--work", str(work), "--out", str(out), "--steps", "5", "--batch", "4",
-            "--length", "128", "--threads", "1", "--lr", "3e-3"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1", "GLOO_SOCKET_IFNAME": "lo"}
-    if workers == 1:
-        cmd = [sys.executable, "-m", "liveloom.models.finetune", *args]
-    else:
-        cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={workers}", "--nnodes=1",
-               "--master-addr=127.0.0.1", f"--master-port={_free_port()}", "-m", "liveloom.models.finetune", *args]
+    from liveloom.models.finetune import launch
+
+    cmd, env = launch(workers, ["--data", str(data), "--work", str(work), "--out", str(out), "--steps", "5",
+                                "--batch", "4", "--length", "128", "--threads", "1", "--lr", "3e-3"])
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return [(r["step"], r["loss"]) for r in map(json.loads, (line for line in done.stdout.splitlines()

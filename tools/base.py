@@ -19,6 +19,7 @@ import functools
 import logging
 import math
 import secrets
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import ModuleType
@@ -71,6 +72,10 @@ class Services:
 
             self.styles = LearnedStyles(self.workspace.home)
 
+
+# The SDK marks the logging capability deprecated (SEP-2577) and warns on every message; hosts still ask for it
+# (logging/setLevel), so liveloom keeps sending it, without a warning on stderr per message.
+warnings.filterwarnings("ignore", message="The logging capability is deprecated")
 
 LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 

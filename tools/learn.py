@@ -86,8 +86,8 @@ async def learn_style(
     unfinished = existing is not None and existing["training"]["stopped_by"] == "time"
     if existing is not None and not (replace or unfinished):
         raise LiveloomError(f"a learned style named {name!r} exists; pass replace=true or choose another name")
-    if name.lower() in style_names():
-        raise LiveloomError(f"{name!r} is a library style's name; choose another (e.g. 'my {name}')")
+    if _library_name(name):
+        raise LiveloomError(f"{name!r} is a library style's name or alias; choose another (e.g. 'my {name}')")
     like_style = get_style(like).name if like else None
     sources: list[learning.Source] = []
     if folder:
@@ -138,6 +138,14 @@ async def learn_style(
     else:  # the time budget ended first: the style is usable now and the run goes on when called again
         await anyio.to_thread.run_sync(lambda: svc.styles.save(name, _copy(out), card, replace=True))
     return _result(card, skipped, time.perf_counter() - started)
+
+
+def _library_name(name: str) -> bool:
+    try:
+        get_style(name)
+        return True
+    except LiveloomError:
+        return False
 
 
 def _copy(folder: Path) -> Path:
@@ -220,7 +228,7 @@ async def delete_style(
 
     Example: {"name": "my lofi"}."""
     svc = services(ctx)
-    if svc.styles.find(name) is None and name.lower() in style_names():
+    if svc.styles.find(name) is None and _library_name(name):
         raise LiveloomError(f"{name!r} is a library style; only learned styles can be deleted")
     card = await anyio.to_thread.run_sync(lambda: svc.styles.delete(name))
     return StyleRow(name=card["name"], kind="learned", knows="deleted: " + knows_text(card))
