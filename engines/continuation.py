@@ -42,13 +42,12 @@ def piece_of(clip: Clip, max_voices: int = 4):
 
 
 def _setup(hub: ModelHub, clip: Clip, key: Key, style: str | Style | None):
-    """(piece, header, constraints, the style's name, the network): a learned style (a Style with `learned`) runs
-    its own network under its style token; a corpus style name, or the classifier's guess, the shipped one."""
+    """(piece, header, constraints, the style's name): a learned style (a Style with `learned`) is written under its
+    style token (by its own network: _network); a corpus style name as given, or the classifier's guess."""
     from liveloom.models import tokenizer as T
     from liveloom.models.generate import Constraints
 
     piece, voices, meter = piece_of(clip)
-    model = hub.for_style(style.learned if isinstance(style, Style) else None)
     name = style.name if isinstance(style, Style) else None
     if isinstance(style, Style):
         if not style.learned:
@@ -70,7 +69,12 @@ def _setup(hub: ModelHub, clip: Clip, key: Key, style: str | Style | None):
     scale = frozenset(key.written_pitch_classes()) | {n.pitch % 12 for n in clip.notes}
     constraints = Constraints(scale=scale, pitch_range=(lo, hi), max_polyphony=voices, repetition_penalty=0.5,
                               **rhythm_vocabulary(piece))
-    return piece, header, constraints, name or style, model
+    return piece, header, constraints, name or style
+
+
+def _network(hub: ModelHub, style: str | Style | None):
+    """The network for a style: a learned style's own, else the shipped one."""
+    return hub.for_style(style.learned if isinstance(style, Style) else None)
 
 
 def rhythm_vocabulary(piece) -> dict:
@@ -112,7 +116,8 @@ def continue_pitched(hub: ModelHub, clip: Clip, key: Key, bars: int, style: str 
     from liveloom.models.convert import piece_notes
 
     given = style is not None
-    piece, header, constraints, style, model = _setup(hub, clip, key, style)
+    model = _network(hub, style)
+    piece, header, constraints, style = _setup(hub, clip, key, style)
     gen = model.continue_piece(piece, header, bars, constraints=constraints, seed=seed, temperature=temperature,
                                job=job)
     length = bars * clip.time_signature.beats_per_bar
@@ -127,7 +132,8 @@ def vary_with_model(hub: ModelHub, clip: Clip, key: Key, amount: float, seed: in
     from liveloom.models.convert import piece_notes
 
     rng = random.Random(seed)
-    piece, header, constraints, name, model = _setup(hub, clip, key, style)
+    piece, header, constraints, name = _setup(hub, clip, key, style)
+    model = _network(hub, style)
     bars = len(piece.bar_ticks)
     chosen = [b for b in range(bars) if rng.random() < amount]
     if amount > 0 and not chosen:
@@ -164,4 +170,6 @@ def continue_kit(hub: ModelHub, clip: Clip, style: Style, bars: int, seed: int, 
                                temperature=temperature, job=job)
     length = bars * clip.time_signature.beats_per_bar
     notes = fit_to_length([n for _, n in piece_notes(gen.piece, velocity=100)], length)
-    return no_overlaps(notes), engine_name(model, style.name)
+    return no_overlaps(notes), (f"model: liveloom symbolic transformer ({model.parameters / 1e6:.1f}M parameters) "
+                                f"fine-tuned as the learned style '{style.name}', on {model.device}: the drums "
+                                f"continued on its kit ({len(kit)} drum notes)")
