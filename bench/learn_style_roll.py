@@ -3,15 +3,19 @@ style from bench/learn_style.py (run it first), same headers, constraints and se
 
     python bench/learn_style_roll.py
 """
-import glob, sys
+import glob
+import sys
+
 sys.path.insert(0, "bench")
 from pathlib import Path
-from liveloom.models.finetune import load_learned
-from liveloom.models.generate import load, Constraints
+
+from liveloom.engines.pianoroll import render_piano_roll
 from liveloom.models import tokenizer as T
 from liveloom.models.convert import piece_notes
-from liveloom.music.types import Clip, Song, Track, PlacedClip, TimeSignature
-from liveloom.engines.pianoroll import render_piano_roll
+from liveloom.models.finetune import load_learned
+from liveloom.models.generate import Constraints, load
+from liveloom.music.types import Clip, PlacedClip, Song, Track
+
 d = sorted(glob.glob("/tmp/learn-bench-*"))[-1]
 learned = load_learned(Path(d)/"lora-model", threads=2)
 base = load(threads=2)

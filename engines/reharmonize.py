@@ -13,9 +13,8 @@ voiced below it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import random
+from dataclasses import dataclass
 
 from liveloom.music.errors import LiveloomError
 from liveloom.music.styles import get_style

@@ -13,7 +13,6 @@ splitting by register).
 from __future__ import annotations
 
 import dataclasses
-
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass

@@ -51,7 +51,7 @@ def progression_events(text: str, key: Key, ts: TimeSignature, bars: int, cut: b
 
 
 def _is_roman(token: str, key: Key) -> bool:
-    if not looks_like_roman(token) and not token[:1] in "IViv":
+    if not looks_like_roman(token) and token[:1] not in "IViv":
         return False
     try:
         parse_roman(token, key)

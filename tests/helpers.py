@@ -3,10 +3,9 @@ and calling a tool function directly, without a server, with a context of its ow
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
-
 import os
 import shutil
+from contextlib import asynccontextmanager
 from types import SimpleNamespace
 
 from mcp import Client
