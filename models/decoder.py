@@ -71,6 +71,9 @@ class LeanDecoder:
         # batched matrix products for one query, with no copy of the cache
         self.keys_shape = (self.layers_n, kv_n, d, max_len)
         self.values_shape = (self.layers_n, kv_n, max_len, d)
+        from .decoder_step import scripted
+
+        self.one_token = scripted(self)  # the one-token step that is most of decoding, compiled once (~40 ms)
 
     def sequence(self) -> Sequence:
         return Sequence(self)
@@ -96,9 +99,13 @@ class Sequence:
         dec = self.d
         torch = dec.torch
         F = torch.nn.functional
+        p = self.length
+        if embeds is None and ids.shape[0] == 1 and p < dec.max_len:  # the common step, compiled (decoder_step.py)
+            logits = dec.one_token(ids, self.keys, self.values, p)
+            self.length = p + 1
+            return logits
         x = dec.embed[ids] if embeds is None else embeds
         n = x.shape[0]
-        p = self.length
         if p + n > dec.max_len:
             raise ValueError(f"the sequence would pass the decoder's {dec.max_len} positions")
         cos, sin = dec.cos[p:p + n], dec.sin[p:p + n]
@@ -109,24 +116,6 @@ class Sequence:
         if n > 1:  # the new tokens see the cache and the new tokens up to themselves
             mask = torch.ones(n, p + n, dtype=torch.bool, device=x.device).tril(diagonal=p)
         end = p + n
-        if n == 1:  # one token: the common step, with as few operations as it can take
-            cos, sin = cos[0], sin[0]
-            for (wqkv, wo, wgu, wdown), kc, vc in zip(dec.layers, self.keys, self.values):
-                qkv = (_unit(x, eps) @ wqkv)[0]
-                qk = qkv[:(h_n + kv_n) * d].view(h_n + kv_n, d)
-                qk = torch.addcmul(qk * cos, qk.roll(half, -1), sin)
-                kc.select(2, p).copy_(qk[h_n:])
-                vc.select(1, p).copy_(qkv[(h_n + kv_n) * d:].view(kv_n, d))
-                keys, values = kc[:, :, :end], vc[:, :end]
-                if kv_n != h_n:
-                    keys = keys.repeat_interleave(h_n // kv_n, dim=0)
-                    values = values.repeat_interleave(h_n // kv_n, dim=0)
-                att = torch.bmm(torch.softmax(torch.bmm(qk[:h_n, None], keys), dim=-1), values)
-                x = torch.addmm(x, att.view(1, h_n * d), wo)
-                g, u = (_unit(x, eps) @ wgu).chunk(2, dim=-1)
-                x = torch.addmm(x, F.silu(g) * u, wdown)
-            self.length = end
-            return _unit(x, eps)[0] @ dec.head_t
         for (wqkv, wo, wgu, wdown), kc, vc in zip(dec.layers, self.keys, self.values):
             qkv = _unit(x, eps) @ wqkv
             qk = qkv[:, :(h_n + kv_n) * d].view(n, h_n + kv_n, d)

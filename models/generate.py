@@ -768,9 +768,8 @@ def _sample(logits, allowed: list[int], temperature: float, top_p: float, gen) -
         sorted_p = probs[order]
         cum = np.cumsum(sorted_p)
         cut = int(np.searchsorted(cum - sorted_p, top_p * cum[-1], side="left"))  # keep while mass before < top_p
-        keep = order[:max(1, cut)]
-        probs = np.zeros_like(probs)
-        probs[keep] = np.exp(z[keep] - z.max())
+        if cut < len(order):
+            probs[order[max(1, cut):]] = 0.0
     cum = np.cumsum(probs)
     choice = int(np.searchsorted(cum, gen.random() * cum[-1], side="right"))
     return allowed[min(choice, len(allowed) - 1)]
