@@ -8,12 +8,14 @@ flag between stages, so a cancelled request stops within one stage.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from liveloom.music import analysis
 from liveloom.music.errors import LiveloomError
 from liveloom.music.jobs import NO_JOB, Job
 from liveloom.music.theory import chord_name, parse_chord_symbol
+from liveloom.music.types import Clip, Note, PlacedClip, Song, Track
 
 SUPPORTED = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".aif", ".aiff")
 SR = 22050
@@ -80,9 +82,18 @@ def read(path: Path, max_seconds: float):
 STAGES = 7
 
 
-def analyze(y, *, job: Job = NO_JOB) -> dict:
+SPARSE_LOW_SHARE = 0.15  # under this share of the energy below 200 Hz: no bass or kick to hear the beat in
+
+
+def analyze(y, *, job: Job = NO_JOB, notes_of: Callable[[object, Job], list] | None = None) -> dict:
     """Everything analyze_audio reports; each of the 7 stages is reported to `job` as it starts (and a cancelled job
-    stops there)."""
+    stops there).
+
+    `notes_of(y, job)` -> note events in seconds (start, end, pitch, amplitude attributes: a transcriber). Given, it
+    is used for material without a bass or kick (a melody, a lead, a solo instrument), where the beat tracker
+    hears eighths as beats and the low band that marks the bar is empty: the pulse and the meter come from the
+    notes, as for a MIDI file without a tempo (music.analysis.inferred_clock), and the beats are tracked at that
+    pulse."""
     import librosa
     import numpy as np
 
@@ -110,12 +121,22 @@ def analyze(y, *, job: Job = NO_JOB) -> dict:
     onsets = librosa.onset.onset_detect(onset_envelope=onset_env, sr=SR, hop_length=HOP, units="time")
     out["onset_density_per_second"] = round(len(onsets) / max(duration, 1e-9), 3)
     tempo, beat_frames = librosa.beat.beat_track(onset_envelope=onset_env, sr=SR, hop_length=HOP)
-    beats = librosa.frames_to_time(beat_frames, sr=SR, hop_length=HOP)
     out["tempo"] = round(float(np.atleast_1d(tempo)[0]), 2)
+    out["tempo_source"] = "beats"
+    power = mag ** 2
+    low_share = float(power[librosa.fft_frequencies(sr=SR, n_fft=2048) < 200.0].sum() / (power.sum() + 1e-12))
+    clock = clock_from_notes(notes_of(y, job)) if notes_of is not None and low_share < SPARSE_LOW_SHARE else None
+    if clock is not None:
+        pulse_bpm, quarter_bpm, ts = clock
+        _, beat_frames = librosa.beat.beat_track(onset_envelope=onset_env, sr=SR, hop_length=HOP, bpm=pulse_bpm)
+        out["tempo"], out["tempo_source"] = round(quarter_bpm, 2), "notes"
+    beats = librosa.frames_to_time(beat_frames, sr=SR, hop_length=HOP)
     out["beats"] = [round(float(t), 3) for t in beats]
 
     stage(3, "meter and downbeats")
-    low = librosa.onset.onset_strength(S=logmel[mel_freqs < 200.0], sr=SR, hop_length=HOP)
+    # the bar is marked by the bass and the kick; a line without them by its own accents
+    low = librosa.onset.onset_strength(S=logmel[mel_freqs < 200.0], sr=SR, hop_length=HOP) if clock is None \
+        else onset_env
     period = float(np.median(np.diff(beat_frames))) if len(beat_frames) >= 8 else 0.0  # frames per beat
     if period > 0 and len(low) > 8 * period:
         # a regular beat grid at the median beat period, each point re-aligned to the nearest low-band peak:
@@ -128,9 +149,14 @@ def analyze(y, *, job: Job = NO_JOB) -> dict:
             grid.append(peak_at)
             t = 0.5 * (peak_at + t) + period
         accents = [float(low[g]) for g in grid]
-        meter, _ = analysis.estimate_meter([float(i) for i in range(len(accents))], accents)
+        if clock is not None:  # pulses per bar of the meter the notes gave: 2 for 6/8, 3 for 3/4
+            ts = clock[2]
+            meter = ts.numerator // 3 if ts.denominator == 8 and ts.numerator % 3 == 0 else ts.numerator
+            out["meter"] = str(ts)
+        else:
+            meter, _ = analysis.estimate_meter([float(i) for i in range(len(accents))], accents)
+            out["meter"] = f"{meter}/4"
         phase = int(np.argmax([np.mean(accents[p::meter]) for p in range(meter)]))
-        out["meter"] = f"{meter}/4"
         out["downbeats"] = [round(float(x), 3) for x in
                             librosa.frames_to_time(np.array(grid[phase::meter]), sr=SR, hop_length=HOP)]
     else:
@@ -210,6 +236,21 @@ def analyze(y, *, job: Job = NO_JOB) -> dict:
     }
     out["_chroma"] = chroma  # for the plot; removed before storing
     return out
+
+
+def clock_from_notes(events: list) -> tuple[float, float, object] | None:
+    """(pulse BPM, quarter-note BPM, time signature) of note events in seconds, as a MIDI file without a tempo
+    would get them (music.analysis.inferred_clock); None when the notes show no pulse."""
+    notes = [Note(pitch=e.pitch, start=e.start * 2.0, duration=max(0.01, (e.end - e.start) * 2.0),
+                  velocity=max(1, min(127, int(round(127 * e.amplitude))))) for e in events]  # beats at 120 BPM
+    if len(notes) < 8:
+        return None
+    song = Song(name="heard", tempo=120.0, tempo_known=False, meter_known=False, tracks=[Track(name="notes", clips=[
+        PlacedClip(clip=Clip(notes=notes, length=max(n.end for n in notes) + 1.0))])])
+    timed, info = analysis.inferred_clock(song)
+    if "tempo_estimate" not in info:
+        return None
+    return float(info["tempo_estimate"]["bpm"]), float(timed.tempo), timed.time_signature
 
 
 def _db(x: float) -> float:

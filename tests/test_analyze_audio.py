@@ -155,3 +155,50 @@ def test_loudness_onsets_spectrum_downbeats_and_sections_on_constructed_audio():
         len(prog)).astype(np.float32)]))
     assert d["segments"][0]["start"] == 0.0 and len({s["label"] for s in d["segments"]}) >= 2
     assert all("beat" in s for s in d["segments"])
+
+
+def line(notes, bpm: float, sr: int = 22050):
+    """A solo line (no bass, no drums): (MIDI pitch, start beat, beats) as decaying harmonic tones."""
+    beat = 60.0 / bpm
+    total = max(s + d for _, s, d in notes) * beat + 0.5
+    y = np.zeros(int(total * sr))
+    for pitch, start, dur in notes:
+        n = int(dur * beat * sr)
+        t = np.arange(n) / sr
+        f = 440.0 * 2 ** ((pitch - 69) / 12)
+        tone = sum(a * np.sin(2 * np.pi * f * h * t) for h, a in ((1, 1.0), (2, 0.5), (3, 0.25)))
+        i = int(start * beat * sr)
+        y[i:i + n] += tone * np.exp(-t / 0.6) * np.minimum(1.0, (n - np.arange(n)) / (0.01 * sr))
+    return (y / np.max(np.abs(y)) * 0.7).astype(np.float32)
+
+
+WALTZ = [(72, 76, 79), (77, 76, 74), (72, 74, 76), (74, 71, 67), (72, 76, 79), (81, 79, 77), (76, 74, 71), (72, 67, 72)]
+MARCH = [(72, 74, 76, 77), (79, 77, 76, 74), (76, 77, 79, 81), (79, 76, 72, 74),
+         (72, 74, 76, 77), (79, 81, 79, 77), (76, 74, 71, 74), (72, 67, 64, 72)]
+
+
+JIG = [(76, 72, 74, 76), (77, 76, 74, 72), (71, 74, 79, 77), (76, 74, 72, 72),
+       (76, 72, 74, 76), (77, 79, 81, 79), (77, 76, 74, 71), (72, 67, 64, 72)]
+SHAPES = {  # (start, beats) in quarter notes, bar by bar alternating
+    "3/4": ([(0, 2), (2, 1)], [(0, 1), (1, 1), (2, 1)]),
+    "4/4": ([(0, 2), (2, 1), (3, 1)], [(0, 1), (1, 1), (2, 1), (3, 1)]),
+    "6/8": ([(0, 1), (1, 0.5), (1.5, 1), (2.5, 0.5)], [(0, 0.5), (0.5, 0.5), (1, 0.5), (1.5, 1.5)]),
+}
+
+
+@pytest.mark.parametrize("meter,bpm", [("3/4", 100.0), ("4/4", 100.0), ("6/8", 150.0)])
+async def test_a_melody_alone_gets_its_tempo_and_meter_from_its_notes(client, home, meter, bpm):
+    """A line without bass or kick (issue 19: a 4/4 melody at 100 BPM was read as 3/4 at 129 BPM): its pulse and
+    meter come from its transcribed notes — a long note on each downbeat, the bar's shape repeated. A jig is 6/8
+    (quarter-note tempo, as Live counts it), which the beat tracker alone cannot say."""
+    notes = []
+    tune = {"3/4": WALTZ, "4/4": MARCH, "6/8": JIG}[meter]
+    width = 4 if meter == "4/4" else 3
+    for bar, pitches in enumerate(tune * 2):
+        notes += [(p, bar * width + s, d) for p, (s, d) in zip(pitches, SHAPES[meter][bar % 2])]
+    (home / "files").mkdir(parents=True, exist_ok=True)
+    sf.write(home / "files" / "line.wav", line(notes, bpm), 22050)
+    out = await call_ok(client, "analyze_audio", {"path": "line.wav"})
+    assert out["tempo_source"] == "notes"
+    assert abs(out["tempo"] - bpm) / bpm <= 0.04, out["tempo"]
+    assert out["meter"] == meter

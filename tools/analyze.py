@@ -10,6 +10,7 @@ from mcp.types import CallToolResult, ImageContent, TextContent
 from pydantic import BaseModel, Field
 
 from liveloom.engines import audio_analysis as aa
+from liveloom.engines import transcription as tr
 from liveloom.music import analysis
 from liveloom.music.errors import LiveloomError
 from liveloom.music.limits import LIMITS
@@ -77,6 +78,8 @@ class AudioAnalysis(BaseModel):
     silent: bool
     peak_dbfs: float
     tempo: float | None = None
+    tempo_source: str | None = Field(default=None, description="beats: the beat tracker; notes: a line without "
+                                     "bass or kick, whose pulse and meter come from its transcribed notes.")
     meter: str | None = None
     beats: int = Field(default=0, description="How many beats were found (the times are in the artifact).")
     first_downbeat: float | None = None
@@ -156,7 +159,12 @@ async def analyze_audio(
     await ctx.report_progress(0, aa.STAGES, "decoding")
     y, info = await anyio.to_thread.run_sync(lambda: aa.load(real, LIMITS.max_audio_seconds),
                                             abandon_on_cancel=True)
-    detail = await run_job(ctx, lambda job: aa.analyze(y, job=job))  # a cancelled request stops at the next stage
+    hub = services(ctx).models
+
+    def notes_of(samples, job):  # a line without bass: its pulse and meter from its notes (basic-pitch)
+        return tr.transcribe_audio(hub, samples, aa.SR, detect_tempo=False, job=job).events
+
+    detail = await run_job(ctx, lambda job: aa.analyze(y, job=job, notes_of=notes_of))  # stops at the next stage
     png = aa.plot(detail, real.name) if plots and not detail["silent"] else None
     detail.pop("_chroma", None)
     detail["file"] = info
@@ -183,7 +191,7 @@ def _audio_result(record_id: str, source: str, info: dict, d: dict, plot_path: s
         return AudioAnalysis(**base)
     loud = d["loudness_dbfs_per_half_second"]
     return AudioAnalysis(
-        **base, tempo=d["tempo"], meter=d["meter"], beats=len(d["beats"]),
+        **base, tempo=d["tempo"], tempo_source=d.get("tempo_source"), meter=d["meter"], beats=len(d["beats"]),
         first_downbeat=d["downbeats"][0] if d["downbeats"] else None, key=d["key"],
         chords=[AudioChord(**c) for c in d["chords"][:48]], segments=d["segments"],
         onset_density_per_second=d["onset_density_per_second"],
