@@ -18,9 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from liveloom.engines import audio_analysis as aa
 from liveloom.music.errors import Cancelled
 from liveloom.music.jobs import NO_JOB, Job
-from liveloom.music.types import Note
+from liveloom.music.types import Note, TimeSignature
 
 if TYPE_CHECKING:
     from liveloom.models.hub import ModelHub
@@ -283,6 +284,7 @@ class Transcription:
     detected_bpm: float | None
     silent: bool  # no sound above -80 dBFS
     pedal_presses: int | None  # the piano model's sustain-pedal presses; None for the general model
+    meter: TimeSignature | None = None  # found in the notes of a line without bass (else not known)
 
 
 def transcribe_audio(hub: ModelHub, y, rate: int, *, piano: bool = False, onset_threshold: float = 0.5,
@@ -312,14 +314,22 @@ def transcribe_audio(hub: ModelHub, y, rate: int, *, piano: bool = False, onset_
             events = decode(out, onset_threshold, frame_threshold, frames, lowest, highest, pitch_bends=pitch_bends)
     if melody:
         events = one_at_a_time(events)
-    found = None
+    found, meter = None, None
     if detect_tempo and not silent and len(y) > rate * 3:
         import librosa
         import numpy as np
 
-        bpm, _ = librosa.beat.beat_track(y=y, sr=rate, hop_length=512 * rate // SR)
-        found = float(np.atleast_1d(bpm)[0]) or None
-    return Transcription(events, engine, found, silent, presses)
+        # a line without bass or kick: the beat tracker hears its eighths as beats; its notes give the pulse and
+        # the meter (as analyze_audio does)
+        clock = None
+        if aa.low_share(np.abs(librosa.stft(y, n_fft=2048, hop_length=512)), rate) < aa.SPARSE_LOW_SHARE:
+            clock = aa.clock_from_notes(events)
+        if clock is not None:
+            found, meter = clock[1], clock[2]
+        else:
+            bpm, _ = librosa.beat.beat_track(y=y, sr=rate, hop_length=512 * rate // SR)
+            found = float(np.atleast_1d(bpm)[0]) or None
+    return Transcription(events, engine, found, silent, presses, meter)
 
 
 def events_to_notes(events, bpm: float) -> list[Note]:

@@ -425,3 +425,21 @@ async def test_piano_mode_transcribes_a_rendered_piano_through_mcp(client, serve
     assert len({n.velocity for n in clip.notes}) > 1  # the model's velocities, not one default
     assert "hold_with_pedal needs piano=true" in await call_err(client, "transcribe", {"path": "piano.wav",
                                                                                       "hold_with_pedal": True})
+
+
+@pytest.mark.anyio
+async def test_a_line_without_a_given_tempo_gets_its_pulse_and_meter_from_its_notes(client, server, home):
+    """Issue 19: a lone melody's detected tempo (129 for a line at 100 BPM) stretched its clip to the wrong bars.
+    A line without bass or kick is timed by its own notes: a 16-bar waltz at 100 BPM comes back at 100 BPM, in
+    3/4, 16 bars long; a tempo given still wins."""
+    from test_analyze_audio import SHAPES, WALTZ, line
+
+    notes = [(p, bar * 3 + s, d) for bar, pitches in enumerate(WALTZ * 2)
+             for p, (s, d) in zip(pitches, SHAPES["3/4"][bar % 2])]
+    (home / "files").mkdir(parents=True, exist_ok=True)
+    sf.write(home / "files" / "waltz.wav", line(notes, 100.0), 22050)
+    out = await call_ok(client, "transcribe", {"path": "waltz.wav", "melody": True})
+    assert out["tempo_source"] == "detected" and abs(out["tempo_used"] - 100) <= 4, out["tempo_used"]
+    assert out["time_signature"] == "3/4" and out["bars"] == 16, (out["time_signature"], out["bars"])
+    given = await call_ok(client, "transcribe", {"path": "waltz.wav", "melody": True, "tempo": 120})
+    assert given["tempo_used"] == 120 and given["tempo_source"] == "given"

@@ -77,6 +77,7 @@ class _Heard:
     engine: str
     path: Path
     pedal_presses: int | None
+    meter: TimeSignature | None = None  # found in the notes of a line without bass; else 4/4
 
 
 async def _transcribe_file(ctx: Context, path: str, *, piano: bool = False, onset_threshold: float = 0.5,
@@ -110,7 +111,8 @@ async def _transcribe_file(ctx: Context, path: str, *, piano: bool = False, onse
     notes = tr.events_to_notes(heard.events, bpm)
     if quantize is not None and notes:
         notes = quantize_notes(notes, GRIDS[quantize], quantize_strength)
-    return _Heard(notes, bpm, source, info, heard.silent, heard.engine, real, heard.pedal_presses)
+    return _Heard(notes, bpm, source, info, heard.silent, heard.engine, real, heard.pedal_presses,
+                  None if tempo else heard.meter)
 
 
 @tool(title="Transcribe audio", read_only=False, idempotent=False, family="transcribe", ui=True)
@@ -208,13 +210,14 @@ async def _transcribe_drums(ctx: Context, path: str, *, split: str, tempo: float
     if quantize is not None and notes:
         notes = quantize_notes(notes, GRIDS[quantize], quantize_strength)
     title = name or real.stem
-    length = _length_beats(notes, info["seconds"], bpm)
+    pitched = tr.events_to_notes(heard.pitched, bpm) if heard.pitched is not None else []
+    length = _length_beats(notes + pitched, info["seconds"], bpm)
+    notes, pitched = _ending_by(notes, length), _ending_by(pitched, length)
     drum_clip = Clip(name=f"{title} drums" if heard.pitched is not None else title, notes=notes, length=length,
                      tempo=bpm, time_signature=TimeSignature(), role="drums", is_drum=True)
     prov = provenance(engine=heard.engine, params={"path": str(real), "drums": True, "split": split, "tempo": bpm,
                                                    "quantize": quantize, "quantize_strength": quantize_strength})
     if heard.pitched is not None:
-        pitched = tr.events_to_notes(heard.pitched, bpm)
         song = Song(name=title, tempo=bpm, tracks=[
             Track(name=drum_clip.name, role="drums", is_drum=True, clips=[PlacedClip(clip=drum_clip)]),
             Track(name=f"{title} pitched", role="pitched", instrument=0, clips=[PlacedClip(clip=Clip(
@@ -231,18 +234,27 @@ async def _transcribe_drums(ctx: Context, path: str, *, split: str, tempo: float
                             drum_hits=dtr.class_counts(heard.hits), heard_as=heard.kind)
 
 
-def _length_beats(notes: list[Note], seconds: float, bpm: float) -> float:
-    """A transcription's clip length: whole 4-beat bars covering the notes and the recording, at least one."""
-    return max(4.0, math.ceil(max([n.end for n in notes] + [seconds * bpm / 60]) / 4 - 1e-9) * 4)
+def _length_beats(notes: list[Note], seconds: float, bpm: float, bar: float = 4.0) -> float:
+    """A transcription's clip length: whole bars (`bar` beats) covering the notes and the recording, at least one;
+    a release (a quarter beat) or a recording's tail (a beat) past a bar line does not start another bar."""
+    covered = max([max(n.start + 1e-3, n.end - 0.25) for n in notes] + [seconds * bpm / 60 - 1.0])
+    return max(bar, math.ceil(covered / bar - 1e-9) * bar)
+
+
+def _ending_by(notes: list[Note], length: float) -> list[Note]:
+    """Releases that run past the clip's last bar line end on it."""
+    return [n if n.end <= length else n.model_copy(update={"duration": length - n.start}) for n in notes]
 
 
 def _store_heard(ws, heard: _Heard, title: str, split_by_register: bool, prov) -> tuple:
     """Store a transcription as one clip, or as a song of low/mid/high tracks: (record, registers made)."""
     notes, bpm = heard.notes, heard.bpm
-    length = _length_beats(notes, heard.info["seconds"], bpm)
+    ts = heard.meter or TimeSignature()
+    length = _length_beats(notes, heard.info["seconds"], bpm, ts.beats_per_bar)
+    notes = _ending_by(notes, length)
     if not split_by_register:
         return store_clip(ws, Clip(name=title, notes=notes, length=length, tempo=bpm,
-                                   time_signature=TimeSignature(), instrument=0), prov), []
+                                   time_signature=ts, instrument=0), prov), []
     tracks, registers = [], []
     for label, a, b in REGISTERS:
         part = [n for n in notes if a <= n.pitch <= b]
@@ -250,10 +262,11 @@ def _store_heard(ws, heard: _Heard, title: str, split_by_register: bool, prov) -
             registers.append(label)
             tracks.append(Track(name=f"{title} {label}", role=label, instrument=0, clips=[PlacedClip(
                 clip=Clip(name=f"{title} {label}", notes=part, length=length, tempo=bpm,
-                          time_signature=TimeSignature()))]))
+                          time_signature=ts))]))
     if not tracks:
-        tracks = [Track(name=title, clips=[PlacedClip(clip=Clip(name=title, notes=[], length=length, tempo=bpm))])]
-    return store_song(ws, Song(name=title, tempo=bpm, tracks=tracks), prov), registers
+        tracks = [Track(name=title, clips=[PlacedClip(clip=Clip(name=title, notes=[], length=length, tempo=bpm,
+                                                                time_signature=ts))])]
+    return store_song(ws, Song(name=title, tempo=bpm, time_signature=ts, tracks=tracks), prov), registers
 
 
 @tool(title="Re-orchestrate a recording (transcribe + re-render)", read_only=False, destructive=True,
