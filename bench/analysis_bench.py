@@ -214,6 +214,14 @@ def main() -> None:
             print(f"| {label} | {ce:.1%} | {cw:.3f} | {he:.1%} | {ee:.1%} | {ew:.3f} |", flush=True)
             found[f"{label}: chorales"], found[f"{label}: essen"] = ce, ee
     per_piece = (time.perf_counter() - t0) / (16 * (len(chorales) + len(test) + len(essen)))
+    found["analyze_clip: chorales"], found["analyze_clip: essen"] = as_analyzed(chorales), as_analyzed(essen)
+    print(f"| **as analyze_clip reports it** (loop-aware for harmony, modes for lines) | "
+          f"{found['analyze_clip: chorales']:.1%} | | | {found['analyze_clip: essen']:.1%} | |")
+    own = own_material()
+    found["own material"] = sum(r for r, _ in own.values()) / sum(n for _, n in own.values())
+    print("\n| liveloom's own output, keyed by analyze_clip | right |\n|---|---|")
+    for kind, (r, n) in own.items():
+        print(f"| {kind} | {r}/{n} |")
     print(f"\nkey finding: {per_piece * 1000:.2f} ms per piece (median piece: "
           f"{statistics.median(len(p['notes']) for p in chorales)} notes)\n")
     med, lo, hi, n = speed()
@@ -301,6 +309,53 @@ def romantext_per_beat() -> dict[str, float] | None:
                 hits["music21 root of the sonority (chordify's slice)"] += root == truth
                 hits["music21 pitch-class set of the sonority"] += {p % 12 for p in sounding} == truth_pcs
     return {k: v / beats for k, v in hits.items()} | {"beats": beats}
+
+
+def as_analyzed(pieces: list[dict]) -> float:
+    """The key analyze_clip reports (the loop-aware estimate for harmonic material, the mode for lines), exact
+    share against the truth (a mode counts by its tonic and its third: dorian as minor, mixolydian as major)."""
+    from liveloom.music.theory import parse_key
+    from liveloom.music.types import Clip, Note, PlacedClip, Song, Track
+
+    right = 0
+    for rec in pieces:
+        notes = [Note(pitch=p, start=s, duration=max(d, 0.01)) for p, s, d in rec["notes"]]
+        song = Song(name="x", tracks=[Track(name="x", clips=[PlacedClip(clip=Clip(
+            notes=notes, length=max(n.end for n in notes)))])])
+        k = parse_key(analysis.analyze_song(song)["key"]["key"])
+        right += (k.tonic, k.mode in ("minor", "dorian", "phrygian", "locrian")) == tuple(rec["truth"])
+    return right / len(pieces)
+
+
+OWN_TONICS = ["C", "D", "Eb", "E", "F", "G", "A", "Bb", "B", "F#", "Ab"]
+
+
+def own_material() -> dict[str, tuple[int, int]]:
+    """liveloom's own output keyed by analyze_clip: per style an arranged loop, a chord loop and a melody (theory
+    engine), keys cycling through 11 tonics (lofi, trap, house, ambient in minor; chord loops alternate) —
+    (right, of) per kind. Loops need not end on their tonic; every one starts on it."""
+    from liveloom.engines.arranger import arrange
+    from liveloom.engines.generation import compose
+    from liveloom.music.styles import style_names
+    from liveloom.music.theory import parse_key
+    from liveloom.music.types import Song
+
+    out: dict[str, list[int]] = {}
+    for i, style in enumerate(style_names()):
+        minor_style = style in ("lofi", "trap", "house", "ambient")
+        for j, kind in enumerate(("arrangement", "chords", "melody")):
+            mode = ("minor" if i % 2 else "major") if kind == "chords" else ("minor" if minor_style else "major")
+            key = f"{OWN_TONICS[(i * 3 + j) % len(OWN_TONICS)]} {mode}"
+            if kind == "arrangement":
+                song = arrange(style=style, key=key, tempo=None, time_signature=None, form="loop", sections=None,
+                               seed=i).song
+            else:
+                song = Song.from_clip(compose(kind, key=key, bars=8, style=style, seed=i, engine="theory").clip)
+            got, want = parse_key(analysis.analyze_song(song)["key"]["key"]), parse_key(key)
+            row = out.setdefault(kind, [0, 0])
+            row[0] += got.tonic == want.tonic and got.mode == want.mode
+            row[1] += 1
+    return {k: (v[0], v[1]) for k, v in out.items()}
 
 
 def modal_benchmark() -> dict[str, tuple[int, int, int, int]] | None:

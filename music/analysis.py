@@ -184,6 +184,10 @@ def estimate_key_of_loop(notes: list[Note], bar: float, profile: str = "aarden",
     return key_of_harmony(hist, [c["spec"] for c in chords], basses, final[0] if final else None, profile)
 
 
+# how much each piece of harmonic evidence adds to a key's profile correlation (key_of_harmony)
+HARMONY_WEIGHTS = {"tonic chords": 0.35, "first chord": 0.12, "bass": 0.15, "last chord": 0.15}
+
+
 def key_of_harmony(hist: list[float], chords: list[ChordSpec], basses: list[int], final: ChordSpec | None,
                    profile: str = "aarden") -> KeyEstimate:
     """The key of a loop or section from its evidence, however it was heard (notes, or audio's chroma): the
@@ -200,7 +204,9 @@ def key_of_harmony(hist: list[float], chords: list[ChordSpec], basses: list[int]
         first = bool(chords) and chords[0].root == tonic and third in chords[0].intervals
         bass = sum(b == tonic for b in basses) / len(basses) if basses else 0.0
         ends_home = final is not None and final.root == tonic == final.bass  # a picardy third included
-        scores.append((corr + 0.35 * share + 0.12 * first + 0.15 * bass + 0.15 * ends_home, tonic, minor))
+        w = HARMONY_WEIGHTS
+        scores.append((corr + w["tonic chords"] * share + w["first chord"] * first + w["bass"] * bass
+                       + w["last chord"] * ends_home, tonic, minor))
     scores.sort(key=lambda x: -x[0])
     best, second = scores[0], scores[1]
     return KeyEstimate(key=key_label(best[1], best[2]), tonic=best[1], minor=best[2], score=round(best[0], 4),
@@ -289,8 +295,9 @@ def label_chord(weights: list[float], bass: int | None, extra_tone_penalty: floa
         missing = sum(1 for p in pcs if weights[p] == 0)
         score = (inside - 0.6 * outside - 0.25 * total * missing / len(pcs)
                  - extra_tone_penalty * total * (len(pcs) - 3))
-        if bass is not None and bass == root:
-            score += 0.1 * total
+        if bass is not None and bass == root and not (missing and len(pcs) == 4 and ivs == DIMINISHED_SEVENTH):
+            score += 0.1 * total  # (a diminished seventh is symmetric: three of its tones are a diminished triad
+            # on its own root, vii° rather than a seventh on the bass)
         if best is None or score > best[0]:
             best = (score, root, ivs, inside)
     _, root, ivs, inside = best
@@ -298,6 +305,7 @@ def label_chord(weights: list[float], bass: int | None, extra_tone_penalty: floa
     return spec, inside / total  # the share of the sounding music the chord explains
 
 
+DIMINISHED_SEVENTH = (0, 3, 6, 9)
 _ROOTED_TEMPLATES = [(root, ivs, tuple({(root + i) % 12 for i in ivs})) for root in range(12)
                      for ivs in _TEMPLATES.values()]
 
