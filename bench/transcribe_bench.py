@@ -165,10 +165,14 @@ def main() -> None:
     ref_model = Model(ICASSP_2022_MODEL_PATH)
     loads["ref"] = time.perf_counter() - t0
 
-    def ours(net):
+    def ours(net, merge: bool = False):
         def run(path):
             y, _ = aa.load(path, 1200)
-            return [(e.start, e.end, e.pitch) for e in tr.decode(tr.infer(y, net, device))]
+            out = tr.infer(y, net, device)
+            events = tr.decode(out)
+            if merge:  # transcribe's reattacks="merge"
+                events = tr.merge_reattacks(events, out)
+            return [(e.start, e.end, e.pitch) for e in events]
         return run
 
     def reference(path):
@@ -179,7 +183,9 @@ def main() -> None:
             _, _, ev = predict(str(path), ref_model)
         return [(float(s), float(e), int(p)) for s, e, p, *_ in ev]
 
-    systems = [(p, ours(net)) for p, net in nets.items()] + [("ref", reference)]
+    systems = [(p, ours(net)) for p, net in nets.items()] + [("merge", ours(next(iter(nets.values())), True)),
+                                                              ("ref", reference)]
+    loads["merge"] = loads[next(iter(nets))]
     rows = []
     cold = {}
     for k, (path, name, poly, inst, wet, notes) in enumerate(files):
@@ -196,6 +202,7 @@ def main() -> None:
         rows.append(row)
     report(rows, cold, loads, device, torch.get_num_threads(), [label for label, _ in systems])
     piano = None if args.no_piano else piano_report(rows, files, nets)
+    band_report(nets["fp32"] if "fp32" in nets else next(iter(nets.values())), device, reference, tmp)
     if args.check:
         sys.exit(check(rows, piano))
 
@@ -256,6 +263,70 @@ def piano_report(rows, files, nets) -> dict[str, float]:
     return found
 
 
+BAND = [("pop", "C major", 100), ("rock", "E minor", 120), ("funk", "G major", 104), ("jazz", "F major", 140),
+        ("lofi", "D minor", 82), ("house", "A minor", 124), ("bossa", "D major", 130), ("folk", "G major", 110)]
+OCTAVES = (12, -12, 19, -19, 24, -24)
+
+
+def band_report(net, device, reference, tmp: Path) -> None:
+    """Band mixes: liveloom's own 8-bar arrangements (drums, bass, chords, lead; GM patches the arranger chose),
+    rendered dry; truth is every pitched note with its part. Onset F1, recall per part, and false notes an
+    octave, a twelfth or two octaves from a true note that starts with them (onsets within 50 ms)."""
+    import mir_eval
+
+    from liveloom.engines import audio_analysis as aa
+    from liveloom.engines import transcription as tr
+    from liveloom.engines.arranger import arrange
+    from liveloom.music.midi_io import song_to_midi
+
+    def hz(p):
+        return 440.0 * 2 ** ((p - 69) / 12)
+
+    def scored(truth, est):
+        ref = np.array([[s, e] for _, s, e, _ in truth])
+        if not est:
+            return 0.0, {}, 0
+        est_i = np.array([[s, max(e, s + 0.01)] for s, e, _ in est])
+        pairs = mir_eval.transcription.match_notes(ref, np.array([hz(p) for p, *_ in truth]), est_i,
+                                                   np.array([hz(p) for *_, p in est]), offset_ratio=None)
+        hit_ref, hit_est = {i for i, _ in pairs}, {j for _, j in pairs}
+        prec, rec = len(pairs) / len(est), len(pairs) / len(truth)
+        parts: dict[str, list[int]] = {}
+        for i, (*_, part) in enumerate(truth):
+            parts.setdefault(part, [0, 0])[0] += i in hit_ref
+            parts[part][1] += 1
+        octave = sum(1 for j, (s, _, p) in enumerate(est) if j not in hit_est and any(
+            abs(s - ts) < 0.05 and p - tp in OCTAVES for tp, ts, _, _ in truth))
+        return 2 * prec * rec / max(1e-9, prec + rec), {k: a / b for k, (a, b) in parts.items()}, octave
+
+    rows = []
+    for i, (style, key, bpm) in enumerate(BAND):
+        song = arrange(style=style, key=key, tempo=bpm, time_signature=None, form="loop", sections=None, seed=i).song
+        beat = 60.0 / song.tempo
+        truth = [(n.pitch, n.start * beat, n.end * beat, t.role or t.name) for t in song.tracks if not t.is_drum
+                 for n in t.notes_on_timeline() if not n.mute]
+        path = tmp / f"band_{style}.wav"
+        render(song_to_midi(song).data, False, path)
+        y, _ = aa.load(path, 1200)
+        out = tr.infer(y, net, device)
+        events = tr.decode(out)
+        ours = [(e.start, e.end, e.pitch) for e in events]
+        merged = [(e.start, e.end, e.pitch) for e in tr.merge_reattacks(events, out)]
+        rows.append((style, scored(truth, ours), scored(truth, reference(path)), scored(truth, merged)[0]))
+    print(f"\nband mixes ({len(rows)} of liveloom's arrangements, 8 bars each: drums, bass, chords, lead), onset F1 "
+          "and recall per part; octave: false notes an octave, twelfth or two octaves from a true note\n")
+    print("| mix | F1 liveloom / reference | F1 reattacks=merge | bass recall | chords recall | lead recall | "
+          "octave errors |")
+    print("|---|---|---|---|---|---|---|")
+    for style, (f, parts, octave), (rf, _, roct), mf in rows:
+        print(f"| {style} | {f:.3f} / {rf:.3f} | {mf:.3f} | {parts.get('bass', 0):.2f} | {parts.get('chords', 0):.2f} | "
+              f"{parts.get('lead', 0):.2f} | {octave} (reference {roct}) |")
+    mean = lambda k: statistics.mean(r[1][1].get(k, 0) for r in rows)  # noqa: E731
+    print(f"| all | {statistics.mean(r[1][0] for r in rows):.3f} / {statistics.mean(r[2][0] for r in rows):.3f} | "
+          f"{statistics.mean(r[3] for r in rows):.3f} | {mean('bass'):.2f} | {mean('chords'):.2f} | {mean('lead'):.2f} | {sum(r[1][2] for r in rows)} "
+          f"(reference {sum(r[2][2] for r in rows)}) |")
+
+
 def sf_seconds(path: Path) -> float:
     import soundfile as sf
 
@@ -263,9 +334,10 @@ def sf_seconds(path: Path) -> float:
     return info.frames / info.samplerate
 
 
-NAMES = {"fp32": "liveloom fp32", "bf16": "liveloom bf16", "ref": "reference"}
+NAMES = {"fp32": "liveloom fp32", "bf16": "liveloom bf16", "merge": "liveloom reattacks=merge", "ref": "reference"}
 LONG = {"fp32": "liveloom (PyTorch, float32, batched windows; the default)",
         "bf16": "liveloom (PyTorch, bfloat16 convolutions, batched windows)",
+        "merge": "liveloom fp32 with reattacks=merge (held notes the network split joined)",
         "ref": "basic-pitch predict() (ONNX Runtime)"}
 
 

@@ -84,7 +84,7 @@ async def _transcribe_file(ctx: Context, path: str, *, piano: bool = False, onse
                            frame_threshold: float = 0.3, min_note_ms: float | None = None, lowest: str | None = None,
                            highest: str | None = None, melody: bool = False, pitch_bends: bool = True,
                            tempo: float | None = None, quantize: str | None = None, quantize_strength: float = 1.0,
-                           hold_with_pedal: bool = False) -> _Heard:
+                           hold_with_pedal: bool = False, reattacks: str = "keep") -> _Heard:
     """Check the arguments and the file, decode it, transcribe it in a worker thread with progress (cancelled
     within a window or segment), and turn the events into notes in beats."""
     if quantize is not None and quantize not in GRIDS:
@@ -103,7 +103,7 @@ async def _transcribe_file(ctx: Context, path: str, *, piano: bool = False, onse
         heard = await run_job(ctx, lambda job: tr.transcribe_audio(
             svc.models, y, rate, piano=piano, onset_threshold=onset_threshold, frame_threshold=frame_threshold,
             min_note_ms=min_note_ms, lowest=lo, highest=hi, melody=melody, pitch_bends=pitch_bends,
-            hold_with_pedal=hold_with_pedal, detect_tempo=tempo is None, job=job))
+            hold_with_pedal=hold_with_pedal, detect_tempo=tempo is None, reattacks=reattacks, job=job))
     except Cancelled:
         raise Cancelled("transcription was cancelled") from None
     bpm = tempo or heard.detected_bpm or 120.0
@@ -139,6 +139,9 @@ async def transcribe(
     highest: Annotated[str | None, Field(max_length=8, description="Highest pitch kept.")] = None,
     melody: Annotated[bool, Field(description="One note at a time (a voice, a lead line).")] = False,
     pitch_bends: Annotated[bool, Field(description="Keep pitch bends where the pitch moves.")] = True,
+    reattacks: Annotated[Literal["keep", "merge"], Field(description="merge: a held note the model split (vibrato, "
+                         "a bow change: strings, winds, voice) becomes one note again; keep for soft repeated "
+                         "notes (a legato synth, comping in a band). General model only.")] = "keep",
     tempo: Annotated[float | None, Field(ge=30, le=300, description="BPM of the recording (default: "
                                          "detected).")] = None,
     quantize: Annotated[str | None, Field(max_length=8, description="Pull onsets to this grid of the tempo: "
@@ -158,9 +161,13 @@ async def transcribe(
     beats at the detected or given tempo. Progress; cancellable; silence gives an empty clip.
 
     Example: {"path": "riff.wav", "melody": true, "quantize": "1/16", "quantize_strength": 0.6};
-    {"path": "etude.flac", "piano": true, "hold_with_pedal": true}; {"path": "break.wav", "drums": true}."""
+    {"path": "etude.flac", "piano": true, "hold_with_pedal": true}; {"path": "break.wav", "drums": true};
+    {"path": "cello.wav", "reattacks": "merge"}."""
     if hold_with_pedal and not piano:
         raise LiveloomError("hold_with_pedal needs piano=true: only the piano model hears the sustain pedal")
+    if reattacks == "merge" and (piano or drums):
+        raise LiveloomError("reattacks=merge is for the general model: the piano and drum models find their own "
+                            "re-strikes")
     if drums:
         if piano or melody or split_by_register:
             raise LiveloomError("drums=true is its own transcription: leave out piano, melody and split_by_register")
@@ -170,12 +177,12 @@ async def transcribe(
     heard = await _transcribe_file(
         ctx, path, piano=piano, onset_threshold=onset_threshold, frame_threshold=frame_threshold,
         min_note_ms=min_note_ms, lowest=lowest, highest=highest, melody=melody, pitch_bends=pitch_bends, tempo=tempo,
-        quantize=quantize, quantize_strength=quantize_strength, hold_with_pedal=hold_with_pedal)
+        quantize=quantize, quantize_strength=quantize_strength, hold_with_pedal=hold_with_pedal, reattacks=reattacks)
     params = {"path": str(heard.path), "onset_threshold": onset_threshold, "frame_threshold": frame_threshold,
               "min_note_ms": min_note_ms, "lowest": lowest, "highest": highest, "melody": melody,
               "pitch_bends": pitch_bends, "tempo": heard.bpm, "quantize": quantize,
               "quantize_strength": quantize_strength, "split_by_register": split_by_register, "piano": piano,
-              "hold_with_pedal": hold_with_pedal}
+              "hold_with_pedal": hold_with_pedal, "reattacks": reattacks}
     record, registers = _store_heard(services(ctx).workspace, heard, name or heard.path.stem, split_by_register,
                                      provenance(engine=heard.engine, params=params))
     await ctx.report_progress(100, 100, "done")
