@@ -123,8 +123,12 @@ def analyze(y, *, job: Job = NO_JOB, notes_of: Callable[[object, Job], list] | N
     tempo, beat_frames = librosa.beat.beat_track(onset_envelope=onset_env, sr=SR, hop_length=HOP)
     out["tempo"] = round(float(np.atleast_1d(tempo)[0]), 2)
     out["tempo_source"] = "beats"
-    clock = clock_from_notes(notes_of(y, job)) if notes_of is not None and low_share(mag, SR) < SPARSE_LOW_SHARE \
-        else None
+    clock = None
+    if notes_of is not None and low_share(mag, SR) < SPARSE_LOW_SHARE:
+        # the transcriber's progress inside this stage's step (progress only ever goes up), its cancellation ours
+        within = Job(report=lambda done, total, what: job.report(2 + done / max(total, 1), STAGES, "notes of the line"),
+                     cancel=job.cancel)
+        clock = clock_from_notes(notes_of(y, within))
     if clock is not None:
         pulse_bpm, quarter_bpm, ts = clock
         _, beat_frames = librosa.beat.beat_track(onset_envelope=onset_env, sr=SR, hop_length=HOP, bpm=pulse_bpm)

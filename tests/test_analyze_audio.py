@@ -202,3 +202,24 @@ async def test_a_melody_alone_gets_its_tempo_and_meter_from_its_notes(client, ho
     assert out["tempo_source"] == "notes"
     assert abs(out["tempo"] - bpm) / bpm <= 0.04, out["tempo"]
     assert out["meter"] == meter
+
+
+async def test_a_lines_progress_only_goes_up_while_its_notes_are_found(server, home):
+    """The transcription inside analyze_audio reports within its stage: progress never goes back."""
+    from mcp import Client
+
+    notes = [(p, bar * 3 + s, d) for bar, pitches in enumerate(WALTZ * 2)
+             for p, (s, d) in zip(pitches, SHAPES["3/4"][bar % 2])]
+    (home / "files").mkdir(parents=True, exist_ok=True)
+    sf.write(home / "files" / "waltz.wav", line(notes, 100.0), 22050)
+    seen = []
+
+    async def on_progress(progress, total, message):
+        seen.append((progress, message))
+
+    async with Client(server) as c:
+        result = await c.call_tool("analyze_audio", {"path": "waltz.wav"}, progress_callback=on_progress)
+    assert not result.is_error and result.structured_content["tempo_source"] == "notes"
+    values = [p for p, _ in seen]
+    assert values == sorted(values), seen
+    assert any((m or "").startswith("notes of the line") for _, m in seen), seen
