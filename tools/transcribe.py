@@ -302,14 +302,16 @@ async def reorchestrate_audio(
     notes, bpm, info, real = heard.notes, heard.bpm, heard.info, heard.path
     if heard.silent or not notes:
         raise LiveloomError(f"{real.name} holds no notes to re-orchestrate (silent, or nothing pitched found)")
-    length = max(4.0, math.ceil(max(n.end for n in notes) / 4 - 1e-9) * 4)
+    ts = heard.meter or TimeSignature()
+    length = _length_beats(notes, 0.0, bpm, ts.beats_per_bar)
+    notes = _ending_by(notes, length)
     tracks = []
     for (label, a, b), (inst, program) in zip(REGISTERS, ENSEMBLES[ensemble]):
         part = [n for n in notes if a <= n.pitch <= b]
         if part:
             tracks.append(Track(name=inst, role=label, instrument=program, clips=[PlacedClip(
-                clip=Clip(name=inst, notes=part, length=length, tempo=bpm, instrument=program))]))
-    song = Song(name=f"{real.stem} for {ensemble}", tempo=bpm, tracks=tracks)
+                clip=Clip(name=inst, notes=part, length=length, tempo=bpm, time_signature=ts, instrument=program))]))
+    song = Song(name=f"{real.stem} for {ensemble}", tempo=bpm, time_signature=ts, tracks=tracks)
     engine = f"{heard.engine}, then FluidSynth"
     await ctx.report_progress(90, 100, "rendering")
     midi = (await anyio.to_thread.run_sync(song_to_midi, song)).data
