@@ -29,6 +29,7 @@ import numpy as np
 from liveloom.music.types import Note, Song, TimeSignature
 
 from . import tokenizer as T
+from .convert import notes_to_piece
 from .data import Encoded, _bar_index
 
 
@@ -108,23 +109,12 @@ def _segments(song: Song, end: float) -> list[tuple[float, float, float, TimeSig
 
 
 def _piece(voiced: list[tuple[int, Note]], start: float, end: float, meter: int) -> T.Piece:
-    """Notes from `start` to `end` (beats) onto the grid, bars of `meter` ticks."""
+    """Notes from `start` to `end` (beats) onto the grid, bars of `meter` ticks (convert.notes_to_piece on the
+    window)."""
     tq = T.TICKS_PER_QUARTER
-    n_bars = max(1, round((end - start) * tq) // meter)
-    notes, seen = [], set()
-    for v, n in voiced:
-        t = round((n.start - start) * tq)
-        if t < 0:
-            continue
-        b, pos = divmod(t, meter)
-        if b >= n_bars:
-            continue
-        p = T.fold_pitch(n.pitch)
-        if (b, pos, v, p) in seen:
-            continue
-        seen.add((b, pos, v, p))
-        notes.append(T.TNote(v, p, b, pos, T.quantize_duration(n.duration * tq)))
-    return T.Piece([meter] * n_bars, notes)
+    window = [(v, n.model_copy(update={"start": n.start - start})) for v, n in voiced
+              if round((n.start - start) * tq) >= 0]
+    return notes_to_piece(window, meter, bars=max(1, round((end - start) * tq) // meter))
 
 
 def _encoded(name: str, split: str, piece: T.Piece, key, bpm: float, voices: int) -> Encoded | None:
