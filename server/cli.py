@@ -121,9 +121,6 @@ def cmd_call(args: argparse.Namespace) -> int:
 
 def cmd_learn(args: argparse.Namespace) -> int:
     """Learn a style from a folder of MIDI files through the server's own learn_style tool."""
-    import anyio
-    from mcp import Client
-
     folder = Path(args.folder).expanduser().resolve()
     if not folder.is_dir():
         print(f"liveloom: {folder} is not a folder", file=sys.stderr)
@@ -137,40 +134,48 @@ def cmd_learn(args: argparse.Namespace) -> int:
     if args.like:
         arguments["like"] = args.like
 
+    r = _run_tool(server, "learn_style", arguments)
+    if r is None:
+        return 1
+    if args.json:
+        print(json.dumps(r, indent=2))
+        return 0
+    print(f"learned '{r['name']}' from {r['pieces']} pieces ({r['held_out']} held out) in {r['seconds']} s; "
+          f"steps {r['steps']}" + (f", resumed from step {r['resumed_from']}" if r["resumed_from"] else ""))
+    print(f"  heard: {r['knows']}")
+    print(f"  held-out loss: {r['held_out_loss']}")
+    print(f"  descriptors: {r['descriptors']}")
+    for line in r["skipped"]:
+        print(f"  skipped: {line}")
+    print(f"  use: {r['use']}")
+    return 0
+
+
+def _run_tool(server, tool: str, arguments: dict) -> dict | None:
+    """One of the server's tools called through an in-process MCP client, its progress as a line on a terminal:
+    the structured result, or None once the tool's error is printed."""
+    import anyio
+    from mcp import Client
+
     async def progress(done: float, total: float | None, message: str | None) -> None:
         if sys.stderr.isatty():
             print(f"\r{message or ''}".ljust(60)[:80], end="", file=sys.stderr, flush=True)
 
-    async def run() -> int:
+    async def run() -> dict | None:
         async with Client(server) as client:
-            result = await client.call_tool("learn_style", arguments, progress_callback=progress)
+            result = await client.call_tool(tool, arguments, progress_callback=progress)
         if sys.stderr.isatty():
             print(file=sys.stderr)
         if result.is_error:
             print(f"liveloom: {result.content[0].text if result.content else 'error'}", file=sys.stderr)
-            return 1
-        r = result.structured_content
-        if args.json:
-            print(json.dumps(r, indent=2))
-            return 0
-        print(f"learned '{r['name']}' from {r['pieces']} pieces ({r['held_out']} held out) in {r['seconds']} s; "
-              f"steps {r['steps']}" + (f", resumed from step {r['resumed_from']}" if r["resumed_from"] else ""))
-        print(f"  heard: {r['knows']}")
-        print(f"  held-out loss: {r['held_out_loss']}")
-        print(f"  descriptors: {r['descriptors']}")
-        for line in r["skipped"]:
-            print(f"  skipped: {line}")
-        print(f"  use: {r['use']}")
-        return 0
+            return None
+        return result.structured_content
 
     return anyio.run(run)
 
 
 def cmd_index(args: argparse.Namespace) -> int:
     """Index a sample folder through the server's own index_library tool (the folder is allowed for this run)."""
-    import anyio
-    from mcp import Client
-
     folder = Path(args.folder).expanduser().resolve()
     if not folder.is_dir():
         print(f"liveloom: {folder} is not a folder", file=sys.stderr)
@@ -188,33 +193,21 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.cluster:
         arguments["cluster"] = args.cluster
 
-    async def progress(done: float, total: float | None, message: str | None) -> None:
-        if sys.stderr.isatty():
-            print(f"\r{message or ''}".ljust(60)[:80], end="", file=sys.stderr, flush=True)
-
-    async def run() -> int:
-        async with Client(server) as client:
-            result = await client.call_tool("index_library", arguments, progress_callback=progress)
-        if sys.stderr.isatty():
-            print(file=sys.stderr)
-        if result.is_error:
-            print(f"liveloom: {result.content[0].text if result.content else 'error'}", file=sys.stderr)
-            return 1
-        r = result.structured_content
-        if args.json:
-            print(json.dumps(r, indent=2))
-            return 0
-        print(f"{r['folder']}: {r['found']} files — {r['analysed']} analysed, {r['reused']} known content, "
-              f"{r['unchanged']} unchanged, {r['removed']} removed, {r['failed']} unreadable; {r['seconds']} s on "
-              f"the {r['engine']}" + (f" ({r['files_per_second']} files/s)" if r["files_per_second"] else ""))
-        print("kinds: " + ", ".join(f"{k} {n}" for k, n in sorted(r["kinds"].items())))
-        for line in r["failures"]:
-            print(f"  unreadable: {line}")
-        print(f"catalogue: {r['catalogue_files']} files. Search it with find_samples "
-              "(liveloom call find_samples --json '{\"key\": \"F minor\", \"tempo\": 90}').")
+    r = _run_tool(server, "index_library", arguments)
+    if r is None:
+        return 1
+    if args.json:
+        print(json.dumps(r, indent=2))
         return 0
-
-    return anyio.run(run)
+    print(f"{r['folder']}: {r['found']} files — {r['analysed']} analysed, {r['reused']} known content, "
+          f"{r['unchanged']} unchanged, {r['removed']} removed, {r['failed']} unreadable; {r['seconds']} s on "
+          f"the {r['engine']}" + (f" ({r['files_per_second']} files/s)" if r["files_per_second"] else ""))
+    print("kinds: " + ", ".join(f"{k} {n}" for k, n in sorted(r["kinds"].items())))
+    for line in r["failures"]:
+        print(f"  unreadable: {line}")
+    print(f"catalogue: {r['catalogue_files']} files. Search it with find_samples "
+          "(liveloom call find_samples --json '{\"key\": \"F minor\", \"tempo\": 90}').")
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
