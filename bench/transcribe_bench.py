@@ -202,7 +202,9 @@ def main() -> None:
         rows.append(row)
     report(rows, cold, loads, device, torch.get_num_threads(), [label for label, _ in systems])
     piano = None if args.no_piano else piano_report(rows, files, nets)
-    band_report(nets["fp32"] if "fp32" in nets else next(iter(nets.values())), device, reference, tmp)
+    general = nets["fp32"] if "fp32" in nets else next(iter(nets.values()))
+    band_report(general, device, reference, tmp)
+    melody_report(general, device, reference, tmp)
     if args.check:
         sys.exit(check(rows, piano))
 
@@ -327,6 +329,45 @@ def band_report(net, device, reference, tmp: Path) -> None:
     print(f"| all | {statistics.mean(r[1][0] for r in rows):.3f} / {statistics.mean(r[2][0] for r in rows):.3f} | "
           f"{statistics.mean(r[3] for r in rows):.3f} | {mean('bass'):.2f} | {mean('chords'):.2f} | {mean('lead'):.2f} | {sum(r[1][2] for r in rows)} "
           f"(reference {sum(r[2][2] for r in rows)}) |")
+
+
+MELODY_PROGRAMS = {73: "flute", 0: "piano", 81: "saw lead", 24: "nylon guitar", 40: "violin", 71: "clarinet"}
+
+
+def melody_report(net, device, reference, tmp: Path) -> None:
+    """Lone melodies: the 32 Essen tunes of the audio bench (audio_bench.essen_melodies) through six GM
+    instruments at 70-150 BPM; onset F1 of transcribe's default, its melody mode, and the reference."""
+    import asyncio
+
+    from audio_bench import essen_melodies
+
+    from liveloom.engines import audio_analysis as aa
+    from liveloom.engines import transcription as tr
+    from liveloom.engines.render import render_midi
+    from liveloom.music.midi_io import song_to_midi
+    from liveloom.music.types import Clip, PlacedClip, Song, Track
+
+    rng = random.Random(5)
+    rows: dict[str, list[tuple[float, float, float]]] = {}
+    for i, (_, notes) in enumerate(essen_melodies()):
+        bpm, program = round(rng.uniform(70, 150), 1), list(MELODY_PROGRAMS)[i % len(MELODY_PROGRAMS)]
+        clip = Clip(notes=notes, length=max(n.end for n in notes) + 1, instrument=program)
+        song = Song(name="melody", tempo=bpm, tracks=[Track(name="melody", instrument=program,
+                                                           clips=[PlacedClip(clip=clip)])])
+        path = tmp / f"melody_{i}.wav"
+        path.write_bytes(asyncio.run(render_midi(song_to_midi(song).data)))
+        truth = [(n.pitch, n.start * 60 / bpm, n.end * 60 / bpm) for n in notes]
+        y, _ = aa.load(path, 1200)
+        events = tr.decode(tr.infer(y, net, device))
+        scores = [f1(truth, [(e.start, e.end, e.pitch) for e in found])[0]
+                  for found in (events, tr.one_at_a_time(events))] + [f1(truth, reference(path))[0]]
+        rows.setdefault(MELODY_PROGRAMS[program], []).append(tuple(scores))
+    print(f"\nlone melodies ({sum(len(v) for v in rows.values())} Essen tunes, 70-150 BPM), onset F1\n")
+    print("| instrument | tunes | transcribe (default) | melody: true | reference |")
+    print("|---|---|---|---|---|")
+    for inst, rs in [*rows.items(), ("all", [r for rs in rows.values() for r in rs])]:
+        print(f"| {inst} | {len(rs)} | " + " | ".join(f"{statistics.mean(r[k] for r in rs):.3f}" for k in range(3))
+              + " |")
 
 
 def sf_seconds(path: Path) -> float:
