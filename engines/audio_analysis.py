@@ -15,7 +15,7 @@ from liveloom.music import analysis
 from liveloom.music.errors import LiveloomError
 from liveloom.music.jobs import NO_JOB, Job
 from liveloom.music.theory import chord_name, parse_chord_symbol
-from liveloom.music.types import Clip, Note, PlacedClip, Song, Track
+from liveloom.music.types import Clip, Note, PlacedClip, Song, TimeSignature, Track
 
 SUPPORTED = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".aif", ".aiff")
 SR = 22050
@@ -250,7 +250,7 @@ def low_share(mag, rate: int) -> float:
     return float(power[librosa.fft_frequencies(sr=rate, n_fft=2048) < 200.0].sum() / (power.sum() + 1e-12))
 
 
-def clock_from_notes(events: list) -> tuple[float, float, object] | None:
+def clock_from_notes(events: list) -> tuple[float, float, TimeSignature] | None:
     """(pulse BPM, quarter-note BPM, time signature) of note events in seconds, as a MIDI file without a tempo
     would get them (music.analysis.inferred_clock); None when the notes show no pulse."""
     notes = [Note(pitch=e.pitch, start=e.start * 2.0, duration=max(0.01, (e.end - e.start) * 2.0),
