@@ -92,12 +92,14 @@ def tool_notes_of():
     return lambda samples, job: tr.transcribe_audio(hub, samples, tr.SR, detect_tempo=False, job=job).events
 
 
-def melody_rows(tmp: Path, notes_of) -> list[dict]:
-    """Each Essen melody rendered and analysed twice: as analyze_audio runs (notes for lines) and beat tracker
-    alone."""
+MELODY_PROGRAMS = {73: "flute", 0: "piano", 81: "saw lead", 24: "nylon guitar", 40: "violin", 71: "clarinet"}
+
+
+def rendered_melodies(tmp: Path):
+    """The Essen melodies rendered, one GM instrument each in turn, at random tempi 70-150 (seed 5):
+    yields (path, meter, bpm, instrument name, notes in quarter beats). The transcription bench uses them too."""
     rng = random.Random(5)
-    programs = [73, 0, 81, 24, 40, 71]  # flute, piano, synth lead, guitar, violin, clarinet
-    rows = []
+    programs = list(MELODY_PROGRAMS)
     for i, (meter, notes) in enumerate(essen_melodies()):
         bpm = round(rng.uniform(70, 150), 1)
         program = programs[i % len(programs)]
@@ -106,6 +108,14 @@ def melody_rows(tmp: Path, notes_of) -> list[dict]:
                                                                clips=[PlacedClip(clip=clip)])])
         path = tmp / f"melody{i}.wav"
         path.write_bytes(asyncio.run(render_midi(song_to_midi(song).data)))
+        yield path, meter, bpm, MELODY_PROGRAMS[program], notes
+
+
+def melody_rows(tmp: Path, notes_of) -> list[dict]:
+    """Each Essen melody rendered and analysed twice: as analyze_audio runs (notes for lines) and beat tracker
+    alone."""
+    rows = []
+    for path, meter, bpm, _, _ in rendered_melodies(tmp):
         y, _ = load_audio(path, 3600)
         want = {"2/4": "4/4"}.get(meter, meter)
         row = {"meter": meter}

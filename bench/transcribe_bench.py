@@ -331,37 +331,22 @@ def band_report(net, device, reference, tmp: Path) -> None:
           f"(reference {sum(r[2][2] for r in rows)}) |")
 
 
-MELODY_PROGRAMS = {73: "flute", 0: "piano", 81: "saw lead", 24: "nylon guitar", 40: "violin", 71: "clarinet"}
-
-
 def melody_report(net, device, reference, tmp: Path) -> None:
-    """Lone melodies: the 32 Essen tunes of the audio bench (audio_bench.essen_melodies) through six GM
-    instruments at 70-150 BPM; onset F1 of transcribe's default, its melody mode, and the reference."""
-    import asyncio
-
-    from audio_bench import essen_melodies
+    """Lone melodies: the 32 Essen tunes of the audio bench (audio_bench.rendered_melodies: six GM instruments,
+    70-150 BPM); onset F1 of transcribe's default, its melody mode, and the reference."""
+    from audio_bench import rendered_melodies
 
     from liveloom.engines import audio_analysis as aa
     from liveloom.engines import transcription as tr
-    from liveloom.engines.render import render_midi
-    from liveloom.music.midi_io import song_to_midi
-    from liveloom.music.types import Clip, PlacedClip, Song, Track
 
-    rng = random.Random(5)
     rows: dict[str, list[tuple[float, float, float]]] = {}
-    for i, (_, notes) in enumerate(essen_melodies()):
-        bpm, program = round(rng.uniform(70, 150), 1), list(MELODY_PROGRAMS)[i % len(MELODY_PROGRAMS)]
-        clip = Clip(notes=notes, length=max(n.end for n in notes) + 1, instrument=program)
-        song = Song(name="melody", tempo=bpm, tracks=[Track(name="melody", instrument=program,
-                                                           clips=[PlacedClip(clip=clip)])])
-        path = tmp / f"melody_{i}.wav"
-        path.write_bytes(asyncio.run(render_midi(song_to_midi(song).data)))
+    for path, _, bpm, instrument, notes in rendered_melodies(tmp):
         truth = [(n.pitch, n.start * 60 / bpm, n.end * 60 / bpm) for n in notes]
         y, _ = aa.load(path, 1200)
         events = tr.decode(tr.infer(y, net, device))
         scores = [f1(truth, [(e.start, e.end, e.pitch) for e in found])[0]
                   for found in (events, tr.one_at_a_time(events))] + [f1(truth, reference(path))[0]]
-        rows.setdefault(MELODY_PROGRAMS[program], []).append(tuple(scores))
+        rows.setdefault(instrument, []).append(tuple(scores))
     print(f"\nlone melodies ({sum(len(v) for v in rows.values())} Essen tunes, 70-150 BPM), onset F1\n")
     print("| instrument | tunes | transcribe (default) | melody: true | reference |")
     print("|---|---|---|---|---|")
