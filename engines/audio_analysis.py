@@ -123,12 +123,10 @@ def analyze(y, *, job: Job = NO_JOB, notes_of: Callable[[object, Job], list] | N
     tempo, beat_frames = librosa.beat.beat_track(onset_envelope=onset_env, sr=SR, hop_length=HOP)
     out["tempo"] = round(float(np.atleast_1d(tempo)[0]), 2)
     out["tempo_source"] = "beats"
-    clock = None
-    if notes_of is not None and low_share(mag, SR) < SPARSE_LOW_SHARE:
-        # the transcriber's progress inside this stage's step (progress only ever goes up), its cancellation ours
-        within = Job(report=lambda done, total, what: job.report(2 + done / max(total, 1), STAGES, "notes of the line"),
-                     cancel=job.cancel)
-        clock = clock_from_notes(notes_of(y, within))
+    # the transcriber's progress inside this stage's step (progress only ever goes up), its cancellation ours
+    within = Job(report=lambda done, total, what: job.report(2 + done / max(total, 1), STAGES, "notes of the line"),
+                 cancel=job.cancel)
+    clock = line_clock(mag, SR, lambda: notes_of(y, within)) if notes_of is not None else None
     if clock is not None:
         pulse_bpm, quarter_bpm, ts = clock
         _, beat_frames = librosa.beat.beat_track(onset_envelope=onset_env, sr=SR, hop_length=HOP, bpm=pulse_bpm)
@@ -241,13 +239,15 @@ def analyze(y, *, job: Job = NO_JOB, notes_of: Callable[[object, Job], list] | N
     return out
 
 
-def low_share(mag, rate: int) -> float:
-    """The share of a magnitude spectrogram's energy (n_fft 2048) below 200 Hz: where a bass and a kick mark the
-    beat and the bar."""
+def line_clock(mag, rate: int, notes: Callable[[], list]) -> tuple[float, float, TimeSignature] | None:
+    """For a line without bass or kick — under SPARSE_LOW_SHARE of a magnitude spectrogram's energy (n_fft 2048)
+    below 200 Hz, where they would mark the beat and the bar — the clock of its notes (`notes()`, asked for only
+    then; clock_from_notes); else None: the beat tracker hears such material better."""
     import librosa
 
     power = mag ** 2
-    return float(power[librosa.fft_frequencies(sr=rate, n_fft=2048) < 200.0].sum() / (power.sum() + 1e-12))
+    share = float(power[librosa.fft_frequencies(sr=rate, n_fft=2048) < 200.0].sum() / (power.sum() + 1e-12))
+    return clock_from_notes(notes()) if share < SPARSE_LOW_SHARE else None
 
 
 def clock_from_notes(events: list) -> tuple[float, float, TimeSignature] | None:

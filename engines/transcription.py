@@ -358,9 +358,7 @@ def transcribe_audio(hub: ModelHub, y, rate: int, *, piano: bool = False, onset_
 
         # a line without bass or kick: the beat tracker hears its eighths as beats; its notes give the pulse and
         # the meter (as analyze_audio does)
-        clock = None
-        if aa.low_share(np.abs(librosa.stft(y, n_fft=2048, hop_length=512)), rate) < aa.SPARSE_LOW_SHARE:
-            clock = aa.clock_from_notes(events)
+        clock = aa.line_clock(np.abs(librosa.stft(y, n_fft=2048, hop_length=512)), rate, lambda: events)
         if clock is not None:
             found, meter = clock[1], clock[2]
         else:
