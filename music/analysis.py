@@ -295,7 +295,7 @@ def label_chord(weights: list[float], bass: int | None, extra_tone_penalty: floa
         missing = sum(1 for p in pcs if weights[p] == 0)
         score = (inside - 0.6 * outside - 0.25 * total * missing / len(pcs)
                  - extra_tone_penalty * total * (len(pcs) - 3))
-        if bass is not None and bass == root and not (missing and len(pcs) == 4 and ivs == DIMINISHED_SEVENTH):
+        if bass is not None and bass == root and not (missing and ivs == _TEMPLATES["dim7"]):
             score += 0.1 * total  # (a diminished seventh is symmetric: three of its tones are a diminished triad
             # on its own root, vii° rather than a seventh on the bass)
         if best is None or score > best[0]:
@@ -305,7 +305,6 @@ def label_chord(weights: list[float], bass: int | None, extra_tone_penalty: floa
     return spec, inside / total  # the share of the sounding music the chord explains
 
 
-DIMINISHED_SEVENTH = (0, 3, 6, 9)
 _ROOTED_TEMPLATES = [(root, ivs, tuple({(root + i) % 12 for i in ivs})) for root in range(12)
                      for ivs in _TEMPLATES.values()]
 
