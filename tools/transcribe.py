@@ -111,8 +111,7 @@ async def _transcribe_file(ctx: Context, path: str, *, piano: bool = False, onse
     notes = tr.events_to_notes(heard.events, bpm)
     if quantize is not None and notes:
         notes = quantize_notes(notes, GRIDS[quantize], quantize_strength)
-    return _Heard(notes, bpm, source, info, heard.silent, heard.engine, real, heard.pedal_presses,
-                  None if tempo else heard.meter)
+    return _Heard(notes, bpm, source, info, heard.silent, heard.engine, real, heard.pedal_presses, heard.meter)
 
 
 @tool(title="Transcribe audio", read_only=False, idempotent=False, family="transcribe", ui=True)
