@@ -10,7 +10,7 @@ decoding. The logits match transformers' forward() to float rounding (tests/test
     decoder = LeanDecoder(hf_model, max_len=1024)   # the weights, arranged once per model
     seq = decoder.sequence()                        # a cache of its own: one per concurrent call
     logits = seq(torch.tensor([1, 5, 9]))           # a prompt: logits after its last token
-    logits = seq(torch.tensor([42]))                # one more token, at the next position
+    logits = seq.step(42)                           # one more token, at the next position (compiled)
     seq.reset()                                     # forget the cache (a new sequence)
 """
 
@@ -41,7 +41,7 @@ class LeanDecoder:
         dev = inner.embed_tokens.weight.device
         dtype = inner.embed_tokens.weight.dtype
         h_n, kv_n, d = self.heads, self.kv_heads, self.head_dim
-        # Folded once: each RMSNorm's weight (and the norm's sqrt(hidden), see _unit) into the projection after it,
+        # Folded once: each RMSNorm's weight (and the norm's sqrt(hidden), see decoder_step.unit) into the projection after it,
         # and attention's 1/sqrt(d) into the query projection (rotary positions are linear: the scale passes).
         q_scale = torch.ones(h_n * d + 2 * kv_n * d, dtype=dtype, device=dev)
         q_scale[:h_n * d] = 1.0 / math.sqrt(d)
@@ -64,9 +64,17 @@ class LeanDecoder:
         theta = _rope_theta(cfg)
         inv = 1.0 / (theta ** (torch.arange(0, d, 2, dtype=torch.float32, device=dev) / d))
         freqs = torch.outer(torch.arange(max_len, dtype=torch.float32, device=dev), inv)
-        # rotate_half(x) * sin == roll(x, d/2) * [-sin_low, sin_high]: one roll instead of slices and a cat
-        self.cos = torch.cat([freqs, freqs], dim=-1).cos().to(dtype)[:, None, :]
-        self.sin = torch.cat([-freqs.sin(), freqs.sin()], dim=-1).to(dtype)[:, None, :]
+        # rotary positions as one (d, d) matrix per position: q @ rot[p] == q * cos + rotate_half(q) * sin, a single
+        # small product where the elementwise form is three operations and a roll (measured 3 % of a step)
+        cos, sin = freqs.cos(), freqs.sin()
+        half = d // 2
+        rot = torch.zeros(max_len, d, d, dtype=torch.float32, device=dev)
+        i = torch.arange(half, device=dev)
+        rot[:, i, i] = cos
+        rot[:, i + half, i + half] = cos
+        rot[:, i + half, i] = -sin
+        rot[:, i, i + half] = sin
+        self.rot = rot.to(dtype)
         # keys stored transposed (head, dim, position) and values as (head, position, dim): both are then plain
         # batched matrix products for one query, with no copy of the cache
         self.keys_shape = (self.layers_n, kv_n, d, max_len)
@@ -74,6 +82,8 @@ class LeanDecoder:
         from .decoder_step import scripted
 
         self.one_token = scripted(self)  # the one-token step that is most of decoding, compiled once (~40 ms)
+        self.one_token_forward = self.one_token.forward
+        self.many_forward = self.one_token.many
 
     def sequence(self) -> Sequence:
         return Sequence(self)
@@ -93,57 +103,30 @@ class Sequence:
     def reset(self) -> None:
         self.length = 0
 
+    def step(self, token: int):
+        """The logits after one more token: the compiled step (decoder_step.py), called without the module-call
+        machinery around it (most of decoding is this call)."""
+        p = self.length
+        if p >= self.d.max_len:
+            raise ValueError(f"the sequence would pass the decoder's {self.d.max_len} positions")
+        logits = self.d.one_token_forward(token, self.keys, self.values, p)
+        self.length = p + 1
+        return logits
+
     def __call__(self, ids=None, embeds=None):
         """The logits after the last of `ids` (or of the input embeddings `embeds`, shape (n, hidden)), appended
         to what the cache holds."""
         dec = self.d
-        torch = dec.torch
-        F = torch.nn.functional
         p = self.length
-        if embeds is None and ids.shape[0] == 1 and p < dec.max_len:  # the common step, compiled (decoder_step.py)
-            logits = dec.one_token(ids, self.keys, self.values, p)
-            self.length = p + 1
-            return logits
+        if embeds is None and ids.shape[0] == 1:
+            return self.step(int(ids[0]))
         x = dec.embed[ids] if embeds is None else embeds
         n = x.shape[0]
         if p + n > dec.max_len:
             raise ValueError(f"the sequence would pass the decoder's {dec.max_len} positions")
-        cos, sin = dec.cos[p:p + n], dec.sin[p:p + n]
-        half = dec.head_dim // 2
-        h_n, kv_n, d = dec.heads, dec.kv_heads, dec.head_dim
-        eps = dec.eps_norm
-        mask = None
-        if n > 1:  # the new tokens see the cache and the new tokens up to themselves
-            mask = torch.ones(n, p + n, dtype=torch.bool, device=x.device).tril(diagonal=p)
-        end = p + n
-        for (wqkv, wo, wgu, wdown), kc, vc in zip(dec.layers, self.keys, self.values):
-            qkv = _unit(x, eps) @ wqkv
-            qk = qkv[:, :(h_n + kv_n) * d].view(n, h_n + kv_n, d)
-            qk = torch.addcmul(qk * cos, qk.roll(half, -1), sin)
-            kc[:, :, p:end] = qk[:, h_n:].permute(1, 2, 0)
-            vc[:, p:end] = qkv[:, (h_n + kv_n) * d:].view(n, kv_n, d).transpose(0, 1)
-            keys, values = kc[:, :, :end], vc[:, :end]
-            if kv_n != h_n:
-                keys = keys.repeat_interleave(h_n // kv_n, dim=0)
-                values = values.repeat_interleave(h_n // kv_n, dim=0)
-            q = qk[:, :h_n].transpose(0, 1)
-            if mask is None:
-                att = torch.bmm(torch.softmax(torch.bmm(q, keys), dim=-1), values)
-            else:
-                att = F.scaled_dot_product_attention(q, keys.transpose(1, 2), values, attn_mask=mask, scale=1.0)
-            x = torch.addmm(x, att.transpose(0, 1).reshape(n, h_n * d), wo)
-            g, u = (_unit(x, eps) @ wgu).chunk(2, dim=-1)
-            x = torch.addmm(x, F.silu(g) * u, wdown)
-        self.length = end
-        return _unit(x[-1:], eps)[0] @ dec.head_t
-
-
-def _unit(x, eps_norm):
-    """RMSNorm without its weight and without the factor sqrt(hidden) (both folded into the next projection):
-    x / sqrt(|x|^2 + hidden * eps), which is rms_norm(x) / sqrt(hidden) exactly, in three cheap operations."""
-    import torch
-
-    return x / torch.hypot(torch.linalg.vector_norm(x, dim=-1, keepdim=True), eps_norm)
+        logits = dec.many_forward(x, self.keys, self.values, p)
+        self.length = p + n
+        return logits
 
 
 def _rope_theta(cfg) -> float:
