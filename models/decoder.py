@@ -7,7 +7,7 @@ module does only the arithmetic: one fused q/k/v and one fused gate/up projectio
 from a table made once, attention over a preallocated cache, no mask for the one-token steps that are most of
 decoding. The logits match transformers' forward() to float rounding (tests/test_models.py checks it).
 
-    decoder = LeanDecoder(hf_model, max_len=1024)   # the weights, arranged once per model
+    decoder = LeanDecoder(config, state, 1024)      # config.json and the tensors, arranged once
     seq = decoder.sequence()                        # a cache of its own: one per concurrent call
     logits = seq(torch.tensor([1, 5, 9]))           # a prompt: logits after its last token
     logits = seq.step(42)                           # one more token, at the next position (compiled)
@@ -22,11 +22,13 @@ import math
 class LeanDecoder:
     """A Llama model's weights arranged for decoding one sequence at a time (no grad, no padding)."""
 
-    def __init__(self, model, max_len: int):
+    def __init__(self, config: dict, state: dict, max_len: int):
+        """`config`: the checkpoint's config.json as a dict (or transformers' `config.to_dict()`); `state`: its
+        tensors by transformers' names (model.safetensors, or `model.state_dict()`), all on one device."""
         import torch
 
-        cfg = model.config
-        rope = (getattr(cfg, "rope_parameters", None) or {}).get("rope_type", "default")
+        cfg = _Config(config)
+        rope = (cfg.rope_parameters or {}).get("rope_type", "default")
         if cfg.model_type != "llama" or rope != "default" or cfg.attention_bias or cfg.mlp_bias \
                 or cfg.hidden_act != "silu":
             raise ValueError("the lean decoder runs Llama networks with default rotary positions, SiLU and no biases "
@@ -34,34 +36,36 @@ class LeanDecoder:
         self.torch = torch
         self.layers_n = cfg.num_hidden_layers
         self.heads = cfg.num_attention_heads
-        self.kv_heads = cfg.num_key_value_heads
-        self.head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+        self.kv_heads = cfg.num_key_value_heads or cfg.num_attention_heads
+        self.head_dim = cfg.head_dim or cfg.hidden_size // cfg.num_attention_heads
         self.max_len = max_len
-        inner = model.model
-        dev = inner.embed_tokens.weight.device
-        dtype = inner.embed_tokens.weight.dtype
+        w = lambda name: state[name].detach()  # noqa: E731
+        embed = w("model.embed_tokens.weight")
+        dev, dtype = embed.device, embed.dtype
         h_n, kv_n, d = self.heads, self.kv_heads, self.head_dim
-        # Folded once: each RMSNorm's weight (and the norm's sqrt(hidden), see decoder_step.unit) into the projection after it,
-        # and attention's 1/sqrt(d) into the query projection (rotary positions are linear: the scale passes).
+        # Folded once: each RMSNorm's weight (and the norm's sqrt(hidden), see decoder_step.unit) into the projection
+        # after it, and attention's 1/sqrt(d) into the query projection (rotary positions are linear: the scale passes).
         q_scale = torch.ones(h_n * d + 2 * kv_n * d, dtype=dtype, device=dev)
         q_scale[:h_n * d] = 1.0 / math.sqrt(d)
-        self.embed = inner.embed_tokens.weight.detach()
+        self.embed = embed
         root = math.sqrt(cfg.hidden_size)
         self.eps_norm = torch.tensor(math.sqrt(cfg.hidden_size * cfg.rms_norm_eps), dtype=dtype, device=dev)
         self.layers = []
         with torch.no_grad():
-            for layer in inner.layers:
-                a, m = layer.self_attn, layer.mlp
-                n1, n2 = layer.input_layernorm.weight * root, layer.post_attention_layernorm.weight * root
-                wqkv = torch.cat([a.q_proj.weight, a.k_proj.weight, a.v_proj.weight]) * q_scale[:, None]
+            for i in range(self.layers_n):
+                at, mlp = f"model.layers.{i}.self_attn.", f"model.layers.{i}.mlp."
+                n1 = w(f"model.layers.{i}.input_layernorm.weight") * root
+                n2 = w(f"model.layers.{i}.post_attention_layernorm.weight") * root
+                wqkv = torch.cat([w(at + "q_proj.weight"), w(at + "k_proj.weight"), w(at + "v_proj.weight")])
                 self.layers.append((
-                    (wqkv * n1[None, :]).t().contiguous(),
-                    a.o_proj.weight.t().contiguous(),
-                    (torch.cat([m.gate_proj.weight, m.up_proj.weight]) * n2[None, :]).t().contiguous(),
-                    m.down_proj.weight.t().contiguous(),
+                    (wqkv * q_scale[:, None] * n1[None, :]).t().contiguous(),
+                    w(at + "o_proj.weight").t().contiguous(),
+                    (torch.cat([w(mlp + "gate_proj.weight"), w(mlp + "up_proj.weight")]) * n2[None, :]).t().contiguous(),
+                    w(mlp + "down_proj.weight").t().contiguous(),
                 ))
-            self.head_t = (model.lm_head.weight * (inner.norm.weight * root)[None, :]).t().contiguous()
-        theta = _rope_theta(cfg)
+            head = state["lm_head.weight"].detach() if "lm_head.weight" in state else embed  # tied by default
+            self.head_t = (head * (w("model.norm.weight") * root)[None, :]).t().contiguous()
+        theta = _rope_theta(config)
         inv = 1.0 / (theta ** (torch.arange(0, d, 2, dtype=torch.float32, device=dev) / d))
         freqs = torch.outer(torch.arange(max_len, dtype=torch.float32, device=dev), inv)
         # rotary positions as one (d, d) matrix per position: q @ rot[p] == q * cos + rotate_half(q) * sin, a single
@@ -129,8 +133,18 @@ class Sequence:
         return logits
 
 
-def _rope_theta(cfg) -> float:
-    params = getattr(cfg, "rope_parameters", None) or {}
+def _rope_theta(config: dict) -> float:
+    params = config.get("rope_parameters") or {}
     if isinstance(params, dict) and "rope_theta" in params:
         return float(params["rope_theta"])
-    return float(getattr(cfg, "rope_theta", 10000.0))
+    return float(config.get("rope_theta", 10000.0))
+
+
+class _Config:
+    """A config dict's fields as attributes, None where absent."""
+
+    def __init__(self, config: dict):
+        self._c = config
+
+    def __getattr__(self, name):
+        return self._c.get(name)

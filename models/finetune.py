@@ -279,7 +279,7 @@ def load_learned(folder: str | os.PathLike, base: str | os.PathLike | None = Non
         merged = PeftModel.from_pretrained(net, str(folder / "adapter")).merge_and_unload()
     merged.eval()
     meta = json.loads((folder / "training.json").read_text()) if (folder / "training.json").exists() else {}
-    return SymbolicModel(merged, dev, folder, meta, threads=threads)
+    return SymbolicModel.of_network(merged, dev, folder, meta, threads=threads)
 
 
 # ------------------------------------------------------------------ torchrun entry point

@@ -130,9 +130,9 @@ def pick_device(requested: str | None = None) -> str:
 def load(path: str | os.PathLike | None = None, device: str | None = None, threads: int | None = None) -> SymbolicModel:
     """The shipped checkpoint, or a local one: a folder with config.json, model.safetensors and
     vocab.json as train.py exports them (or the .safetensors file inside such a folder). Never touches
-    the network."""
+    the network. Reads the tensors without transformers (its import is ~2 s of a cold server's first model call);
+    `SymbolicModel.model` builds transformers' network on the same weights when something asks for it."""
     from safetensors.torch import load_file
-    from transformers import LlamaConfig, LlamaForCausalLM
 
     folder = Path(path).expanduser() if path is not None else SHIPPED
     if folder.is_file():
@@ -142,19 +142,55 @@ def load(path: str | os.PathLike | None = None, device: str | None = None, threa
             raise ModelError(f"no {need} in {folder}: a checkpoint folder holds config.json, model.safetensors and "
                              "vocab.json (python -m liveloom.models.train exports one)")
     check_vocabulary(json.loads((folder / "vocab.json").read_text())["vocab"], folder)
-    config = LlamaConfig.from_json_file(str(folder / "config.json"))
-    model = LlamaForCausalLM(config)
-    state = {k: v.float() for k, v in load_file(str(folder / "model.safetensors")).items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [m for m in missing if m != "lm_head.weight"]
-    if missing or unexpected:
-        raise ModelError(f"checkpoint {folder} does not match its config: missing {missing[:3]}, unexpected {unexpected[:3]}")
-    model.tie_weights()
-    with_extra_tokens(model)
+    try:
+        config = json.loads((folder / "config.json").read_text())
+        state = {k: v.float() for k, v in load_file(str(folder / "model.safetensors")).items()}
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"the checkpoint in {folder} cannot be read ({exc})") from None
+    _check_state(config, state, folder)
+    with_extra_tokens(config, state)
     dev = pick_device(device)
-    model.to(dev).eval()
+    state = {k: v.to(dev) for k, v in state.items()}
     meta = json.loads((folder / "training.json").read_text()) if (folder / "training.json").exists() else {}
-    return SymbolicModel(model, dev, folder, meta, threads=threads)
+    return SymbolicModel(config, state, dev, folder, meta, threads=threads)
+
+
+def _check_state(config: dict, state: dict, folder: Path) -> None:
+    """The tensors a Llama network of this config has, with their shapes (as transformers' load_state_dict checks)."""
+    try:
+        hidden, layers, inter = int(config["hidden_size"]), int(config["num_hidden_layers"]), int(config["intermediate_size"])
+        heads = int(config["num_attention_heads"])
+        kv = int(config.get("num_key_value_heads") or heads)
+        d = int(config.get("head_dim") or hidden // heads)
+        vocab = int(config["vocab_size"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"the config.json in {folder} is not a Llama configuration ({exc})") from None
+    want = {"model.embed_tokens.weight": (vocab, hidden), "model.norm.weight": (hidden,)}
+    for i in range(layers):
+        at, mlp = f"model.layers.{i}.self_attn.", f"model.layers.{i}.mlp."
+        want |= {at + "q_proj.weight": (heads * d, hidden), at + "k_proj.weight": (kv * d, hidden),
+                 at + "v_proj.weight": (kv * d, hidden), at + "o_proj.weight": (hidden, heads * d),
+                 mlp + "gate_proj.weight": (inter, hidden), mlp + "up_proj.weight": (inter, hidden),
+                 mlp + "down_proj.weight": (hidden, inter), f"model.layers.{i}.input_layernorm.weight": (hidden,),
+                 f"model.layers.{i}.post_attention_layernorm.weight": (hidden,)}
+    if not config.get("tie_word_embeddings", True):
+        want["lm_head.weight"] = (vocab, hidden)
+    missing = [k for k in want if k not in state]
+    unexpected = [k for k in state if k not in want and k != "lm_head.weight"]
+    wrong = [k for k in want if k in state and tuple(state[k].shape) != want[k]]
+    if missing or unexpected or wrong:
+        raise ModelError(f"checkpoint {folder} does not match its config: missing {missing[:3]}, unexpected "
+                         f"{unexpected[:3]}, wrong shapes {wrong[:3]}")
+
+
+def network(config: dict, state: dict, device: str):
+    """transformers' LlamaForCausalLM holding these weights (fine-tuning, evaluation, batched generation)."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    model = LlamaForCausalLM(LlamaConfig.from_dict(config))
+    model.load_state_dict(state, strict=False)
+    model.tie_weights()
+    return model.to(device).eval()
 
 
 def check_vocabulary(vocab: list[str], folder: Path) -> None:
@@ -164,17 +200,17 @@ def check_vocabulary(vocab: list[str], folder: Path) -> None:
                          f"({len(vocab)} tokens, this tokenizer has {len(T.VOCAB)}); it cannot be used with this version")
 
 
-def with_extra_tokens(model) -> None:
+def with_extra_tokens(config: dict, state: dict) -> None:
     """A network trained before EXTRA's tokens existed, given their embedding rows (the mean of the others, so
     their logits start ordinary; the grammar asks for them only where a drum kit is written)."""
-    if model.get_input_embeddings().weight.shape[0] < len(T.VOCAB):
-        model.resize_token_embeddings(len(T.VOCAB), mean_resizing=False)
-        import torch
+    import torch
 
-        with torch.no_grad():
-            emb = model.get_input_embeddings().weight
-            emb[T.BASE_VOCAB:] = emb[:T.BASE_VOCAB].mean(0)
-        model.config.vocab_size = len(T.VOCAB)
+    for name in ("model.embed_tokens.weight", "lm_head.weight"):
+        emb = state.get(name)
+        if emb is not None and emb.shape[0] < len(T.VOCAB):
+            extra = emb[:T.BASE_VOCAB].mean(0, keepdim=True).expand(len(T.VOCAB) - emb.shape[0], -1)
+            state[name] = torch.cat([emb, extra])
+    config["vocab_size"] = len(T.VOCAB)
 
 
 # ------------------------------------------------------------------ the grammar, as masks
@@ -486,29 +522,50 @@ class Generated:
 
 
 class SymbolicModel:
-    def __init__(self, model, device: str, folder: Path, meta: dict, threads: int | None = None):
-        import inspect
-
-        self.model = model
+    def __init__(self, config: dict, state: dict, device: str, folder: Path, meta: dict, threads: int | None = None,
+                 model=None):
+        """`config` and `state`: the network's config.json and tensors (on `device`); `model`: transformers'
+        network on the same weights when the caller has one (else built on first use of `.model`)."""
+        self.config = config
+        self._state = state
+        self._model = model
         self.device = device
         self.folder = folder
         self.meta = meta
         self.threads = threads  # intra-op threads for a call (1 beside a DAW; None: torch's default)
-        # the key-value cache's keyword: `cache` in transformers 5.x, `past_key_values` before it
-        self._cache_kw = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
         try:
-            self.decoder = LeanDecoder(model, MAX_CONTEXT)  # the one-sequence decoding path (see decoder.py)
-        except ValueError as e:
+            self.decoder = LeanDecoder(config, state, MAX_CONTEXT)  # the one-sequence decoding path (see decoder.py)
+        except (ValueError, KeyError) as e:
             raise ModelError(f"the checkpoint in {folder} cannot be decoded here: {e}") from None
+
+    @classmethod
+    def of_network(cls, model, device: str, folder: Path, meta: dict, threads: int | None = None) -> SymbolicModel:
+        """From transformers' network (a fine-tuned one, say)."""
+        return cls(model.config.to_dict(), dict(model.state_dict()), device, folder, meta, threads, model=model)
+
+    @property
+    def model(self):
+        """transformers' LlamaForCausalLM on these weights, built on first use: fine-tuning, evaluation,
+        `generate_many` and the benchmark's peer need it; decoding one sequence does not."""
+        if self._model is None:
+            self._model = network(self.config, self._state, self.device)
+        return self._model
 
     def _forward(self, past, **inputs):
         """One step through the network with the cache: (logits, the cache to pass next)."""
-        res = self.model(use_cache=True, **{self._cache_kw: past}, **inputs)
-        return res.logits, getattr(res, self._cache_kw)
+        import inspect
+
+        # the key-value cache's keyword: `cache` in transformers 5.x, `past_key_values` before it
+        kw = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
+        res = self.model(use_cache=True, **{kw: past}, **inputs)
+        return res.logits, getattr(res, kw)
 
     @property
     def parameters(self) -> int:
-        return sum(p.numel() for p in self.model.parameters())
+        seen = {}
+        for name, t in self._state.items():
+            seen.setdefault(t.data_ptr(), t.numel())  # tied weights counted once
+        return sum(seen.values())
 
     # -- public capabilities ------------------------------------------------
 

@@ -244,3 +244,20 @@ def test_the_sampler_draws_from_the_allowed_tokens_by_their_probabilities():
     # probabilities at temperature 0.8: 0.68, 0.20, 0.10, 0.02 -> top_p 0.7 keeps the first two
     kept = {_sample(logits, allowed, 0.8, 0.7, gen) for _ in range(2000)}
     assert kept == {3, 7}
+
+
+def test_decoding_one_sequence_needs_no_transformers():
+    """A cold server's first model call reads the checkpoint and decodes without importing transformers (~2 s of
+    import on a 2-core machine); transformers' network is built only when asked for."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom liveloom.models.generate import load\nfrom liveloom.models import tokenizer as T\n"
+            "m = load(device='cpu', threads=1)\n"
+            "g = m.generate(T.Header(style='chorale', key_tonic=0, meter_ticks=48, voices=4), 2, seed=1)\n"
+            "print(len(g.piece.notes) > 0, 'transformers' in sys.modules)\n"
+            "m.model\nprint('transformers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["True", "False", "True"]
+    assert out.stderr == ""  # no warnings printed by a normal model call
