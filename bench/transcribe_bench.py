@@ -343,9 +343,10 @@ def melody_report(net, device, reference, tmp: Path) -> None:
     for path, _, bpm, instrument, notes in rendered_melodies(tmp):
         truth = [(n.pitch, n.start * 60 / bpm, n.end * 60 / bpm) for n in notes]
         y, _ = aa.load(path, 1200)
-        events = tr.decode(tr.infer(y, net, device))
+        out = tr.infer(y, net, device)
+        events = tr.decode(out)
         scores = [f1(truth, [(e.start, e.end, e.pitch) for e in found])[0]
-                  for found in (events, tr.one_at_a_time(events))] + [f1(truth, reference(path))[0]]
+                  for found in (events, tr.melody_line(events, out))] + [f1(truth, reference(path))[0]]
         rows.setdefault(instrument, []).append(tuple(scores))
     print(f"\nlone melodies ({sum(len(v) for v in rows.values())} Essen tunes, 70-150 BPM), onset F1\n")
     print("| instrument | tunes | transcribe (default) | melody: true | reference |")
