@@ -270,13 +270,16 @@ SLOW_ATTACK_ONSET = 0.8  # an onset peak under this is a slow attack (bowed, blo
 ATTACK_LOOKBACK_S = 0.15
 
 
-def attack_starts(events: list[NoteEvent], output: dict, frame_threshold: float = 0.3) -> list[NoteEvent]:
-    """Melody mode with the general model: a slow attack's note begins where its pitch's activation began to rise,
-    not at the onset peak, which bowed and blown notes reach 20-100 ms late. Each note (in time order) whose onset
-    peak is under SLOW_ATTACK_ONSET starts earlier for as long as its frame activation falls going back and stays at
-    or above `frame_threshold`, at most ATTACK_LOOKBACK_S and never before the previous note's start; sharp attacks
-    (piano, plucked strings) keep theirs. On rendered Essen melodies: violin 0.55 -> 0.71 onset F1, cello 0.66 ->
-    0.78, strings 0.46 -> 0.74, piano and guitar unchanged (bench/transcribe_bench.py)."""
+def attack_starts(events: list[NoteEvent], output: dict, frame_threshold: float = 0.3,
+                  line: bool = False) -> list[NoteEvent]:
+    """The general model's notes started where they begin: basic-pitch's onset head peaks 20-100 ms after a bowed or
+    blown note begins (violin: median 22 ms, a quarter over 94 ms; piano 7 ms). A note whose onset peak is under
+    SLOW_ATTACK_ONSET starts earlier for as long as its pitch's frame activation falls going back and stays at or
+    above `frame_threshold`, at most ATTACK_LOOKBACK_S, and never before the same pitch's previous note has ended —
+    or, for a `line` (melody mode: one note at a time), before the previous note's start, which then ends there.
+    Sharp attacks (piano, plucked strings) keep theirs. On the transcription bench's 70 files: onset F1 0.558 ->
+    0.626 (strings 0.22 -> 0.38, flute 0.48 -> 0.64, piano unchanged); rendered melodies in melody mode 0.836 ->
+    0.872 (bench/transcribe_bench.py)."""
     import numpy as np
 
     frames, onsets = output["note"], output["onset"]
@@ -284,24 +287,27 @@ def attack_starts(events: list[NoteEvent], output: dict, frame_threshold: float 
         return events
     times = np.asarray(frames_to_time(frames.shape[0]))
     out: list[NoteEvent] = []
-    floor = 0
+    floor = 0  # a line's: two frames after the previous note's start
+    ended: dict[int, float] = {}  # otherwise: per pitch, where its previous note ended
     for ev in sorted(events, key=lambda e: e.start):
         f = ev.pitch - MIDI_OFFSET
         t = min(int(np.searchsorted(times, ev.start)), frames.shape[0] - 1)
         i = t
         if 0 <= f < frames.shape[1] and onsets[max(0, t - 1):t + 2, f].max() < SLOW_ATTACK_ONSET:
-            lowest = max(floor, int(np.searchsorted(times, ev.start - ATTACK_LOOKBACK_S)))
+            after = floor if line else int(np.searchsorted(times, ended.get(ev.pitch, -1.0))) + 1
+            lowest = max(after, int(np.searchsorted(times, ev.start - ATTACK_LOOKBACK_S)))
             while i - 1 >= lowest and frame_threshold <= frames[i - 1, f] <= frames[i, f]:
                 i -= 1
         if i < t:
             bends = [ev.bends[0]] * (t - i) + ev.bends if ev.bends else ev.bends
             ev = dataclasses.replace(ev, start=float(times[i]), bends=bends)
-            if out and out[-1].end > ev.start:  # still one note at a time: the one before ends where this begins
+            if line and out and out[-1].end > ev.start:  # still one note at a time: the one before ends here
                 held = out[-1]
                 kept = held.bends[:max(1, int((ev.start - held.start) * SR / HOP))] if held.bends else held.bends
                 out[-1] = dataclasses.replace(held, end=ev.start, bends=kept)
         out.append(ev)
         floor = i + 2
+        ended[ev.pitch] = max(ended.get(ev.pitch, -1.0), ev.end)
     return out
 
 
@@ -309,7 +315,7 @@ def melody_line(events: list[NoteEvent], output: dict | None = None, frame_thres
     """transcribe's melody mode: one note at a time (one_at_a_time), slow attacks started where they begin when
     the general model's outputs are given (attack_starts)."""
     line = one_at_a_time(events)
-    return attack_starts(line, output, frame_threshold) if output is not None else line
+    return attack_starts(line, output, frame_threshold, line=True) if output is not None else line
 
 
 def check_audio_not_silent(y) -> bool:
@@ -397,6 +403,8 @@ def transcribe_audio(hub: ModelHub, y, rate: int, *, piano: bool = False, onset_
         events = merge_reattacks(events, out)
     if melody:
         events = melody_line(events, None if piano or silent else out, frame_threshold)
+    elif not piano and not silent:
+        events = attack_starts(events, out, frame_threshold)
     found, meter = None, None
     if detect_tempo and not silent and len(y) > rate * 3:
         import librosa
