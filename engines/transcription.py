@@ -268,6 +268,7 @@ def one_at_a_time(events: list[NoteEvent]) -> list[NoteEvent]:
 
 SLOW_ATTACK_ONSET = 0.8  # an onset peak under this is a slow attack (bowed, blown): its start is looked for earlier
 ATTACK_LOOKBACK_S = 0.15
+ATTACK_HALF = 0.5  # back no further than the activation's half of its level at the onset peak
 
 
 def attack_starts(events: list[NoteEvent], output: dict, frame_threshold: float = 0.3,
@@ -275,7 +276,8 @@ def attack_starts(events: list[NoteEvent], output: dict, frame_threshold: float 
     """The general model's notes started where they begin: basic-pitch's onset head peaks 20-100 ms after a bowed or
     blown note begins (violin: median 22 ms, a quarter over 94 ms; piano 7 ms). A note whose onset peak is under
     SLOW_ATTACK_ONSET starts earlier for as long as its pitch's frame activation falls going back and stays at or
-    above `frame_threshold`, at most ATTACK_LOOKBACK_S, and never before the same pitch's previous note has ended —
+    above `frame_threshold` and half its level at the peak (a piano under reverb rises slowly from a raised floor),
+    at most ATTACK_LOOKBACK_S, and never before the same pitch's previous note has ended —
     or, for a `line` (melody mode: one note at a time), before the previous note's start, which then ends there.
     Sharp attacks (piano, plucked strings) keep theirs. On the transcription bench's 70 files: onset F1 0.558 ->
     0.626 (strings 0.22 -> 0.38, flute 0.48 -> 0.64, piano unchanged); rendered melodies in melody mode 0.836 ->
@@ -296,7 +298,8 @@ def attack_starts(events: list[NoteEvent], output: dict, frame_threshold: float 
         if 0 <= f < frames.shape[1] and onsets[max(0, t - 1):t + 2, f].max() < SLOW_ATTACK_ONSET:
             after = floor if line else int(np.searchsorted(times, ended.get(ev.pitch, -1.0))) + 1
             lowest = max(after, int(np.searchsorted(times, ev.start - ATTACK_LOOKBACK_S)))
-            while i - 1 >= lowest and frame_threshold <= frames[i - 1, f] <= frames[i, f]:
+            stop = max(frame_threshold, ATTACK_HALF * frames[t, f])  # where the rise was half done, at the latest
+            while i - 1 >= lowest and stop <= frames[i - 1, f] <= frames[i, f]:
                 i -= 1
         if i < t:
             bends = [ev.bends[0]] * (t - i) + ev.bends if ev.bends else ev.bends

@@ -256,9 +256,9 @@ async def test_melody_mode_keeps_every_note_of_a_line(client, server):
 @pytest.mark.skipif(not HAS_FLUIDSYNTH, reason="FluidSynth is not installed")
 @pytest.mark.anyio
 async def test_melody_mode_starts_slow_attacks_where_they_begin(client, server):
-    """A bowed line: basic-pitch's onset peaks come 20-100 ms after a violin note begins. Melody mode starts such
-    a note where its activation began to rise (engines/transcription.attack_starts), so more onsets land within
-    50 ms of the truth than with the peaks, and the line stays one note at a time."""
+    """A bowed line: basic-pitch's onset peaks come 20-100 ms after a violin note begins. transcribe starts such a
+    note where its activation began to rise (engines/transcription.attack_starts), so more onsets land within
+    50 ms of the truth than with the peaks — in melody mode (the line stays one note at a time) and by default."""
     from liveloom.engines import audio_analysis as aa
     from liveloom.engines import transcription as tr
     from liveloom.music.types import Note
@@ -278,6 +278,12 @@ async def test_melody_mode_starts_slow_attacks_where_they_begin(client, server):
     _, recall_peaks, _ = _prf([Note(pitch=p, start=s * 1.5, duration=d * 1.5) for p, s, d in peaks], truth, tempo=90)
     assert recall > recall_peaks and recall >= 0.8, (recall, recall_peaks)
     assert all(a.start + a.duration <= b.start + 1e-6 for a, b in zip(notes, notes[1:]))
+    # the default (any number of voices) starts them where they begin too
+    every = await call_ok(client, "transcribe", {"path": rendered["path"], "tempo": 90})
+    _, recall_every, _ = _prf(server.services.workspace.load_clip(every["id"])[1].notes, truth, tempo=90)
+    decoded = [(e.pitch, e.start, e.end - e.start) for e in tr.decode(tr.infer(y, model, device))]
+    _, recall_decoded, _ = _prf([Note(pitch=p, start=s * 1.5, duration=d * 1.5) for p, s, d in decoded], truth, tempo=90)
+    assert recall_every > recall_decoded, (recall_every, recall_decoded)
 
 
 @pytest.mark.anyio
