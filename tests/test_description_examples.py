@@ -48,7 +48,7 @@ def tones(seconds: float = 2.0, rate: int = 22050) -> np.ndarray:
 
 async def test_every_description_example_runs(client, server):
     ws = server.services.workspace
-    for name in ("riff.wav", "bounce.wav", "piano_sketch.wav", "break.wav", "cello.wav"):
+    for name in ("riff.wav", "bounce.wav", "piano_sketch.wav", "break.wav", "synth_line.wav"):
         sf.write(ws.files_dir / name, tones(), 22050)
     sf.write(ws.files_dir / "etude.flac", tones(), 22050)
     (ws.files_dir / "Samples" / "Loops").mkdir(parents=True)  # index_library's folder, then find_samples

@@ -84,7 +84,7 @@ async def _transcribe_file(ctx: Context, path: str, *, piano: bool = False, onse
                            frame_threshold: float = 0.3, min_note_ms: float | None = None, lowest: str | None = None,
                            highest: str | None = None, melody: bool = False, pitch_bends: bool = True,
                            tempo: float | None = None, quantize: str | None = None, quantize_strength: float = 1.0,
-                           hold_with_pedal: bool = False, reattacks: str = "keep") -> _Heard:
+                           hold_with_pedal: bool = False, reattacks: str = "merge") -> _Heard:
     """Check the arguments and the file, decode it, transcribe it in a worker thread with progress (cancelled
     within a window or segment), and turn the events into notes in beats."""
     if quantize is not None and quantize not in GRIDS:
@@ -138,9 +138,9 @@ async def transcribe(
     highest: Annotated[str | None, Field(max_length=8, description="Highest pitch kept.")] = None,
     melody: Annotated[bool, Field(description="One note at a time (a voice, a lead line).")] = False,
     pitch_bends: Annotated[bool, Field(description="Keep pitch bends where the pitch moves.")] = True,
-    reattacks: Annotated[Literal["keep", "merge"], Field(description="merge: a held note the model split (vibrato, "
-                         "a bow change: strings, winds, voice) becomes one note again; keep for soft repeated "
-                         "notes (a legato synth, comping in a band). General model only.")] = "keep",
+    reattacks: Annotated[Literal["merge", "keep"] | None, Field(description="merge (the general model's default): a "
+                         "held note the model split (vibrato, a bow change) becomes one note again; keep: soft "
+                         "repeated notes stay apart (a legato line that repeats notes).")] = None,
     tempo: Annotated[float | None, Field(ge=30, le=300, description="BPM of the recording (default: "
                                          "detected).")] = None,
     quantize: Annotated[str | None, Field(max_length=8, description="Pull onsets to this grid of the tempo: "
@@ -161,12 +161,13 @@ async def transcribe(
 
     Example: {"path": "riff.wav", "melody": true, "quantize": "1/16", "quantize_strength": 0.6};
     {"path": "etude.flac", "piano": true, "hold_with_pedal": true}; {"path": "break.wav", "drums": true};
-    {"path": "cello.wav", "reattacks": "merge"}."""
+    {"path": "synth_line.wav", "reattacks": "keep"}."""
     if hold_with_pedal and not piano:
         raise LiveloomError("hold_with_pedal needs piano=true: only the piano model hears the sustain pedal")
-    if reattacks == "merge" and (piano or drums):
-        raise LiveloomError("reattacks=merge is for the general model: the piano and drum models find their own "
-                            "re-strikes")
+    if reattacks is not None and (piano or drums):
+        raise LiveloomError(f"reattacks={reattacks} is for the general model: the piano and drum models find their "
+                            "own re-strikes")
+    reattacks = reattacks or "merge"
     if drums:
         if piano or melody or split_by_register:
             raise LiveloomError("drums=true is its own transcription: leave out piano, melody and split_by_register")
