@@ -176,15 +176,17 @@ def decode(output: dict, onset_threshold: float = 0.5, frame_threshold: float = 
 REATTACK_GAP_S = 0.03  # a note re-struck at most this long after one of its pitch ended
 REATTACK_ONSET = 0.7  # ... with an onset weaker than this (the onset head's peak near it)
 REATTACK_JUMP = 1.2  # ... and no jump in the note's level (the 4 frames after / the 4 before) above this
+REATTACK_LOWEST = 48  # from C3 up: below it is a bass's register, where repeated notes are the idiom (pumping eighths)
 
 
 def merge_reattacks(events: list[NoteEvent], output: dict) -> list[NoteEvent]:
-    """One sustained note where the network split it: a note of the same pitch that starts within 30 ms of the
-    previous one's end, with a weak onset and no rise in level, continues that note (vibrato, a bow change, a
-    breath on a held wind note). transcribe's default (`reattacks: "keep"` leaves such notes apart). With slow
-    attacks started where they begin (attack_starts), on the transcription bench: 70 files 0.626 -> 0.694 onset F1
-    (strings 0.38 -> 0.53, flute 0.64 -> 0.72), band mixes 0.666 -> 0.696, every mix above the reference; it joins
-    some real repeated notes that have no attack of their own (a legato clarinet or saw-lead tune)."""
+    """One sustained note where the network split it: a note of the same pitch, from C3 up, that starts within
+    30 ms of the previous one's end, with a weak onset and no rise in level, continues that note (vibrato, a bow
+    change, a breath on a held wind note). transcribe's default (`reattacks: "keep"` leaves such notes apart).
+    Below C3 repeated notes stay apart: merged there, a band's bass lost 0.77 -> 0.71 of its notes. With slow
+    attacks started where they begin (attack_starts), on the transcription bench: 70 files 0.624 -> 0.69 onset F1
+    (strings and flute most), band mixes 0.666 -> 0.687; it joins some real repeated notes that have no attack of
+    their own (a legato clarinet or saw-lead tune: `keep` is for those)."""
     import numpy as np
 
     onsets, frames = output["onset"], output["note"]
@@ -193,7 +195,7 @@ def merge_reattacks(events: list[NoteEvent], output: dict) -> list[NoteEvent]:
     out: list[NoteEvent] = []
     last: dict[int, int] = {}  # pitch -> index in out of its latest note
     for e in sorted(events, key=lambda e: (e.start, e.pitch)):
-        k = last.get(e.pitch)
+        k = last.get(e.pitch) if e.pitch >= REATTACK_LOWEST else None
         f, row = int(np.searchsorted(times, e.start - 1e-6)), e.pitch - MIDI_OFFSET
         if k is not None and e.start - out[k].end <= REATTACK_GAP_S and f >= 4 and 0 <= row < onsets.shape[1]:
             strength = float(onsets[max(0, f - 2):f + 3, row].max())
