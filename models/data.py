@@ -128,7 +128,10 @@ def fim_window(e: Encoded, rng: random.Random, length: int) -> tuple[list[int], 
     span = rng.randint(1, min(4, b1 - b0 - 2))
     m0 = rng.randint(b0 + 1, b1 - span)
     m1 = m0 + span
-    seg = lambda a, b: e.body[e.bar_at[a]:e.bar_at[b]].tolist()
+
+    def seg(a: int, b: int) -> list[int]:
+        return e.body[e.bar_at[a]:e.bar_at[b]].tolist()
+
     toks = [T.FIM_PRE] + _strip_meter(seg(b0, m0)) + [T.FIM_SUF] + seg(m1, b1) + [T.FIM_MID] + seg(m0, m1) + [T.EOS]
     return toks, b0, b1
 

@@ -85,9 +85,9 @@ class LeanDecoder:
         self.values_shape = (self.layers_n, kv_n, max_len, d)
         from .decoder_step import scripted
 
-        self.one_token = scripted(self)  # the one-token step that is most of decoding, compiled once (~40 ms)
-        self.one_token_forward = self.one_token.forward
-        self.many_forward = self.one_token.many
+        self.steps = scripted(self)  # compiled once per model; called through its methods, without module hooks
+        self.one_token = self.steps.forward
+        self.many_tokens = self.steps.many
 
     def sequence(self) -> Sequence:
         return Sequence(self)
@@ -113,7 +113,7 @@ class Sequence:
         p = self.length
         if p >= self.d.max_len:
             raise ValueError(f"the sequence would pass the decoder's {self.d.max_len} positions")
-        logits = self.d.one_token_forward(token, self.keys, self.values, p)
+        logits = self.d.one_token(token, self.keys, self.values, p)
         self.length = p + 1
         return logits
 
@@ -128,7 +128,7 @@ class Sequence:
         n = x.shape[0]
         if p + n > dec.max_len:
             raise ValueError(f"the sequence would pass the decoder's {dec.max_len} positions")
-        logits = dec.many_forward(x, self.keys, self.values, p)
+        logits = dec.many_tokens(x, self.keys, self.values, p)
         self.length = p + n
         return logits
 
