@@ -225,7 +225,7 @@ def check(rows, piano: dict[str, float] | None) -> int:
                     -1e-4),
               Claim("fp32 speed per file, x the reference's, same run (published 1.86; target 1.5)", ratio, 1.5),
               Claim("fp32 note lists identical to the reference's, share (published 69/70)", same, 0.95),
-              Claim("transcribe's default onset F1 minus the reference's, same run (published +0.136)",
+              Claim("transcribe's default onset F1 minus the reference's, same run (published +0.132)",
                     mean("tool", 0) - mean("ref", 0), 0.1),
               Claim("reattacks=keep onset F1 minus the reference's, same run (published +0.066)",
                     mean("keep", 0) - mean("ref", 0), 0.05)]
