@@ -246,6 +246,7 @@ def test_the_sampler_draws_from_the_allowed_tokens_by_their_probabilities():
     assert kept == {3, 7}
 
 
+@pytest.mark.slow
 def test_decoding_one_sequence_needs_no_transformers():
     """A cold server's first model call reads the checkpoint and decodes without importing transformers (~2 s of
     import on a 2-core machine); transformers' network is built only when asked for."""
