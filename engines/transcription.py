@@ -185,7 +185,7 @@ def merge_reattacks(events: list[NoteEvent], output: dict) -> list[NoteEvent]:
     change, a breath on a held wind note). transcribe's default (`reattacks: "keep"` leaves such notes apart).
     Below C3 repeated notes stay apart: merged there, a band's bass lost 0.77 -> 0.71 of its notes. With slow
     attacks started where they begin (attack_starts), on the transcription bench: 70 files 0.624 -> 0.69 onset F1
-    (strings and flute most), band mixes 0.666 -> 0.687; it joins some real repeated notes that have no attack of
+    (strings and flute most), band mixes 0.667 -> 0.688; it joins some real repeated notes that have no attack of
     their own (a legato clarinet or saw-lead tune: `keep` is for those)."""
     import numpy as np
 
@@ -285,9 +285,9 @@ def attack_starts(events: list[NoteEvent], output: dict, frame_threshold: float 
     above `frame_threshold` and half its level at the peak (a piano under reverb rises slowly from a raised floor),
     at most ATTACK_LOOKBACK_S, and never before the same pitch's previous note has ended —
     or, for a `line` (melody mode: one note at a time), before the previous note's start, which then ends there.
-    Sharp attacks (piano, plucked strings) keep theirs. On the transcription bench's 70 files: onset F1 0.558 ->
-    0.626 (strings 0.22 -> 0.38, flute 0.48 -> 0.64, piano unchanged); rendered melodies in melody mode 0.836 ->
-    0.872 (bench/transcribe_bench.py)."""
+    Sharp attacks (piano, plucked strings) keep theirs. On the transcription bench's 70 files, alone: onset F1
+    0.558 -> 0.624 (strings 0.22 -> 0.38, flute 0.47 -> 0.64, piano unchanged); rendered melodies in melody mode
+    0.836 -> 0.873 (bench/transcribe_bench.py)."""
     import numpy as np
 
     frames, onsets = output["note"], output["onset"]
