@@ -61,11 +61,12 @@ def _value(schema: dict, rng: random.Random, ids: list[str], defs: dict, depth: 
         return schema["const"]
     kind = schema.get("type")
     if kind == "integer":
-        lo, hi = schema.get("minimum", -1000), schema.get("maximum", 1000)
+        lo = schema.get("minimum", -1000)
+        hi = schema.get("maximum", max(1000, lo + 1000))  # listed schemas leave out guard maxima (compact.py)
         return rng.choice([lo, hi, lo - 1, hi + 1, rng.randint(int(lo), int(min(hi, lo + 10_000)))])
     if kind == "number":
         lo = schema.get("minimum", schema.get("exclusiveMinimum", -1000.0))
-        hi = schema.get("maximum", schema.get("exclusiveMaximum", 1000.0))
+        hi = schema.get("maximum", schema.get("exclusiveMaximum", max(1000.0, lo + 1000.0)))
         return rng.choice([lo, hi, rng.uniform(float(lo), float(min(hi, lo + 1e4))), hi * 10 + 1, "NaN", 1e308])
     if kind == "boolean":
         return rng.random() < 0.5
