@@ -320,13 +320,6 @@ def attack_starts(events: list[NoteEvent], output: dict, frame_threshold: float 
     return out
 
 
-def melody_line(events: list[NoteEvent], output: dict | None = None, frame_threshold: float = 0.3) -> list[NoteEvent]:
-    """transcribe's melody mode: one note at a time (one_at_a_time), slow attacks started where they begin when
-    the general model's outputs are given (attack_starts)."""
-    line = one_at_a_time(events)
-    return attack_starts(line, output, frame_threshold, line=True) if output is not None else line
-
-
 def shaped(events: list[NoteEvent], output: dict, *, reattacks: str = "merge", melody: bool = False,
            frame_threshold: float = 0.3) -> list[NoteEvent]:
     """The general model's decoded notes as transcribe returns them: held notes the network split joined again
@@ -334,7 +327,9 @@ def shaped(events: list[NoteEvent], output: dict, *, reattacks: str = "merge", m
     started where they begin."""
     if reattacks == "merge":
         events = merge_reattacks(events, output)
-    return melody_line(events, output, frame_threshold) if melody else attack_starts(events, output, frame_threshold)
+    if melody:
+        return attack_starts(one_at_a_time(events), output, frame_threshold, line=True)
+    return attack_starts(events, output, frame_threshold)
 
 
 def check_audio_not_silent(y) -> bool:

@@ -529,6 +529,7 @@ class SymbolicModel:
         self.config = config
         self._state = state
         self._model = model
+        self._cache_kw: str | None = None
         self.device = device
         self.folder = folder
         self.meta = meta
@@ -553,12 +554,18 @@ class SymbolicModel:
 
     def _forward(self, past, **inputs):
         """One step through the network with the cache: (logits, the cache to pass next)."""
-        import inspect
-
-        # the key-value cache's keyword: `cache` in transformers 5.x, `past_key_values` before it
-        kw = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
+        kw = self._cache_keyword()
         res = self.model(use_cache=True, **{kw: past}, **inputs)
         return res.logits, getattr(res, kw)
+
+    def _cache_keyword(self) -> str:
+        """The key-value cache's keyword: `cache` in transformers 5.x, `past_key_values` before it (read once)."""
+        if self._cache_kw is None:
+            import inspect
+
+            params = inspect.signature(self.model.forward).parameters
+            self._cache_kw = "cache" if "cache" in params else "past_key_values"
+        return self._cache_kw
 
     @property
     def parameters(self) -> int:
