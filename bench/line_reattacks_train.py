@@ -118,9 +118,9 @@ def samples(y, truth, net, device) -> tuple[list[np.ndarray], list[bool]]:
     at = lr.joins(line)
     if not at:
         return [], []
-    mag, flux = lr.spectrum(y)
+    spectrum = lr.Spectrum(y)
     times = np.asarray(tr.frames_to_time(out["note"].shape[0]))
-    x = [lr.join_features(line[i - 1], line[i], mag, flux, out, times) for i in at]
+    x = [lr.join_features(line[i - 1], line[i], spectrum, out, times) for i in at]
     again = [any(p == line[i].pitch and abs(s - line[i].start) <= 0.05 for p, s, _ in truth) for i in at]
     return x, again
 

@@ -11,9 +11,11 @@ clarinet's repeated notes stay apart (0.81 -> 0.88), a saw lead's too (0.90 -> 0
 from __future__ import annotations
 
 import dataclasses
+import threading
 from typing import TYPE_CHECKING
 
 from liveloom.engines.transcription import HOP, MIDI_OFFSET, SR, NoteEvent, frames_to_time
+from liveloom.music.errors import Cancelled
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,22 +26,47 @@ N_FFT = 2048
 JOIN_GAP_S = 0.03  # a note of the same pitch starting at most this long after the previous one ended
 
 
-def spectrum(y) -> tuple[np.ndarray, np.ndarray]:
-    """Magnitude STFT of mono audio at 22,050 Hz (hop 256: the network's frame rate) and its spectral flux per
-    frame against the file's median."""
-    import librosa
-    import numpy as np
+CHUNK_FRAMES = 4096  # frames per STFT chunk: a 20-minute file never holds its whole spectrogram (~420 MB)
 
-    mag = np.abs(librosa.stft(np.asarray(y, dtype=np.float32), n_fft=N_FFT, hop_length=HOP)).astype(np.float32)
-    log = np.log1p(100 * mag)
-    rise = np.diff(log, axis=1, prepend=log[:, :1])
-    rise[rise < 0] = 0
-    flux = rise.sum(axis=0)
-    return mag, flux / (float(np.median(flux)) + 1e-6)
+
+class Spectrum:
+    """Magnitude STFT frames of mono audio at 22,050 Hz (2048-point Hann, hop 256: the network's frame rate;
+    frame k centred on sample k * 256, zeros beyond the ends — librosa.stft's framing), made where asked, and the
+    spectral flux of every frame against the file's median, computed chunk by chunk."""
+
+    def __init__(self, y, cancel: threading.Event | None = None):
+        import numpy as np
+
+        self.padded = np.pad(np.asarray(y, dtype=np.float32), N_FFT // 2)
+        self.n = 1 + (len(self.padded) - N_FFT) // HOP if len(self.padded) >= N_FFT else 0
+        flux = np.zeros(self.n, dtype=np.float32)
+        previous = None
+        for a in range(0, self.n, CHUNK_FRAMES):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            log = np.log1p(100 * self.frames(a, min(self.n, a + CHUNK_FRAMES)))
+            first = log[:, :1] if previous is None else previous
+            rise = np.diff(log, axis=1, prepend=first)
+            rise[rise < 0] = 0
+            flux[a:a + log.shape[1]] = rise.sum(axis=0)
+            previous = log[:, -1:]
+        self.flux = flux / (float(np.median(flux)) + 1e-6) if self.n else flux
+
+    def frames(self, a: int, b: int):
+        """Magnitudes of frames a..b-1 (clipped to the file), (1025, frames)."""
+        import librosa
+        import numpy as np
+
+        a, b = max(0, a), min(self.n, b)
+        if b <= a:
+            return np.zeros((N_FFT // 2 + 1, 0), dtype=np.float32)
+        segment = self.padded[a * HOP:(b - 1) * HOP + N_FFT]
+        return np.abs(librosa.stft(segment, n_fft=N_FFT, hop_length=HOP, center=False)).astype(np.float32)
 
 
 def harmonic_envelope(mag, pitch: int):
-    """The level of a pitch's first four harmonics per frame (each the strongest of its three nearest bins)."""
+    """The level of a pitch's first four harmonics per frame of `mag` (each the strongest of its three nearest
+    bins)."""
     import numpy as np
 
     f0 = 440.0 * 2 ** ((pitch - 69) / 12)
@@ -51,18 +78,19 @@ def harmonic_envelope(mag, pitch: int):
     return env
 
 
-def join_features(before: NoteEvent, after: NoteEvent, mag, flux, output: dict, times) -> np.ndarray:
+def join_features(before: NoteEvent, after: NoteEvent, spectrum: Spectrum, output: dict, times) -> np.ndarray:
     """The classifier's features (models.line_reattacks.FEATURES) for the join where `after` starts."""
     import numpy as np
 
     from liveloom.models.line_reattacks import ENVELOPE_OFFSETS
 
-    env = harmonic_envelope(mag, after.pitch)
-    n = len(env)
     c = int(round(after.start * SR / HOP))
+    first = max(0, c - 20)
+    env = harmonic_envelope(spectrum.frames(first, c + 21), after.pitch)  # frames first .. c+20
+    flux = spectrum.flux
 
     def level(a: int, b: int, fn=np.max) -> float:
-        a, b = max(0, a), min(n, b)
+        a, b = max(0, a - first), min(len(env), b - first)
         return float(fn(env[a:b])) if b > a else 0.0
 
     loudest = level(c - 20, c + 21) + 1e-9
@@ -88,9 +116,11 @@ def joins(line: list[NoteEvent]) -> list[int]:
             if line[i].pitch == line[i - 1].pitch and line[i].start - line[i - 1].end <= JOIN_GAP_S]
 
 
-def join_split_notes(line: list[NoteEvent], output: dict, y, model: ReattackModel | None = None) -> list[NoteEvent]:
+def join_split_notes(line: list[NoteEvent], output: dict, y, model: ReattackModel | None = None,
+                     cancel: threading.Event | None = None) -> list[NoteEvent]:
     """A melody line (one note at a time) with the notes the network split joined again, where the classifier
-    hears no new attack; `y`: the audio the line was transcribed from (mono, 22,050 Hz)."""
+    hears no new attack; `y`: the audio the line was transcribed from (mono, 22,050 Hz). Raises Cancelled soon
+    after `cancel` is set (the spectrum of a long file takes a few seconds)."""
     import numpy as np
 
     from liveloom.models import line_reattacks
@@ -99,9 +129,9 @@ def join_split_notes(line: list[NoteEvent], output: dict, y, model: ReattackMode
     if not at:
         return line
     model = model or line_reattacks.load()
-    mag, flux = spectrum(y)
+    spectrum = Spectrum(y, cancel)
     times = np.asarray(frames_to_time(output["note"].shape[0]))
-    x = np.stack([join_features(line[i - 1], line[i], mag, flux, output, times) for i in at])
+    x = np.stack([join_features(line[i - 1], line[i], spectrum, output, times) for i in at])
     again = dict(zip(at, model.probabilities(x) >= model.threshold))
     out: list[NoteEvent] = []
     for i, ev in enumerate(line):

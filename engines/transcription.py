@@ -321,7 +321,7 @@ def attack_starts(events: list[NoteEvent], output: dict, frame_threshold: float 
 
 
 def shaped(events: list[NoteEvent], output: dict, *, reattacks: str = "merge", melody: bool = False,
-           frame_threshold: float = 0.3, audio=None) -> list[NoteEvent]:
+           frame_threshold: float = 0.3, audio=None, cancel: threading.Event | None = None) -> list[NoteEvent]:
     """The general model's decoded notes as transcribe returns them: held notes the network split joined again
     (reattacks "merge", the default; "keep" leaves them), then one note at a time for a melody, and slow attacks
     started where they begin. A melody with its `audio` (mono, 22,050 Hz) has its split notes judged by ear
@@ -330,7 +330,7 @@ def shaped(events: list[NoteEvent], output: dict, *, reattacks: str = "merge", m
         from liveloom.engines.line_reattacks import join_split_notes
 
         line = attack_starts(one_at_a_time(events), output, frame_threshold, line=True)
-        return join_split_notes(line, output, audio)
+        return join_split_notes(line, output, audio, cancel=cancel)
     if reattacks == "merge":
         events = merge_reattacks(events, output)
     if melody:
@@ -419,7 +419,8 @@ def transcribe_audio(hub: ModelHub, y, rate: int, *, piano: bool = False, onset_
             out = infer(y, model, device, progress=lambda d, t: job.progress(d, t, "window"), cancel=job.cancel)
             frames = MIN_NOTE_FRAMES if min_note_ms is None else max(1, int(round(min_note_ms / 1000 * SR / HOP)))
             events = decode(out, onset_threshold, frame_threshold, frames, lowest, highest, pitch_bends=pitch_bends)
-            events = shaped(events, out, reattacks=reattacks, melody=melody, frame_threshold=frame_threshold, audio=y)
+            events = shaped(events, out, reattacks=reattacks, melody=melody, frame_threshold=frame_threshold,
+                            audio=y, cancel=job.cancel)
     if melody and piano:
         events = one_at_a_time(events)
     found, meter = None, None

@@ -527,3 +527,32 @@ async def test_reattacks_merge_joins_a_held_string_note_the_network_split(client
     assert f_merged > f_kept, (f_kept, f_merged, len(kept_notes), len(merged_notes))
     refused = await call_err(client, "transcribe", {"path": "strings.wav", "piano": True, "reattacks": "merge"})
     assert "general model" in refused
+
+
+def test_repeated_note_spectrum_is_librosas_made_in_chunks(monkeypatch):
+    """engines/line_reattacks.Spectrum makes the STFT frames a join needs, and the flux of every frame chunk by chunk
+    (a 20-minute file never holds its whole spectrogram): the same numbers as librosa's whole-file STFT, and a set
+    cancel flag stops it."""
+    import threading
+
+    import librosa
+
+    from liveloom.engines import line_reattacks as lr
+    from liveloom.music.errors import Cancelled
+
+    y = np.random.default_rng(3).standard_normal(SR * 3).astype(np.float32) * 0.1
+    whole = np.abs(librosa.stft(y, n_fft=lr.N_FFT, hop_length=lr.HOP))
+    monkeypatch.setattr(lr, "CHUNK_FRAMES", 50)
+    spec = lr.Spectrum(y)
+    assert spec.n == whole.shape[1]
+    assert np.allclose(spec.frames(40, 75), whole[:, 40:75], atol=1e-4)
+    assert spec.frames(spec.n - 3, spec.n + 10).shape[1] == 3
+    log = np.log1p(100 * whole)
+    rise = np.diff(log, axis=1, prepend=log[:, :1])
+    rise[rise < 0] = 0
+    flux = rise.sum(axis=0)
+    assert np.allclose(spec.flux, flux / (np.median(flux) + 1e-6), rtol=1e-3, atol=1e-3)
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Cancelled):
+        lr.Spectrum(y, stop)
