@@ -10,13 +10,12 @@ heard (`python bench/line_reattacks_train.py` makes the data, trains, evaluates 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from liveloom.music.errors import ModelFailure
+from . import json_weights
 
 ENVELOPE_OFFSETS = tuple(range(-12, 13, 2))  # frames of 256 samples at 22,050 Hz around the join
 FEATURES = (
@@ -60,13 +59,7 @@ def load(path: Path | None = None) -> ReattackModel:
     path = Path(path or SHIPPED)
     key = str(path)
     if key not in _loaded:
-        try:
-            d = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise ModelFailure(f"the repeated-note classifier's weights at {path} could not be read ({exc})") from None
-        if d.get("features") != list(FEATURES):
-            raise ModelFailure(f"{path} was trained on other features than this liveloom computes; retrain it with "
-                               "bench/line_reattacks_train.py")
+        d = json_weights.read(path, "the repeated-note classifier", FEATURES, "bench/line_reattacks_train.py")
         _loaded[key] = ReattackModel(np.array(d["mean"]), np.array(d["scale"]), np.array(d["coef"]),
                                      float(d["intercept"]), float(d.get("threshold", 0.5)), d.get("card", {}))
     return _loaded[key]

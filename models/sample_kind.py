@@ -10,13 +10,14 @@ serves "more like this" searches, so distances weigh every feature alike.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from liveloom.music.errors import ModelFailure
+
+from . import json_weights
 
 KINDS = ("drum_loop", "one_shot", "melodic", "bass", "chords", "full_mix")
 MFCC = 13
@@ -67,13 +68,10 @@ def load(path: Path | None = None) -> KindModel:
     path = Path(path or SHIPPED)
     key = str(path)
     if key not in _loaded:
-        try:
-            d = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise ModelFailure(f"the sample-kind classifier's weights at {path} could not be read ({exc})") from None
-        if d.get("features") != list(FEATURES) or set(d.get("classes", ())) - set(KINDS):
-            raise ModelFailure(f"{path} was trained on other features or kinds than this liveloom computes; "
-                               "retrain it with bench/sample_kind.py")
+        d = json_weights.read(path, "the sample-kind classifier", FEATURES, "bench/sample_kind.py")
+        if set(d.get("classes", ())) - set(KINDS):
+            raise ModelFailure(f"{path} was trained on other kinds than this liveloom knows; retrain it with "
+                               "bench/sample_kind.py")
         _loaded[key] = KindModel(np.array(d["mean"]), np.array(d["scale"]), np.array(d["coef"]),
                                  np.array(d["intercept"]), tuple(d["classes"]), d.get("card", {}))
     return _loaded[key]

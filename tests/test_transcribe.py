@@ -556,3 +556,23 @@ def test_repeated_note_spectrum_is_librosas_made_in_chunks(monkeypatch):
     stop.set()
     with pytest.raises(Cancelled):
         lr.Spectrum(y, stop)
+
+
+def test_repeated_note_classifier_loads_a_users_weights_and_refuses_bad_ones(tmp_path):
+    import json
+
+    from liveloom.models import line_reattacks as lrm
+    from liveloom.music.errors import ModelFailure
+
+    shipped = lrm.load()
+    x = np.zeros((2, len(lrm.FEATURES)))
+    mine = tmp_path / "mine.json"
+    mine.write_text(json.dumps(shipped.to_json()))
+    assert np.allclose(lrm.load(mine).probabilities(x), shipped.probabilities(x))
+    assert shipped.card["test_melody_f1"]["all"][1] > shipped.card["test_melody_f1"]["all"][0]
+    (tmp_path / "other.json").write_text(json.dumps({**shipped.to_json(), "features": ["dip"]}))
+    (tmp_path / "broken.json").write_text("{not json")
+    for name, says in (("other.json", "other features"), ("broken.json", "could not be read")):
+        with pytest.raises(ModelFailure) as err:
+            lrm.load(tmp_path / name)
+        assert says in str(err.value)
