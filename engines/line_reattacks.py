@@ -4,17 +4,16 @@ dip and a new rise in the note's harmonics, a burst in the spectrum, a fresh ons
 network split (vibrato, a bow change, a breath). Split notes are joined; repeated notes stay apart.
 
 On the transcription bench's rendered melodies (a soundfont the classifier never heard) melody mode goes from
-0.870 onset F1 with the fixed rule (merge_reattacks: a weak onset and no rise in level) to 0.884: a legato
-clarinet's repeated notes stay apart (0.81 -> 0.88), a saw lead's too (0.90 -> 0.92); see the model card.
+0.870 onset F1 with the fixed rule (merge_reattacks: a weak onset and no rise in level) to 0.883: a legato
+clarinet's repeated notes stay apart (0.81 -> 0.87), a saw lead's too (0.90 -> 0.92); see the model card.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from typing import TYPE_CHECKING
 
-from liveloom.engines.transcription import HOP, MIDI_OFFSET, SR, NoteEvent, frames_to_time
+from liveloom.engines.transcription import HOP, MIDI_OFFSET, SR, NoteEvent, frames_to_time, joined
 from liveloom.music.errors import Cancelled
 
 if TYPE_CHECKING:
@@ -24,8 +23,6 @@ if TYPE_CHECKING:
 
 N_FFT = 2048
 JOIN_GAP_S = 0.03  # a note of the same pitch starting at most this long after the previous one ended
-
-
 CHUNK_FRAMES = 4096  # frames per STFT chunk: a 20-minute file never holds its whole spectrogram (~420 MB)
 
 
@@ -136,13 +133,7 @@ def join_split_notes(line: list[NoteEvent], output: dict, y, model: ReattackMode
     out: list[NoteEvent] = []
     for i, ev in enumerate(line):
         if i in again and not again[i]:
-            prev = out[-1]
-            bends = None
-            if prev.bends is not None and ev.bends is not None:  # the gap held at the last bend, frame by frame
-                gap = max(0, int(round((ev.start - prev.end) * SR / HOP)))
-                bends = prev.bends + prev.bends[-1:] * gap + ev.bends
-            out[-1] = dataclasses.replace(prev, end=max(prev.end, ev.end), amplitude=max(prev.amplitude, ev.amplitude),
-                                          bends=bends)
+            out[-1] = joined(out[-1], ev)
         else:
             out.append(ev)
     return out

@@ -190,7 +190,6 @@ def merge_reattacks(events: list[NoteEvent], output: dict) -> list[NoteEvent]:
     import numpy as np
 
     onsets, frames = output["onset"], output["note"]
-    fps = SR / HOP
     times = np.asarray(frames_to_time(frames.shape[0]))  # a note's frame: its time through the windows' correction
     out: list[NoteEvent] = []
     last: dict[int, int] = {}  # pitch -> index in out of its latest note
@@ -201,17 +200,22 @@ def merge_reattacks(events: list[NoteEvent], output: dict) -> list[NoteEvent]:
             strength = float(onsets[max(0, f - 2):f + 3, row].max())
             before, after = float(frames[f - 4:f, row].mean()), float(frames[f:f + 4, row].mean())
             if strength < REATTACK_ONSET and after < REATTACK_JUMP * max(before, 1e-3):
-                prev = out[k]
-                bends = None
-                if prev.bends is not None and e.bends is not None:  # the gap held at the last bend, frame by frame
-                    gap = max(0, int(round((e.start - prev.end) * fps)))
-                    bends = prev.bends + prev.bends[-1:] * gap + e.bends
-                out[k] = dataclasses.replace(prev, end=max(prev.end, e.end), amplitude=max(prev.amplitude, e.amplitude),
-                                             bends=bends)
+                out[k] = joined(out[k], e)
                 continue
         last[e.pitch] = len(out)
         out.append(e)
     return out
+
+
+def joined(prev: NoteEvent, ev: NoteEvent) -> NoteEvent:
+    """One note from a note and the next of its pitch that the network split off it: the louder amplitude, and
+    the pitch bends held at the last value across the gap, frame by frame."""
+    bends = None
+    if prev.bends is not None and ev.bends is not None:
+        gap = max(0, int(round((ev.start - prev.end) * SR / HOP)))
+        bends = prev.bends + prev.bends[-1:] * gap + ev.bends
+    return dataclasses.replace(prev, end=max(prev.end, ev.end), amplitude=max(prev.amplitude, ev.amplitude),
+                               bends=bends)
 
 
 def _clear_while_sounding(remaining, i: int, step: int, f: int, frame_threshold: float) -> tuple[int, int]:
