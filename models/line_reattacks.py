@@ -10,6 +10,7 @@ heard (`python bench/line_reattacks_train.py` makes the data, trains, evaluates 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,18 +52,16 @@ class ReattackModel:
                 "card": self.card}
 
 
-_loaded: dict[str, ReattackModel] = {}
-
-
 def load(path: Path | None = None) -> ReattackModel:
     """The shipped weights, or a user's file of the same form. Loaded once per process."""
-    path = Path(path or SHIPPED)
-    key = str(path)
-    if key not in _loaded:
-        d = json_weights.read(path, "the repeated-note classifier", FEATURES, "bench/line_reattacks_train.py")
-        _loaded[key] = ReattackModel(np.array(d["mean"]), np.array(d["scale"]), np.array(d["coef"]),
-                                     float(d["intercept"]), float(d.get("threshold", 0.5)), d.get("card", {}))
-    return _loaded[key]
+    return _load(str(Path(path or SHIPPED)))
+
+
+@functools.cache
+def _load(key: str) -> ReattackModel:
+    d = json_weights.read(Path(key), "the repeated-note classifier", FEATURES, "bench/line_reattacks_train.py")
+    return ReattackModel(np.array(d["mean"]), np.array(d["scale"]), np.array(d["coef"]), float(d["intercept"]),
+                         float(d.get("threshold", 0.5)), d.get("card", {}))
 
 
 def train(x: np.ndarray, played_again: np.ndarray, card: dict, c: float = 1.0,

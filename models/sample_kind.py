@@ -10,6 +10,7 @@ serves "more like this" searches, so distances weigh every feature alike.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,21 +61,19 @@ class KindModel:
                 "card": self.card}
 
 
-_loaded: dict[str, KindModel] = {}
-
-
 def load(path: Path | None = None) -> KindModel:
     """The shipped weights, or a user's file of the same form. Loaded once per process."""
-    path = Path(path or SHIPPED)
-    key = str(path)
-    if key not in _loaded:
-        d = json_weights.read(path, "the sample-kind classifier", FEATURES, "bench/sample_kind.py")
-        if set(d.get("classes", ())) - set(KINDS):
-            raise ModelFailure(f"{path} was trained on other kinds than this liveloom knows; retrain it with "
-                               "bench/sample_kind.py")
-        _loaded[key] = KindModel(np.array(d["mean"]), np.array(d["scale"]), np.array(d["coef"]),
-                                 np.array(d["intercept"]), tuple(d["classes"]), d.get("card", {}))
-    return _loaded[key]
+    return _load(str(Path(path or SHIPPED)))
+
+
+@functools.cache
+def _load(key: str) -> KindModel:
+    d = json_weights.read(Path(key), "the sample-kind classifier", FEATURES, "bench/sample_kind.py")
+    if set(d.get("classes", ())) - set(KINDS):
+        raise ModelFailure(f"{key} was trained on other kinds than this liveloom knows; retrain it with "
+                           "bench/sample_kind.py")
+    return KindModel(np.array(d["mean"]), np.array(d["scale"]), np.array(d["coef"]), np.array(d["intercept"]),
+                     tuple(d["classes"]), d.get("card", {}))
 
 
 def train(x: np.ndarray, y: list[str], card: dict, c: float = 1.0) -> KindModel:
