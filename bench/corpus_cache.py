@@ -214,7 +214,7 @@ def modal_tunes(limit: int = 48) -> None:
             notes = rec["parts"][0]["notes"]
             if len(notes) >= 16:
                 found[mode].append({"name": f"{Path(path).stem}#{i}", "tonic": parse_pitch_class(m.group(1)),
-                                    "mode": mode, "notes": notes})
+                                    "mode": mode, "notes": notes, "bars": rec["bars"]})
     records = [r for rs in found.values() for r in rs]
     out.write_text("\n".join(json.dumps(r) for r in records) + "\n")
     print(f"modal tunes: {len(records)} cached ({', '.join(f'{k} {len(v)}' for k, v in found.items())})",

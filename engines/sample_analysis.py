@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from liveloom.engines import audio_analysis as aa
+from liveloom.models import mode_classifier
 from liveloom.music.errors import LiveloomError
 
 VERSION = 1  # bump when the analysis changes: rows of older versions are analysed again
@@ -350,8 +351,9 @@ def song_record(song) -> dict:
     if pitched:
         # a loop need not end on its tonic: its chords and bass say more than a cadence would
         est = analysis.estimate_key_of_loop(pitched, ts.beats_per_bar)
-        tonic, mode = analysis.estimate_mode(pitched, est)
-        if tonic != est.tonic or whole < 8:  # a church mode only on the same tonic, and with 8 bars to tell
+        tonic, mode, _ = mode_classifier.load().predict(pitched, ts.beats_per_bar)
+        if tonic != est.tonic or whole < 8 or mode in ("major", "minor"):  # a church mode on the same tonic,
+            # with 8 bars to tell (the mode classifier knows lines; a loop's major or minor is the key estimate's)
             tonic, mode = est.tonic, "minor" if est.minor else "major"
         out.update(key=f"{NOTE_NAMES[tonic]} {mode}", key_confidence=round(est.confidence, 3), key_from="notes")
         chords = analysis.progression_from_notes(pitched, ts, round(end / ts.beats_per_bar + 0.4999) * ts.beats_per_bar)

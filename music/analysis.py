@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import LiveloomError, NotationError
@@ -107,55 +108,6 @@ def estimate_key(notes, profile: str = "aarden", cadence: bool = True, final_bas
                        confidence=round(confidence, 3),
                        runners_up=[(key_label(t, m), round(c, 4)) for c, t, m in scores[1:4]],
                        method=f"{profile}{' + cadence' if cadence else ''}")
-
-
-# Modes a tune can be in, with the degree that tells each from major or minor (its characteristic note)
-MODES = {"major": None, "minor": None, "dorian": 9, "mixolydian": 10, "phrygian": 1, "lydian": 6}
-
-
-def estimate_mode(notes, est: KeyEstimate, final: int | None = None) -> tuple[int, str]:
-    """(tonic, mode) where the evidence says a church mode, else the key estimate's tonic with major or minor.
-    Every (tonic, mode) whose scale holds at least 95 % of the sounding time is a candidate; each is scored by
-    how much its tonic triad sounds (the tonic twice) and whether the tune ends on its tonic; a mode other than
-    major and minor must have its characteristic degree (dorian's 6th, mixolydian's 7th, phrygian's 2nd,
-    lydian's 4th) heard, and wins only if it scores above the key estimate's own reading."""
-    hist = pc_histogram(notes)
-    total = sum(hist)
-    default = (est.tonic, "minor" if est.minor else "major")
-    if total <= 0:
-        return default
-    share = [h / total for h in hist]
-    if final is None:
-        final = _final_bass(notes)
-
-    def fit(t: int, mode: str) -> float:
-        return sum(share[(t + i) % 12] for i in SCALES[mode])
-
-    def score(t: int, mode: str) -> float | None:
-        scale = SCALES[mode]
-        if fit(t, mode) < 0.95:
-            return None
-        characteristic = MODES[mode]
-        if characteristic is not None and share[(t + characteristic) % 12] < 0.005:
-            return None
-        triad = 2 * share[t] + share[(t + scale[2]) % 12] + share[(t + scale[4]) % 12]
-        return triad + (0.25 if final is not None and final % 12 == t else 0.0)
-
-    own = score(*default) or 0.0
-    scored = [(sc, t, m) for t in range(12) for m in MODES if (sc := score(t, m)) is not None]
-    if not scored:
-        return default
-    top = max(sc for sc, _, _ in scored)
-    tonic = default[0] if own >= top - 1e-9 else max(scored)[1]
-    # the mode on that tonic: the scale that holds most of the music; a tie goes to plain major or minor
-    modes = sorted(((fit(tonic, m), m not in ("major", "minor"), m) for sc, t, m in scored if t == tonic),
-                   key=lambda x: (-round(x[0], 6), x[1]))
-    if not modes:
-        return default
-    mode = modes[0][2]
-    if mode in ("major", "minor"):
-        return (tonic, mode) if tonic != default[0] else default
-    return tonic, mode
 
 
 def estimate_key_of_loop(notes: list[Note], bar: float, profile: str = "aarden",
@@ -718,10 +670,12 @@ def inferred_clock(song: Song) -> tuple[Song, dict]:
 
 
 def analyze_song(song: Song, chords_per: str = "bar", profile: str = "aarden", cadence: bool = True,
-                 given_key: Key | None = None) -> dict:
+                 given_key: Key | None = None,
+                 mode_of: Callable[[list[Note], float], tuple[int, str, float]] | None = None) -> dict:
     """Everything analyze_clip reports about a song: tempo and meter (estimated when the file did not say), key
     with confidence and windows, chords with roman numerals per span, density, range, groove, structure and
-    descriptors. Drum tracks count for rhythm only."""
+    descriptors. Drum tracks count for rhythm only. `mode_of(notes, bar)` -> (tonic, mode, probability) names a
+    line's key with its church mode (models/mode_classifier); without it a line's key is major or minor."""
     song, clock = inferred_clock(song)  # a file without tempo or meter: the notes re-timed in the pulse found
     timelines = [(t.is_drum or looks_like_drums(notes), notes) for t in song.tracks
                  for notes in [[n for n in t.notes_on_timeline() if not n.mute]]]
@@ -743,19 +697,17 @@ def analyze_song(song: Song, chords_per: str = "bar", profile: str = "aarden", c
         # a line: the profile and its final (tunes end on their tonic); harmony: its chords and bass as well
         est = (estimate_key(pitched, profile=profile, cadence=cadence) if melodic or not cadence
                else estimate_key_of_loop(pitched, bar, profile, bar_chords))
-        label, mode = est.key, "minor" if est.minor else "major"
-        if not given_key and melodic:  # a church mode where the notes, the final and the characteristic degree say so
-            tonic, mode = estimate_mode(pitched, est)
-            if mode not in ("major", "minor") or tonic != est.tonic:
-                names = MINOR_NAMES if mode in ("minor", "dorian", "phrygian") else MAJOR_NAMES
-                label = f"{names[tonic]} {mode}"
+        label, confidence, label_from_mode = est.key, est.confidence, False
+        if not given_key and melodic and mode_of is not None:  # a line: its tonic and mode, church modes included
+            tonic, mode, confidence = mode_of(pitched, bar)
+            names = MINOR_NAMES if mode in ("minor", "dorian", "phrygian") else MAJOR_NAMES
+            label, label_from_mode = f"{names[tonic]} {mode}", True
         k = given_key or parse_key(label)
         out["key"] = {"key": str(k) if given_key else label, "mode": k.mode,
-                      "confidence": 1.0 if given_key else est.confidence,
-                      "runners_up": [] if given_key else [name for name, _ in est.runners_up],
-                      "method": "given" if given_key else est.method + (", mode from the final and the "
-                                                                        "characteristic degree" if label != est.key
-                                                                        else "")}
+                      "confidence": 1.0 if given_key else confidence,
+                      "runners_up": [] if given_key else [name for name, _ in est.runners_up if name != label],
+                      "method": "given" if given_key else "mode classifier (a line)" if label_from_mode
+                      else est.method}
         windows = windowed_keys(pitched, bar, profile=profile)
         out["key_windows"] = windows
         out["modulations"] = [f"bars {w['start_bar']}-{w['end_bar']}: {w['key']}" for w in windows

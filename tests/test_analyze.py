@@ -85,6 +85,15 @@ async def test_analyze_clip_through_mcp(client, home):
     assert beat["key"]["key"] == "none (drums only)" and beat["chords"] == [] and beat["structure"]["bars"] == "AA"
 
 
+async def test_analyze_clip_names_a_lines_mode_through_mcp(client, home):
+    """A dorian line written in C major's notes is reported by analyze_clip as D dorian, by the mode classifier."""
+    line = "D4:1 F4 A4 B4 | C5 B4 A4 F4 | G4 A4 B4 A4 | F4 E4 D4:2 | D4:1 E4 F4 G4 | A4 B4 C5 B4 | A4 G4 F4 E4 | D4:4"
+    made = await call_ok(client, "notation_to_clip", {"text": line, "kind": "notes", "key": "C"})
+    out = await call_ok(client, "analyze_clip", {"id": made["id"]})
+    assert out["key"]["key"] == "D dorian" and out["key"]["method"] == "mode classifier (a line)"
+    assert 0 < out["key"]["confidence"] <= 1
+
+
 async def test_analyze_clip_bad_input(client, home):
     for args, needle in [({}, "either id"), ({"id": "clip_nope"}, "no artifact"), ({"path": "none.mid"}, "no file"),
                          ({"path": "/etc/passwd"}, "outside the folders"), ({"id": "x", "chords_per": "bar2"}, "chords_per")]:
@@ -212,12 +221,15 @@ def test_tempo_and_meter_of_a_tempo_less_midi_file_are_found_and_applied():
 
 
 def test_church_modes_are_named_where_the_notes_say_so():
-    """A dorian tune (the raised 6th heard, ending on its tonic) and a mixolydian one (the flat 7th) are named
-    with their mode; a plain minor tune stays minor."""
+    """The mode classifier names a dorian tune (the raised 6th heard, ending on its tonic) and a mixolydian one
+    (the flat 7th) with their mode; a plain minor tune stays minor."""
+    from liveloom.models import mode_classifier
+
     def tune(text: str, key: str):
         from liveloom.music.types import Song
 
-        return analysis.analyze_song(Song.from_clip(realize(text, kind="notes", key=key).clip))
+        return analysis.analyze_song(Song.from_clip(realize(text, kind="notes", key=key).clip),
+                                     mode_of=mode_classifier.load().predict)
 
     dorian = "D4:1 F4 A4 B4 | C5 B4 A4 F4 | G4 A4 B4 A4 | F4 E4 D4:2 | D4:1 E4 F4 G4 | A4 B4 C5 B4 | A4 G4 F4 E4 | D4:4"
     mixo = "G4:1 B4 D5 F5 | E5 D5 B4 G4 | A4 B4 C5 B4 | A4 F4 G4:2 | G4:1 A4 B4 C5 | D5 F5 E5 D5 | C5 B4 A4 F4 | G4:4"
@@ -225,6 +237,32 @@ def test_church_modes_are_named_where_the_notes_say_so():
     assert tune(dorian, "C major")["key"]["key"] == "D dorian"
     assert tune(mixo, "C major")["key"]["key"] == "G mixolydian"
     assert tune(aeolian, "C major")["key"]["key"] == "A minor"
+
+
+def test_the_mode_classifier_takes_a_users_weights_and_refuses_broken_ones(tmp_path):
+    """A copy of the shipped weights loads and names the same mode; a file that is not JSON, or holds weights for
+    other modes, is refused with a message that says how to make a new one."""
+    import json
+
+    from liveloom.models import mode_classifier
+    from liveloom.music.errors import ModelFailure
+
+    shipped = json.loads(mode_classifier.SHIPPED.read_text())
+    mine = tmp_path / "mine.json"
+    mine.write_text(json.dumps(shipped))
+    line = [(62, 0, 1), (65, 1, 1), (69, 2, 1), (71, 3, 1), (72, 4, 1), (71, 5, 1), (69, 6, 1), (65, 7, 1),
+            (67, 8, 1), (69, 9, 1), (71, 10, 1), (69, 11, 1), (65, 12, 1), (64, 13, 1), (62, 14, 2)]
+    assert mode_classifier.load(mine).predict(line, 4.0) == mode_classifier.load().predict(line, 4.0)
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    with pytest.raises(ModelFailure, match="could not be read"):
+        mode_classifier.load(broken)
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(shipped | {"modes": ["major", "minor"]}))
+    with pytest.raises(ModelFailure, match="bench/mode_train.py"):
+        mode_classifier.load(other)
+    with pytest.raises(ValueError, match="no sounding notes"):
+        mode_classifier.load().predict([], 4.0)
 
 
 def test_loops_and_songs_are_keyed_by_their_harmony_not_their_last_chord():

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from liveloom.engines import audio_analysis as aa
 from liveloom.engines import transcription as tr
+from liveloom.models import mode_classifier
 from liveloom.music import analysis
 from liveloom.music.errors import LiveloomError
 from liveloom.music.limits import LIMITS
@@ -125,7 +126,8 @@ async def analyze_clip(
         source, tempo_source = str(real), "file" if song.tempo_known else "default"
     given_key = parse_key(key) if key else None
     detail = await anyio.to_thread.run_sync(
-        lambda: analysis.analyze_song(song, chords_per, key_profile, cadence, given_key))
+        lambda: analysis.analyze_song(song, chords_per, key_profile, cadence, given_key,
+                                      mode_of=mode_classifier.load().predict))
     rec = ws.put("analysis", f"analysis of {song.name}", json.dumps(detail).encode(),
                  provenance(engine=f"key profiles ({key_profile}) + chord templates",
                             params={"id": id, "path": path, "chords_per": chords_per, "key_profile": key_profile,
