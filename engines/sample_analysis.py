@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 from liveloom.engines import audio_analysis as aa
-from liveloom.models import mode_classifier
 from liveloom.music.errors import LiveloomError
 
 VERSION = 1  # bump when the analysis changes: rows of older versions are analysed again
@@ -350,6 +349,8 @@ def song_record(song) -> dict:
     out["onset_density"] = round(len({round(n.start, 3) for n in everything}) / max(seconds, 0.05), 2)
     if pitched:
         # a loop need not end on its tonic: its chords and bass say more than a cadence would
+        from liveloom.models import mode_classifier
+
         est = analysis.estimate_key_of_loop(pitched, ts.beats_per_bar)
         tonic, mode, _ = mode_classifier.load().predict(pitched, ts.beats_per_bar)
         if tonic != est.tonic or whole < 8 or mode in ("major", "minor"):  # a church mode on the same tonic,

@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 
 from liveloom.engines import audio_analysis as aa
 from liveloom.engines import transcription as tr
-from liveloom.models import mode_classifier
 from liveloom.music import analysis
 from liveloom.music.errors import LiveloomError
 from liveloom.music.limits import LIMITS
@@ -125,6 +124,8 @@ async def analyze_clip(
         real, song = await load_midi_file(services(ctx).files, path)
         source, tempo_source = str(real), "file" if song.tempo_known else "default"
     given_key = parse_key(key) if key else None
+    from liveloom.models import mode_classifier  # numpy: imported when a clip is analyzed, not at start-up
+
     detail = await anyio.to_thread.run_sync(
         lambda: analysis.analyze_song(song, chords_per, key_profile, cadence, given_key,
                                       mode_of=mode_classifier.load().predict))
