@@ -368,8 +368,9 @@ def modal_benchmark() -> dict[str, tuple[int, int, int, int]] | None:
     """On the modal tunes bench/corpus_cache.py caches (the mode and tonic their ABC key line names; Aird's books
     1-3, which the mode classifier never trained on): the tonic from the key estimate alone, the tonic and mode
     from the mode classifier (as analyze_clip names a line's key)."""
-    import collections
     import json
+
+    from mode_data import bar_length
 
     from liveloom.music.types import Note
 
@@ -382,9 +383,8 @@ def modal_benchmark() -> dict[str, tuple[int, int, int, int]] | None:
         if "bars" not in rec:
             sys.exit("bench/out/modal.jsonl is from an older corpus_cache.py: delete it and run corpus_cache.py")
         notes = [Note(pitch=p, start=s, duration=max(d, 0.01)) for p, s, d in rec["notes"]]
-        bar = collections.Counter(round(b[1], 3) for b in rec["bars"]).most_common(1)[0][0]
         est = estimate_key(notes)
-        tonic, mode, _ = mode_of()(notes, bar)
+        tonic, mode, _ = mode_of()(notes, bar_length(rec["bars"]))
         row = out.setdefault(rec["mode"], [0, 0, 0, 0])
         row[0] += 1
         row[1] += est.tonic == rec["tonic"]

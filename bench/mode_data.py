@@ -14,6 +14,7 @@ bench/out/mode_tunes.jsonl; resumable. Nothing is downloaded: the corpus ships i
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import multiprocessing as mp
 import re
@@ -28,6 +29,11 @@ HELD_OUT = ("airdsAirs/book1.abc", "airdsAirs/book2.abc", "airdsAirs/book3.abc")
 MODE_WORDS = {"": "major", "maj": "major", "ion": "major", "m": "minor", "min": "minor", "aeo": "minor",
               "dor": "dorian", "mix": "mixolydian", "phr": "phrygian", "lyd": "lydian"}
 KEY_LINE = re.compile(r"(?m)^K:[ \t]*([A-G][b#]?)[ \t]*([A-Za-z]*)")
+
+
+def bar_length(bars: list[list[float]] | None) -> float:
+    """A tune's usual bar length in beats, from its bars as [start, length] (4 where none are known)."""
+    return collections.Counter(round(b[1], 3) for b in bars or [[0, 4.0]]).most_common(1)[0][0]
 
 
 def label(text: str) -> tuple[int, str] | None:

@@ -31,6 +31,8 @@ TEST = HERE / "out" / "modal.jsonl"
 
 
 def tunes(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    from mode_data import bar_length
+
     from liveloom.models.mode_classifier import MODES, candidates, evidence
 
     x, y, names = [], [], []
@@ -38,8 +40,7 @@ def tunes(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
         rec = json.loads(line)
         if "notes" not in rec:
             continue
-        bar = collections.Counter(round(b[1], 3) for b in rec.get("bars") or [[0, 4.0]]).most_common(1)[0][0]
-        x.append(candidates(evidence(rec["notes"], bar)))
+        x.append(candidates(evidence(rec["notes"], bar_length(rec.get("bars")))))
         y.append(rec["tonic"] * len(MODES) + MODES.index(rec["mode"]))
         names.append(rec.get("name") or rec.get("job"))
     return np.array(x), np.array(y), names

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from liveloom.music.errors import ModelFailure
 from liveloom.music.types import Note
 
 from . import json_weights
@@ -115,8 +116,6 @@ def _load(key: str) -> ModeModel:
     w = np.asarray(d.get("weights"), dtype=np.float64)
     b = np.asarray(d.get("bias"), dtype=np.float64)
     if d.get("modes") != list(MODES) or w.shape != (len(MODES), len(FEATURES)) or b.shape != (len(MODES),):
-        from liveloom.music.errors import ModelFailure
-
         raise ModelFailure(f"{key} does not hold weights for the modes {', '.join(MODES)}; retrain it with "
                            "bench/mode_train.py")
     return ModeModel(w, b, d.get("card", {}))
