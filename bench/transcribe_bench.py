@@ -280,36 +280,39 @@ BAND = [("pop", "C major", 100), ("rock", "E minor", 120), ("funk", "G major", 1
 OCTAVES = (12, -12, 19, -19, 24, -24)
 
 
-def band_report(net, device, reference, tmp: Path) -> None:
-    """Band mixes: liveloom's own 8-bar arrangements (drums, bass, chords, lead; GM patches the arranger chose),
-    rendered dry; truth is every pitched note with its part. Onset F1, recall per part, and false notes an
-    octave, a twelfth or two octaves from a true note that starts with them (onsets within 50 ms)."""
+def band_scored(truth, est) -> tuple[float, dict[str, float], int]:
+    """Onset F1 (50 ms) of `est` [(start, end, pitch)] against `truth` [(pitch, start, end, part)], recall per part,
+    and octave errors: false notes an octave, a twelfth or two octaves from a true note that starts with them."""
     import mir_eval
-
-    from liveloom.engines import audio_analysis as aa
-    from liveloom.engines import transcription as tr
-    from liveloom.engines.arranger import arrange
-    from liveloom.music.midi_io import song_to_midi
 
     def hz(p):
         return 440.0 * 2 ** ((p - 69) / 12)
 
-    def scored(truth, est):
-        ref = np.array([[s, e] for _, s, e, _ in truth])
-        if not est:
-            return 0.0, {}, 0
-        est_i = np.array([[s, max(e, s + 0.01)] for s, e, _ in est])
-        pairs = mir_eval.transcription.match_notes(ref, np.array([hz(p) for p, *_ in truth]), est_i,
-                                                   np.array([hz(p) for *_, p in est]), offset_ratio=None)
-        hit_ref, hit_est = {i for i, _ in pairs}, {j for _, j in pairs}
-        prec, rec = len(pairs) / len(est), len(pairs) / len(truth)
-        parts: dict[str, list[int]] = {}
-        for i, (*_, part) in enumerate(truth):
-            parts.setdefault(part, [0, 0])[0] += i in hit_ref
-            parts[part][1] += 1
-        octave = sum(1 for j, (s, _, p) in enumerate(est) if j not in hit_est and any(
-            abs(s - ts) < 0.05 and p - tp in OCTAVES for tp, ts, _, _ in truth))
-        return 2 * prec * rec / max(1e-9, prec + rec), {k: a / b for k, (a, b) in parts.items()}, octave
+    ref = np.array([[s, e] for _, s, e, _ in truth])
+    if not est:
+        return 0.0, {}, 0
+    est_i = np.array([[s, max(e, s + 0.01)] for s, e, _ in est])
+    pairs = mir_eval.transcription.match_notes(ref, np.array([hz(p) for p, *_ in truth]), est_i,
+                                               np.array([hz(p) for *_, p in est]), offset_ratio=None)
+    hit_ref, hit_est = {i for i, _ in pairs}, {j for _, j in pairs}
+    prec, rec = len(pairs) / len(est), len(pairs) / len(truth)
+    parts: dict[str, list[int]] = {}
+    for i, (*_, part) in enumerate(truth):
+        parts.setdefault(part, [0, 0])[0] += i in hit_ref
+        parts[part][1] += 1
+    octave = sum(1 for j, (s, _, p) in enumerate(est) if j not in hit_est and any(
+        abs(s - ts) < 0.05 and p - tp in OCTAVES for tp, ts, _, _ in truth))
+    return 2 * prec * rec / max(1e-9, prec + rec), {k: a / b for k, (a, b) in parts.items()}, octave
+
+
+def band_report(net, device, reference, tmp: Path) -> None:
+    """Band mixes: liveloom's own 8-bar arrangements (drums, bass, chords, lead; GM patches the arranger chose),
+    rendered dry; truth is every pitched note with its part. Onset F1, recall per part, and false notes an
+    octave, a twelfth or two octaves from a true note that starts with them (onsets within 50 ms)."""
+    from liveloom.engines import audio_analysis as aa
+    from liveloom.engines import transcription as tr
+    from liveloom.engines.arranger import arrange
+    from liveloom.music.midi_io import song_to_midi
 
     rows = []
     for i, (style, key, bpm) in enumerate(BAND):
@@ -324,7 +327,7 @@ def band_report(net, device, reference, tmp: Path) -> None:
         events = tr.decode(out)
         ours = [(e.start, e.end, e.pitch) for e in tr.shaped(events, out)]  # transcribe's default
         kept = [(e.start, e.end, e.pitch) for e in tr.shaped(events, out, reattacks="keep")]
-        rows.append((style, scored(truth, ours), scored(truth, reference(path)), scored(truth, kept)[0]))
+        rows.append((style, band_scored(truth, ours), band_scored(truth, reference(path)), band_scored(truth, kept)[0]))
     print(f"\nband mixes ({len(rows)} of liveloom's arrangements, 8 bars each: drums, bass, chords, lead), onset F1 "
           "and recall per part; octave: false notes an octave, twelfth or two octaves from a true note\n")
     print("| mix | F1 transcribe / reference | F1 reattacks=keep | bass recall | chords recall | lead recall | "

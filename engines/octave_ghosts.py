@@ -1,0 +1,138 @@
+"""Octave ghosts in a band's transcription, decided by ear: a note the network found an octave, a twelfth or two
+octaves from another sounding note may be a real note (a doubled chord tone, an octave bass line) or only a
+partial of its partner (an organ's 16-foot stop an octave under a chord, a bass's second harmonic above it).
+A small trained classifier (models/octave_ghosts.py) hears each such note — how loud it is beside its partner,
+whether they start and end together, the onset head at its start, and whether the spectrum has energy that the
+partner's harmonics alone would not put there — and the ghosts are dropped.
+
+On the transcription bench's band mixes (a soundfont the classifier never heard) see docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from liveloom.engines.line_reattacks import Spectrum
+from liveloom.engines.transcription import HOP, MIDI_OFFSET, SR, NoteEvent, frames_to_time
+from liveloom.music.errors import Cancelled
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from liveloom.models.octave_ghosts import GhostModel
+
+N_FFT = 2048
+INTERVALS = (12, 19, 24)  # semitones: an octave, a twelfth, two octaves (the 2nd, 3rd and 4th harmonics)
+RATIO = {12: 2, 19: 3, 24: 4}  # the upper note's frequency over the lower one's
+START_SLACK_S = 0.05  # a partner starts at most this long after the note
+HEAR_S = 0.25  # the spectrum is read over the note's first quarter second
+
+
+def partners(events: list[NoteEvent]) -> dict[int, int]:
+    """Note index -> the index of its loudest partner: a note an octave, a twelfth or two octaves away that sounds
+    when it starts (started before it, or at most START_SLACK_S after, and still sounding 30 ms in)."""
+    by_start = sorted(range(len(events)), key=lambda i: events[i].start)
+    out: dict[int, int] = {}
+    for i, ev in enumerate(events):
+        best = None
+        for j in by_start:
+            other = events[j]
+            if other.start > ev.start + START_SLACK_S:
+                break
+            if j == i or abs(other.pitch - ev.pitch) not in INTERVALS or other.end < ev.start + 0.03:
+                continue
+            if best is None or other.amplitude > events[best].amplitude:
+                best = j
+        if best is not None:
+            out[i] = best
+    return out
+
+
+def harmonic_levels(mag, pitch: int, count: int = 8):
+    """The level of a pitch's first `count` harmonics (each the strongest of its three nearest bins), averaged over
+    the frames of `mag` — (count,)."""
+    import numpy as np
+
+    f0 = 440.0 * 2 ** ((pitch - 69) / 12)
+    out = np.zeros(count, dtype=np.float64)
+    for h in range(1, count + 1):
+        b = int(round(f0 * h * N_FFT / SR))
+        if b + 1 < mag.shape[0] and mag.shape[1]:
+            out[h - 1] = float(mag[max(0, b - 1):b + 2].max(axis=0).mean())
+    return out
+
+
+def ghost_features(events: list[NoteEvent], i: int, j: int, spectrum: Spectrum, output: dict, times,
+                   polyphony: int) -> np.ndarray:
+    """The classifier's features (models.octave_ghosts.FEATURES) for note i beside its partner j."""
+    import numpy as np
+
+    ev, other = events[i], events[j]
+    interval = ev.pitch - other.pitch
+    low, high = (other, ev) if interval > 0 else (ev, other)
+    k = RATIO[abs(interval)]
+    a = int(round(ev.start * SR / HOP))
+    mag = spectrum.frames(a + 1, a + 1 + max(2, int(HEAR_S * SR / HOP)))
+    levels = harmonic_levels(mag, low.pitch)
+    shared = levels[k - 1::k].sum() + 1e-6  # where the upper note's harmonics fall
+    own = levels.sum() - shared + 2e-6  # the lower note's other harmonics
+    fundamental = levels[0] + 1e-6
+    upper_f0 = levels[k - 1] + 1e-6
+    frames = output["note"].shape[0]
+    f = min(max(int(np.searchsorted(times, ev.start)), 4), frames - 5)
+    g = min(max(int(np.searchsorted(times, min(ev.end, ev.start + HEAR_S))), f + 1), frames)
+
+    def head(name: str, pitch: int, a: int, b: int, fn=np.mean) -> float:
+        p = pitch - MIDI_OFFSET
+        return float(fn(output[name][a:b, p])) if 0 <= p < output[name].shape[1] and b > a else 0.0
+
+    level, level_partner = head("note", ev.pitch, f, g), head("note", other.pitch, f, g)
+    gap = ev.start - other.start
+    onehot = [float(interval == s * d) for d in (1, -1) for s in INTERVALS]
+    return np.array([
+        *onehot, (ev.pitch - 60) / 12, (other.pitch - 60) / 12,
+        ev.amplitude, other.amplitude, np.log((ev.amplitude + 1e-3) / (other.amplitude + 1e-3)),
+        np.log((level + 1e-3) / (level_partner + 1e-3)),
+        max(-0.5, min(0.5, gap)), float(abs(gap) < 0.05), float(abs(ev.end - other.end) < 0.06),
+        np.log(max(0.02, ev.end - ev.start)), np.log(max(0.02, other.end - other.start)),
+        head("onset", ev.pitch, f - 3, f + 4, np.max), head("onset", other.pitch, f - 3, f + 4, np.max),
+        np.log10(shared / own), np.log10(upper_f0 / fundamental), np.log1p(polyphony),
+    ], dtype=np.float64)
+
+
+def sounding_at(events: list[NoteEvent], i: int) -> int:
+    t = events[i].start
+    return sum(1 for e in events if e.start <= t + 0.03 and e.end > t)
+
+
+def candidate_features(events: list[NoteEvent], output: dict, y, cancel: threading.Event | None = None):
+    """(indices of notes with a partner, their feature rows) — ([], None) when none has one."""
+    import numpy as np
+
+    pairs = partners(events)
+    if not pairs:
+        return [], None
+    spectrum = Spectrum(y, cancel)
+    times = np.asarray(frames_to_time(output["note"].shape[0]))
+    at = sorted(pairs)
+    rows = []
+    for n, i in enumerate(at):
+        if cancel is not None and n % 64 == 0 and cancel.is_set():
+            raise Cancelled()
+        rows.append(ghost_features(events, i, pairs[i], spectrum, output, times, sounding_at(events, i)))
+    return at, np.stack(rows)
+
+
+def drop_ghosts(events: list[NoteEvent], output: dict, y, model: GhostModel | None = None,
+                cancel: threading.Event | None = None) -> list[NoteEvent]:
+    """`events` without the notes the classifier hears as an octave ghost of a partner; `y`: the audio they were
+    transcribed from (mono, 22,050 Hz). Raises Cancelled soon after `cancel` is set."""
+    from liveloom.models import octave_ghosts
+
+    at, x = candidate_features(events, output, y, cancel)
+    if not at:
+        return events
+    model = model or octave_ghosts.load()
+    ghost = {i for i, p in zip(at, model.probabilities(x)) if p >= model.threshold}
+    return [ev for i, ev in enumerate(events) if i not in ghost]
