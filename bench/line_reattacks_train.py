@@ -67,9 +67,7 @@ def tunes(n: int, seed: int) -> list[list[list[float]]]:
 
 def render_line(notes, fonts: dict[str, str], rng: random.Random, tmp: Path):
     """One tune rendered: (audio at 22,050 Hz, truth as (pitch, start s, end s), soundfont, program)."""
-    import librosa
     import pretty_midi
-    import soundfile as sf
 
     bpm = rng.uniform(70, 160)
     beat = 60 / bpm
@@ -94,17 +92,27 @@ def render_line(notes, fonts: dict[str, str], rng: random.Random, tmp: Path):
             prev.end = x.start
         last[x.pitch] = x
     pm.instruments.append(inst)
-    mid, wav = tmp / "line.mid", tmp / "line.wav"
+    mid = tmp / "line.mid"
     pm.write(str(mid))
+    return rendered(mid, fonts[font], wet, rng), [(x.pitch, x.start, x.end) for x in inst.notes], font, program
+
+
+def rendered(mid: Path, soundfont: str, wet: bool, rng: random.Random):
+    """A MIDI file through FluidSynth and `soundfont`, mono at 22,050 Hz; `wet`: with reverb and white noise at
+    20 dB SNR."""
+    import librosa
+    import soundfile as sf
+
+    wav = mid.with_suffix(".wav")
     fx = ["-R", "1", "-o", "synth.reverb.room-size=0.8", "-o", "synth.reverb.level=0.9"] if wet else ["-R", "0", "-C", "0"]
-    subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.6", "-r", "44100", *fx, "-F", str(wav), fonts[font], str(mid)],
+    subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.6", "-r", "44100", *fx, "-F", str(wav), soundfont, str(mid)],
                    check=True, capture_output=True)
     y, sr = sf.read(wav, dtype="float32")
     y = librosa.resample(y.mean(axis=1) if y.ndim > 1 else y, orig_sr=sr, target_sr=22050).astype(np.float32)
     if wet:
         y = y + np.random.default_rng(rng.randint(0, 2**31)).standard_normal(y.shape).astype(np.float32) * float(
             np.sqrt(np.mean(y ** 2))) / 10
-    return y, [(x.pitch, x.start, x.end) for x in inst.notes], font, program
+    return y
 
 
 def samples(y, truth, net, device) -> tuple[list[np.ndarray], list[bool]]:

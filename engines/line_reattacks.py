@@ -28,14 +28,21 @@ CHUNK_FRAMES = 4096  # frames per STFT chunk: a 20-minute file never holds its w
 
 class Spectrum:
     """Magnitude STFT frames of mono audio at 22,050 Hz (2048-point Hann, hop 256: the network's frame rate;
-    frame k centred on sample k * 256, zeros beyond the ends — librosa.stft's framing), made where asked, and the
-    spectral flux of every frame against the file's median, computed chunk by chunk."""
+    frame k centred on sample k * 256, zeros beyond the ends — librosa.stft's framing), made where asked, and (with
+    `flux`) the spectral flux of every frame against the file's median, computed chunk by chunk."""
 
-    def __init__(self, y, cancel: threading.Event | None = None):
+    def __init__(self, y, cancel: threading.Event | None = None, flux: bool = True):
         import numpy as np
 
         self.padded = np.pad(np.asarray(y, dtype=np.float32), N_FFT // 2)
         self.n = 1 + (len(self.padded) - N_FFT) // HOP if len(self.padded) >= N_FFT else 0
+        self.flux = None
+        if flux:
+            self.flux = self._flux(cancel)
+
+    def _flux(self, cancel: threading.Event | None):
+        import numpy as np
+
         flux = np.zeros(self.n, dtype=np.float32)
         previous = None
         for a in range(0, self.n, CHUNK_FRAMES):
@@ -47,7 +54,7 @@ class Spectrum:
             rise[rise < 0] = 0
             flux[a:a + log.shape[1]] = rise.sum(axis=0)
             previous = log[:, -1:]
-        self.flux = flux / (float(np.median(flux)) + 1e-6) if self.n else flux
+        return flux / (float(np.median(flux)) + 1e-6) if self.n else flux
 
     def frames(self, a: int, b: int):
         """Magnitudes of frames a..b-1 (clipped to the file), (1025, frames)."""

@@ -10,7 +10,10 @@ On the transcription bench's band mixes (a soundfont the classifier never heard)
 
 from __future__ import annotations
 
+import bisect
+import functools
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from liveloom.engines.line_reattacks import Spectrum
@@ -27,25 +30,36 @@ INTERVALS = (12, 19, 24)  # semitones: an octave, a twelfth, two octaves (the 2n
 RATIO = {12: 2, 19: 3, 24: 4}  # the upper note's frequency over the lower one's
 START_SLACK_S = 0.05  # a partner starts at most this long after the note
 HEAR_S = 0.25  # the spectrum is read over the note's first quarter second
+LINE_S = 2.0  # a bass line's neighbours: notes starting this close
 
 
-def partners(events: list[NoteEvent]) -> dict[int, int]:
+def near_starts(events: list[NoteEvent]) -> list[list[int]]:
+    """Per note i: the notes (i included) that still sound when it starts and began before it or at most
+    START_SLACK_S after — one sweep over the notes by start (a song's worth in milliseconds)."""
+    order = sorted(range(len(events)), key=lambda i: events[i].start)
+    out: list[list[int]] = [[] for _ in events]
+    active: list[int] = []
+    pos = 0
+    for i in order:
+        t = events[i].start
+        while pos < len(order) and events[order[pos]].start <= t + START_SLACK_S:
+            active.append(order[pos])
+            pos += 1
+        active = [j for j in active if events[j].end > t]
+        out[i] = list(active)
+    return out
+
+
+def partners(events: list[NoteEvent], near: list[list[int]] | None = None) -> dict[int, int]:
     """Note index -> the index of its loudest partner: a note an octave, a twelfth or two octaves away that sounds
     when it starts (started before it, or at most START_SLACK_S after, and still sounding 30 ms in)."""
-    by_start = sorted(range(len(events)), key=lambda i: events[i].start)
+    near = near_starts(events) if near is None else near
     out: dict[int, int] = {}
     for i, ev in enumerate(events):
-        best = None
-        for j in by_start:
-            other = events[j]
-            if other.start > ev.start + START_SLACK_S:
-                break
-            if j == i or abs(other.pitch - ev.pitch) not in INTERVALS or other.end < ev.start + 0.03:
-                continue
-            if best is None or other.amplitude > events[best].amplitude:
-                best = j
-        if best is not None:
-            out[i] = best
+        found = [j for j in near[i] if j != i and abs(events[j].pitch - ev.pitch) in INTERVALS
+                 and events[j].end >= ev.start + 0.03]
+        if found:
+            out[i] = max(found, key=lambda j: (events[j].amplitude, -j))
     return out
 
 
@@ -63,18 +77,17 @@ def harmonic_levels(mag, pitch: int, count: int = 8):
     return out
 
 
-def ghost_features(events: list[NoteEvent], i: int, j: int, spectrum: Spectrum, output: dict, times,
-                   polyphony: int) -> np.ndarray:
-    """The classifier's features (models.octave_ghosts.FEATURES) for note i beside its partner j."""
+def ghost_features(events: list[NoteEvent], i: int, j: int, heard_from: Callable[[int], np.ndarray], output: dict,
+                   times, sounding: list[int], line: int) -> np.ndarray:
+    """The classifier's features (models.octave_ghosts.FEATURES) for note i beside its partner j;
+    `heard_from(frame)`: the magnitude spectrum over HEAR_S from that STFT frame."""
     import numpy as np
 
     ev, other = events[i], events[j]
     interval = ev.pitch - other.pitch
     low, high = (other, ev) if interval > 0 else (ev, other)
     k = RATIO[abs(interval)]
-    a = int(round(ev.start * SR / HOP))
-    mag = spectrum.frames(a + 1, a + 1 + max(2, int(HEAR_S * SR / HOP)))
-    levels = harmonic_levels(mag, low.pitch)
+    levels = harmonic_levels(heard_from(int(round(ev.start * SR / HOP)) + 1), low.pitch)
     shared = levels[k - 1::k].sum() + 1e-6  # where the upper note's harmonics fall
     own = levels.sum() - shared + 2e-6  # the lower note's other harmonics
     fundamental = levels[0] + 1e-6
@@ -97,30 +110,52 @@ def ghost_features(events: list[NoteEvent], i: int, j: int, spectrum: Spectrum, 
         max(-0.5, min(0.5, gap)), float(abs(gap) < 0.05), float(abs(ev.end - other.end) < 0.06),
         np.log(max(0.02, ev.end - ev.start)), np.log(max(0.02, other.end - other.start)),
         head("onset", ev.pitch, f - 3, f + 4, np.max), head("onset", other.pitch, f - 3, f + 4, np.max),
-        np.log10(shared / own), np.log10(upper_f0 / fundamental), np.log1p(polyphony),
+        np.log10(shared / own), np.log10(upper_f0 / fundamental), np.log1p(len(sounding)),
+        np.log1p(sum(1 for q in sounding if q < ev.pitch)), float(other.pitch == min(sounding, default=other.pitch)),
+        np.log1p(line),
     ], dtype=np.float64)
 
 
-def sounding_at(events: list[NoteEvent], i: int) -> int:
+def sounding_at(events: list[NoteEvent], near: list[list[int]], i: int) -> list[int]:
+    """The pitches of the notes sounding when note i starts (itself and those starting within 30 ms included)."""
     t = events[i].start
-    return sum(1 for e in events if e.start <= t + 0.03 and e.end > t)
+    return [events[j].pitch for j in near[i] if events[j].start <= t + 0.03]
+
+
+def line_neighbours(events: list[NoteEvent], starts: list[float], order: list[int], lowest: list[bool],
+                    i: int) -> int:
+    """How many other notes within LINE_S of note i's start, within a fourth of its pitch, were the lowest sounding
+    when they started: the rest of a bass line around a bass note. `order`: the notes by start, `starts` theirs."""
+    ev = events[i]
+    a, b = bisect.bisect_left(starts, ev.start - LINE_S), bisect.bisect_right(starts, ev.start + LINE_S)
+    return sum(1 for k in order[a:b] if k != i and lowest[k] and abs(events[k].pitch - ev.pitch) <= 5)
 
 
 def candidate_features(events: list[NoteEvent], output: dict, y, cancel: threading.Event | None = None):
     """(indices of notes with a partner, their feature rows) — ([], None) when none has one."""
     import numpy as np
 
-    pairs = partners(events)
+    near = near_starts(events)
+    pairs = partners(events, near)
     if not pairs:
         return [], None
-    spectrum = Spectrum(y, cancel)
+    spectrum = Spectrum(y, cancel, flux=False)
+    if cancel is not None and cancel.is_set():
+        raise Cancelled()
+    span = max(2, int(HEAR_S * SR / HOP))
+    heard_from = functools.lru_cache(maxsize=256)(lambda a: spectrum.frames(a, a + span))  # a pair shares a start
     times = np.asarray(frames_to_time(output["note"].shape[0]))
+    sounding = [sounding_at(events, near, i) for i in range(len(events))]
+    lowest = [ev.pitch <= min(sounding[i]) for i, ev in enumerate(events)]
+    order = sorted(range(len(events)), key=lambda i: events[i].start)
+    starts = [events[i].start for i in order]
     at = sorted(pairs)
     rows = []
     for n, i in enumerate(at):
         if cancel is not None and n % 64 == 0 and cancel.is_set():
             raise Cancelled()
-        rows.append(ghost_features(events, i, pairs[i], spectrum, output, times, sounding_at(events, i)))
+        rows.append(ghost_features(events, i, pairs[i], heard_from, output, times, sounding[i],
+                                   line_neighbours(events, starts, order, lowest, i)))
     return at, np.stack(rows)
 
 

@@ -329,7 +329,9 @@ def shaped(events: list[NoteEvent], output: dict, *, reattacks: str = "merge", m
     """The general model's decoded notes as transcribe returns them: held notes the network split joined again
     (reattacks "merge", the default; "keep" leaves them), then one note at a time for a melody, and slow attacks
     started where they begin. A melody with its `audio` (mono, 22,050 Hz) has its split notes judged by ear
-    (engines/line_reattacks: a trained classifier) instead of by merge_reattacks' fixed rule."""
+    (engines/line_reattacks: a trained classifier) instead of by merge_reattacks' fixed rule; other material with
+    its audio loses the notes that are only a partial of another an octave, a twelfth or two octaves away
+    (engines/octave_ghosts: a trained classifier)."""
     if melody and audio is not None and reattacks == "merge":
         from liveloom.engines.line_reattacks import join_split_notes
 
@@ -339,7 +341,12 @@ def shaped(events: list[NoteEvent], output: dict, *, reattacks: str = "merge", m
         events = merge_reattacks(events, output)
     if melody:
         return attack_starts(one_at_a_time(events), output, frame_threshold, line=True)
-    return attack_starts(events, output, frame_threshold)
+    events = attack_starts(events, output, frame_threshold)
+    if audio is None:
+        return events
+    from liveloom.engines.octave_ghosts import drop_ghosts
+
+    return drop_ghosts(events, output, audio, cancel=cancel)
 
 
 def check_audio_not_silent(y) -> bool:

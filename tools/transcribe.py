@@ -155,7 +155,8 @@ async def transcribe(
                      "full mix).")] = "auto",
     name: Annotated[str | None, Field(max_length=200)] = None,
 ) -> TranscribeResult:
-    """Audio to an editable clip: notes, velocities and pitch bends by basic-pitch (any instrument), piano=true
+    """Audio to an editable clip: notes, velocities and pitch bends by basic-pitch (any instrument; a partial
+    heard as a note an octave or a twelfth from another is dropped by a trained classifier), piano=true
     for solo piano (Transkun), or drums=true for drums (a GM drum clip; a full mix also gets its pitched part), in
     beats at the detected or given tempo. Progress; cancellable; silence gives an empty clip.
 
