@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from liveloom.engines.line_reattacks import Spectrum
+from liveloom.engines.line_reattacks import N_FFT, Spectrum
 from liveloom.engines.transcription import HOP, MIDI_OFFSET, SR, NoteEvent, frames_to_time
 from liveloom.music.errors import Cancelled
 
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
     from liveloom.models.octave_ghosts import GhostModel
 
-N_FFT = 2048
 INTERVALS = (12, 19, 24)  # semitones: an octave, a twelfth, two octaves (the 2nd, 3rd and 4th harmonics)
 RATIO = {12: 2, 19: 3, 24: 4}  # the upper note's frequency over the lower one's
 START_SLACK_S = 0.05  # a partner starts at most this long after the note

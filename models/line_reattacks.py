@@ -11,11 +11,12 @@ heard (`python bench/line_reattacks_train.py` makes the data, trains, evaluates 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .binary_logistic import BinaryLogistic, fit, read
+from . import json_weights
 
 ENVELOPE_OFFSETS = tuple(range(-12, 13, 2))  # frames of 256 samples at 22,050 Hz around the join
 FEATURES = (
@@ -28,7 +29,27 @@ FEATURES = (
     "length_before", "length_after",  # the two notes' lengths in seconds (up to 1)
 )
 SHIPPED = Path(__file__).resolve().parent / "checkpoints" / "line-reattacks" / "line_reattacks.json"
-ReattackModel = BinaryLogistic  # P(played again)
+
+
+@dataclass(frozen=True)
+class ReattackModel:
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray  # (features,)
+    intercept: float
+    threshold: float  # played again at or above this probability
+    card: dict
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """P(played again) for feature rows `x` (in FEATURES' order)."""
+        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        z = ((x - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def to_json(self) -> dict:
+        return {"features": list(FEATURES), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
+                "coef": self.coef.tolist(), "intercept": self.intercept, "threshold": self.threshold,
+                "card": self.card}
 
 
 def load(path: Path | None = None) -> ReattackModel:
@@ -38,10 +59,20 @@ def load(path: Path | None = None) -> ReattackModel:
 
 @functools.cache
 def _load(key: str) -> ReattackModel:
-    return read(Path(key), "the repeated-note classifier", FEATURES, "bench/line_reattacks_train.py")
+    d = json_weights.read(Path(key), "the repeated-note classifier", FEATURES, "bench/line_reattacks_train.py")
+    return ReattackModel(np.array(d["mean"]), np.array(d["scale"]), np.array(d["coef"]), float(d["intercept"]),
+                         float(d.get("threshold", 0.5)), d.get("card", {}))
 
 
 def train(x: np.ndarray, played_again: np.ndarray, card: dict, c: float = 1.0,
           threshold: float = 0.5) -> ReattackModel:
     """Fit the classifier on feature rows `x` (in FEATURES' order), labelled True where the note was played again."""
-    return fit(x, played_again, FEATURES, card, c, threshold)
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.asarray(x, dtype=np.float64)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    clf = LogisticRegression(C=c, max_iter=5000)
+    clf.fit((x - mean) / scale, np.asarray(played_again, dtype=bool))
+    return ReattackModel(mean, scale, clf.coef_[0], float(clf.intercept_[0]), threshold, card)
