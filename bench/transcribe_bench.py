@@ -9,10 +9,12 @@ FluidSynth's reverb plus white noise at 20 dB SNR. Truth is the MIDI that was re
 
 For each file the systems transcribe it with their defaults: liveloom's decoder (PyTorch, windows batched; what
 basic-pitch decodes) in float32 and — where the CPU or GPU runs it natively, or with --precision bf16 — with
-bfloat16 convolutions; `transcribe`'s notes (split held notes joined, slow attacks started where they begin), and
-with reattacks=keep; and basic-pitch 0.4.0's predict() on its ONNX model. Note F1 with
+bfloat16 convolutions; `transcribe`'s notes (split held notes joined, slow attacks started where they begin, octave
+ghosts dropped), and with reattacks=keep; and basic-pitch 0.4.0's predict() on its ONNX model. Note F1 with
 mir_eval (onsets within 50 ms; and with offsets), by instrument and by polyphony; speed in x real time
-(median and range over files, the first call of each left out and reported apart as cold start).
+(median and range over files, the first call of each left out and reported apart as cold start). Then band mixes
+(liveloom's arrangements: recall per part, octave errors, with and without the octave-ghost classifier), the piano
+model, and lone melodies.
 """
 
 from __future__ import annotations
@@ -399,8 +401,9 @@ NAMES = {"fp32": "decoder fp32", "bf16": "decoder bf16", "tool": "transcribe", "
          "ref": "reference"}
 LONG = {"fp32": "liveloom (PyTorch, float32, batched windows; the default)",
         "bf16": "liveloom (PyTorch, bfloat16 convolutions, batched windows)",
-        "tool": "transcribe's default (fp32; split held notes joined, slow attacks started where they begin)",
-        "keep": "transcribe with reattacks=keep (slow attacks moved, split notes left apart)",
+        "tool": "transcribe's default (fp32; split held notes joined, slow attacks started where they begin, octave "
+                "ghosts dropped)",
+        "keep": "transcribe with reattacks=keep (slow attacks moved, split notes left apart, octave ghosts dropped)",
         "ref": "basic-pitch predict() (ONNX Runtime)"}
 
 
