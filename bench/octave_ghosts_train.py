@@ -67,6 +67,15 @@ def render_mix(k: int, fonts: dict[str, str], rng: random.Random, tmp: Path):
     return y, truth, font, style
 
 
+def render_mix_harmonic(k: int, fonts: dict[str, str], rng: random.Random, tmp: Path):
+    """Mix k (the same as render_mix's) as `transcribe` with `drums: true` hears its pitched part: the harmonic part
+    of an HPSS split (librosa, margins 1 and 2, as engines/drum_transcription splits a full mix)."""
+    import librosa
+
+    y, truth, font, style = render_mix(k, fonts, rng, tmp)
+    return librosa.effects.hpss(y, margin=(1.0, 2.0))[0], truth, font, style
+
+
 def render_doubled(k: int, fonts: dict[str, str], rng: random.Random, tmp: Path):
     """Real octaves and twelfths, which a band's arrangements seldom have: piece k is a Bach chorale (not one the
     transcription bench plays) or a progression of diatonic triads voiced with 3-6 notes drawn from its tones over
@@ -164,17 +173,24 @@ def samples(y, truth, net, device):
     return x, ghost, [i in hit for i in at], counts
 
 
-def make_data(n: int, doubled: int, seed: int, net, device) -> dict:
-    """The arrangements' samples and the doubled pieces' (cached apart), mixes numbered on from the arrangements."""
-    a = make_part("mixes", render_mix, n, seed, net, device)
-    if not doubled:
-        return a
-    b = make_part("doubled", render_doubled, doubled, seed, net, device)
-    return {"x": np.concatenate([a["x"], b["x"]]), "ghost": np.concatenate([a["ghost"], b["ghost"]]),
-            "hit": np.concatenate([a["hit"], b["hit"]]), "mix": np.concatenate([a["mix"], b["mix"] + n]),
-            "counts": np.concatenate([a["counts"], b["counts"]]),
-            "meta": {"mixes": n, "doubled": doubled, "fonts": {k: a["meta"]["fonts"].get(k, 0) + b["meta"]["fonts"].get(k, 0)
-                                                                 for k in {**a["meta"]["fonts"], **b["meta"]["fonts"]}}}}
+def make_data(n: int, doubled: int, seed: int, net, device, harmonic: int = 0) -> dict:
+    """The arrangements' samples, the doubled pieces' and the arrangements' harmonic parts' (each cached apart),
+    pieces numbered on from one part to the next."""
+    parts = [make_part("mixes", render_mix, n, seed, net, device)]
+    if doubled:
+        parts.append(make_part("doubled", render_doubled, doubled, seed, net, device))
+    if harmonic:
+        parts.append(make_part("harmonic", render_mix_harmonic, harmonic, seed, net, device))
+    offsets = np.cumsum([0] + [len(p["counts"]) for p in parts[:-1]])
+    fonts: dict[str, int] = {}
+    for p in parts:
+        for k, v in p["meta"]["fonts"].items():
+            fonts[k] = fonts.get(k, 0) + v
+    return {"x": np.concatenate([p["x"] for p in parts]), "ghost": np.concatenate([p["ghost"] for p in parts]),
+            "hit": np.concatenate([p["hit"] for p in parts]),
+            "mix": np.concatenate([p["mix"] + o for p, o in zip(parts, offsets)]),
+            "counts": np.concatenate([p["counts"] for p in parts]),
+            "meta": {"mixes": n, "doubled": doubled, "harmonic": harmonic, "fonts": fonts}}
 
 
 def make_part(name: str, render, n: int, seed: int, net, device) -> dict:
@@ -278,6 +294,8 @@ def main() -> None:
     parser.add_argument("--mixes", type=int, default=160)
     parser.add_argument("--doubled", type=int, default=80, help="pieces with real octaves and twelfths (Bach "
                         "chorales and voiced triads through one instrument) beside the arrangements")
+    parser.add_argument("--harmonic", type=int, default=0, help="the first N arrangements again as their HPSS "
+                        "harmonic part (what transcribe hears of a full mix with drums: true)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None, help="write octave_ghosts.json and MODEL_CARD.md's "
                         "figures here")
@@ -286,7 +304,7 @@ def main() -> None:
     from liveloom.models.hub import ModelHub
 
     net, device = ModelHub().transcriber()
-    d = make_data(args.mixes, args.doubled, args.seed, net, device)
+    d = make_data(args.mixes, args.doubled, args.seed, net, device, args.harmonic)
     g = d["ghost"]
     print(f"{len(g)} notes with a partner in {d['meta']['mixes']} mixes and {d['meta'].get('doubled', 0)} pieces "
           f"({', '.join(f'{k} {v}' for k, v in d['meta']['fonts'].items())}): {g.sum()} ghosts, "
