@@ -44,6 +44,7 @@ THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.4, 0.96, 0.05))
 def render_mix(k: int, fonts: dict[str, str], rng: random.Random, tmp: Path):
     """Mix k: (audio at 22,050 Hz, truth [(pitch, start s, end s, part)], soundfont, style)."""
     from line_reattacks_train import rendered
+    from transcribe_bench import song_truth
 
     from liveloom.engines.arranger import arrange
     from liveloom.music.midi_io import song_to_midi
@@ -57,9 +58,7 @@ def render_mix(k: int, fonts: dict[str, str], rng: random.Random, tmp: Path):
         song = song.model_copy(update={"tracks": [
             t if t.is_drum or t.role not in PATCHES else t.model_copy(update={"instrument": rng.choice(PATCHES[t.role])})
             for t in song.tracks]})
-    beat = 60.0 / song.tempo
-    truth = [(n.pitch, n.start * beat, n.end * beat, t.role or t.name) for t in song.tracks if not t.is_drum
-             for n in t.notes_on_timeline() if not n.mute]
+    truth = song_truth(song)
     font, wet = rng.choice(sorted(fonts)), rng.random() < 0.2
     mid = tmp / "mix.mid"
     mid.write_bytes(song_to_midi(song).data)
@@ -141,29 +140,16 @@ def chorale_notes(rng: random.Random) -> list[tuple[int, float, float]]:
     return [(int(p.midi), float(n.offset), float(n.quarterLength)) for n in s.flatten().notes for p in n.pitches]
 
 
-def matched(truth, events) -> set[int]:
-    """Indices of `events` that mir_eval matches to a true note (onsets within 50 ms, the pitch within a quarter
-    tone) — the notes onset F1 counts as right."""
-    import mir_eval
-
-    if not events or not truth:
-        return set()
-    hz = lambda p: 440.0 * 2 ** ((p - 69) / 12)  # noqa: E731
-    pairs = mir_eval.transcription.match_notes(
-        np.array([[s, e] for _, s, e, _ in truth]), np.array([hz(p) for p, *_ in truth]),
-        np.array([[e.start, max(e.end, e.start + 0.01)] for e in events]), np.array([hz(e.pitch) for e in events]),
-        offset_ratio=None)
-    return {j for _, j in pairs}
-
-
 def samples(y, truth, net, device):
     """(feature rows, ghost labels, matched flags, the file's counts (matched, estimated, true notes))."""
+    from transcribe_bench import onset_matches
+
     from liveloom.engines import octave_ghosts as og
     from liveloom.engines import transcription as tr
 
     out = tr.infer(y, net, device)
     events = tr.shaped(tr.decode(out), out)
-    hit = matched(truth, events)
+    hit = {j for _, j in onset_matches(truth, [(e.start, e.end, e.pitch) for e in events])}
     counts = (len(hit), len(events), len(truth))
     at, x = og.candidate_features(events, out, y)
     if not at:
@@ -262,24 +248,15 @@ def cross_validate(d: dict, seed: int = 0) -> dict[float, dict[str, float]]:
 def evaluate(model, net, device) -> list[tuple[str, tuple, tuple]]:
     """The transcription bench's band mixes through FluidR3 GM: (style, scores without, scores with the
     classifier), scores as transcribe_bench.band_scored gives them."""
-    from transcribe_bench import BAND, band_scored, render
+    from transcribe_bench import band_mixes, band_scored
 
     from liveloom.engines import audio_analysis as aa
     from liveloom.engines import octave_ghosts as og
     from liveloom.engines import transcription as tr
-    from liveloom.engines.arranger import arrange
-    from liveloom.music.midi_io import song_to_midi
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (style, key, bpm) in enumerate(BAND):
-            song = arrange(style=style, key=key, tempo=bpm, time_signature=None, form="loop", sections=None,
-                           seed=i).song
-            beat = 60.0 / song.tempo
-            truth = [(n.pitch, n.start * beat, n.end * beat, t.role or t.name) for t in song.tracks if not t.is_drum
-                     for n in t.notes_on_timeline() if not n.mute]
-            path = Path(tmp) / f"band_{style}.wav"
-            render(song_to_midi(song).data, False, path)
+        for style, truth, path in band_mixes(Path(tmp)):
             y, _ = aa.load(path, 1200)
             out = tr.infer(y, net, device)
             events = tr.shaped(tr.decode(out), out)

@@ -289,20 +289,44 @@ BAND = [("pop", "C major", 100), ("rock", "E minor", 120), ("funk", "G major", 1
 OCTAVES = (12, -12, 19, -19, 24, -24)
 
 
+def song_truth(song) -> list[tuple[int, float, float, str]]:
+    """Every pitched, sounding note of an arranged song as (pitch, start s, end s, part)."""
+    beat = 60.0 / song.tempo
+    return [(n.pitch, n.start * beat, n.end * beat, t.role or t.name) for t in song.tracks if not t.is_drum
+            for n in t.notes_on_timeline() if not n.mute]
+
+
+def band_mixes(tmp: Path):
+    """The band mixes, rendered dry through FluidR3: yields (style, truth as song_truth gives it, WAV path)."""
+    from liveloom.engines.arranger import arrange
+    from liveloom.music.midi_io import song_to_midi
+
+    for i, (style, key, bpm) in enumerate(BAND):
+        song = arrange(style=style, key=key, tempo=bpm, time_signature=None, form="loop", sections=None, seed=i).song
+        path = tmp / f"band_{style}.wav"
+        render(song_to_midi(song).data, False, path)
+        yield style, song_truth(song), path
+
+
+def onset_matches(truth, est) -> list[tuple[int, int]]:
+    """mir_eval's matching of `est` [(start, end, pitch)] to `truth` [(pitch, start, end, part)]: onsets within
+    50 ms, pitch within a quarter tone — (truth index, est index) pairs."""
+    import mir_eval
+
+    if not est or not truth:
+        return []
+    hz = lambda p: 440.0 * 2 ** ((p - 69) / 12)  # noqa: E731
+    return mir_eval.transcription.match_notes(
+        np.array([[s, e] for _, s, e, _ in truth]), np.array([hz(p) for p, *_ in truth]),
+        np.array([[s, max(e, s + 0.01)] for s, e, _ in est]), np.array([hz(p) for *_, p in est]), offset_ratio=None)
+
+
 def band_scored(truth, est) -> tuple[float, dict[str, float], int]:
     """Onset F1 (50 ms) of `est` [(start, end, pitch)] against `truth` [(pitch, start, end, part)], recall per part,
     and octave errors: false notes an octave, a twelfth or two octaves from a true note that starts with them."""
-    import mir_eval
-
-    def hz(p):
-        return 440.0 * 2 ** ((p - 69) / 12)
-
-    ref = np.array([[s, e] for _, s, e, _ in truth])
     if not est:
         return 0.0, {}, 0
-    est_i = np.array([[s, max(e, s + 0.01)] for s, e, _ in est])
-    pairs = mir_eval.transcription.match_notes(ref, np.array([hz(p) for p, *_ in truth]), est_i,
-                                               np.array([hz(p) for *_, p in est]), offset_ratio=None)
+    pairs = onset_matches(truth, est)
     hit_ref, hit_est = {i for i, _ in pairs}, {j for _, j in pairs}
     prec, rec = len(pairs) / len(est), len(pairs) / len(truth)
     parts: dict[str, list[int]] = {}
@@ -320,17 +344,9 @@ def band_report(net, device, reference, tmp: Path) -> dict[str, float]:
     octave, a twelfth or two octaves from a true note that starts with them (onsets within 50 ms)."""
     from liveloom.engines import audio_analysis as aa
     from liveloom.engines import transcription as tr
-    from liveloom.engines.arranger import arrange
-    from liveloom.music.midi_io import song_to_midi
 
     rows = []
-    for i, (style, key, bpm) in enumerate(BAND):
-        song = arrange(style=style, key=key, tempo=bpm, time_signature=None, form="loop", sections=None, seed=i).song
-        beat = 60.0 / song.tempo
-        truth = [(n.pitch, n.start * beat, n.end * beat, t.role or t.name) for t in song.tracks if not t.is_drum
-                 for n in t.notes_on_timeline() if not n.mute]
-        path = tmp / f"band_{style}.wav"
-        render(song_to_midi(song).data, False, path)
+    for style, truth, path in band_mixes(tmp):
         y, _ = aa.load(path, 1200)
         out = tr.infer(y, net, device)
         events = tr.decode(out)
