@@ -521,6 +521,9 @@ def melody_window(req: Request) -> tuple[int, int]:
     return low, low + span
 
 
+HOME_PULL = 2.5  # semitones of distance a skeleton note on the tonic chord gives up to land on the tonic
+
+
 def compose_melody(req: Request, rng: random.Random) -> Outcome:
     """Periods of eight bars built from 2-bar ideas in the style's form — AABA in songs (the hook, the hook
     again into a cadence, a contrasting idea, the hook), ABAC in folk and chorale (antecedent and consequent).
@@ -560,6 +563,9 @@ def compose_melody(req: Request, rng: random.Random) -> Outcome:
 
     def cadence_pitch(c: ChordEvent, full: bool, near: int, tones: list[int]) -> int:
         goal = {req.key.tonic} if full and req.key.tonic in c.pcs else {c.spec.root}
+        if full and req.key.tonic not in c.pcs:  # a loop's turnaround: a step above home, else a tone of home's chord
+            home = {(req.key.tonic + i) % 12 for i in (3 if req.key.is_minor else 4, 7)}
+            goal = {(req.key.tonic + 2) % 12} & set(c.pcs) or home & set(c.pcs) or goal
         if not full:  # a half cadence rests on the third or fifth
             goal = {(c.spec.root + i) % 12 for i in c.spec.intervals if i % 12 in (3, 4, 7)} or goal
         cands = [q for q in tones if q % 12 in goal] or tones
@@ -576,8 +582,12 @@ def compose_melody(req: Request, rng: random.Random) -> Outcome:
             if not strong[k] and not closing:
                 continue
             tones = _chord_tones_in(chords[k], lo, hi) or scale
+            home = chords[k].spec.root == req.key.tonic  # on the tonic chord the line leans on the tonic
             if closing:
                 p = cadence_pitch(chords[k], cadence == "full", last_anchor, tones)
+            elif bar == 0 and k == 0 and home:  # the tune states its home first
+                p = min((q for q in tones if q % 12 == req.key.tonic), key=lambda q: (abs(q - last_anchor), q),
+                        default=min(tones, key=lambda q: (abs(q - last_anchor), q)))
             elif rng.random() < req.style.leap * temp * 0.6 and state["leaps"] == 0:
                 far = [q for q in tones if 5 <= (q - last_anchor) * state["direction"] <= 9]
                 p = rng.choice(far) if far else min(tones, key=lambda q: (abs(q - last_anchor), q))
@@ -585,7 +595,9 @@ def compose_melody(req: Request, rng: random.Random) -> Outcome:
                 state["direction"] = -state["direction"]
             else:
                 want = last_anchor + state["direction"] * rng.choice((0, 1, 2, 3, 3, 4))
-                p = min(tones, key=lambda q: (abs(q - want) + rng.random() * 1.5 * temp, q))
+                pull = HOME_PULL if home else HOME_PULL * 0.6 if req.key.tonic in chords[k].pcs else 0.0
+                p = min(tones, key=lambda q: (abs(q - want) + rng.random() * 1.5 * temp
+                                              - pull * (q % 12 == req.key.tonic), q))
                 state["leaps"] = max(0, state["leaps"] - 1)
             pitches[k] = p
             last_anchor = p

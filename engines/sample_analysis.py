@@ -348,7 +348,7 @@ def song_record(song) -> dict:
                  "notes": len(everything), "kind": midi_kind(parts)}
     out["onset_density"] = round(len({round(n.start, 3) for n in everything}) / max(seconds, 0.05), 2)
     if pitched:
-        # a loop need not end on its tonic: its chords and bass say more than a cadence would
+        # a loop need not end on its tonic: its chords say more than a cadence would
         from liveloom.models import mode_classifier
 
         est = analysis.estimate_key_of_loop(pitched, ts.beats_per_bar)

@@ -85,6 +85,18 @@ async def test_analyze_clip_through_mcp(client, home):
     assert beat["key"]["key"] == "none (drums only)" and beat["chords"] == [] and beat["structure"]["bars"] == "AA"
 
 
+@pytest.mark.parametrize("text,key", [("I V IV IV", "G major"), ("i7 VImaj7 III VII", "F minor"),
+                                      ("I bVII IV I", "D major"), ("i iv VII III", "E minor")])
+async def test_loops_that_do_not_end_on_the_tonic_are_keyed_by_their_chords(client, home, text, key):
+    """Loops voiced as the chords engine voices them, four bars twice: a rock I–V–IV–IV in G (its IV held for half
+    the loop and last once read C major at confidence 1.0 — only G's scale holds every chord), a house i–VI–III–VII
+    (all of it also A♭ major's: the first chord says F minor), a mixolydian ♭VII and a minor loop ending on III."""
+    made = await call_ok(client, "compose", {"role": "chords", "key": key, "bars": 8, "progression": text,
+                                             "style": "rock", "seed": 1, "engine": "theory"})
+    out = await call_ok(client, "analyze_clip", {"id": made["id"]})
+    assert out["key"]["key"] == key and "chords (harmonic material)" in out["key"]["method"], out["key"]
+
+
 async def test_analyze_clip_names_a_lines_mode_through_mcp(client, home):
     """A dorian line written in C major's notes is reported by analyze_clip as D dorian, by the mode classifier."""
     line = "D4:1 F4 A4 B4 | C5 B4 A4 F4 | G4 A4 B4 A4 | F4 E4 D4:2 | D4:1 E4 F4 G4 | A4 B4 C5 B4 | A4 G4 F4 E4 | D4:4"
@@ -276,7 +288,7 @@ def test_loops_and_songs_are_keyed_by_their_harmony_not_their_last_chord():
     assert analysis.analyze_song(song)["key"]["key"] == "D major"
     loop = compose("chords", key="A minor", bars=8, style="lofi", seed=3).clip
     out = analysis.analyze_song(Song.from_clip(loop))
-    assert out["key"]["key"] == "A minor" and "chords and bass" in out["key"]["method"]
+    assert out["key"]["key"] == "A minor" and "chords (harmonic material)" in out["key"]["method"]
 
 
 def test_a_kit_on_a_pitched_track_has_no_key():
