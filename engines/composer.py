@@ -21,7 +21,7 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from liveloom.music.harmony import ChordEvent, chord_at
+from liveloom.music.harmony import ChordEvent, chord_at, closing_tones
 from liveloom.music.notation import apply_swing, realize
 from liveloom.music.notes import fit_to_length, no_overlaps, one_line
 from liveloom.music.styles import Patterns, Style
@@ -562,12 +562,10 @@ def compose_melody(req: Request, rng: random.Random) -> Outcome:
         return flags
 
     def cadence_pitch(c: ChordEvent, full: bool, near: int, tones: list[int]) -> int:
-        goal = {req.key.tonic} if full and req.key.tonic in c.pcs else {c.spec.root}
-        if full and req.key.tonic not in c.pcs:  # a loop's turnaround: a step above home, else a tone of home's chord
-            home = {(req.key.tonic + i) % 12 for i in (3 if req.key.is_minor else 4, 7)}
-            goal = {(req.key.tonic + 2) % 12} & set(c.pcs) or home & set(c.pcs) or goal
-        if not full:  # a half cadence rests on the third or fifth
-            goal = {(c.spec.root + i) % 12 for i in c.spec.intervals if i % 12 in (3, 4, 7)} or goal
+        if full:
+            goal = closing_tones(req.key, c)
+        else:  # a half cadence rests on the chord's third or fifth
+            goal = {(c.spec.root + i) % 12 for i in c.spec.intervals if i % 12 in (3, 4, 7)} or {c.spec.root}
         cands = [q for q in tones if q % 12 in goal] or tones
         return min(cands, key=lambda q: (abs(q - near), q))
 

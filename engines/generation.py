@@ -20,7 +20,7 @@ from typing import Literal
 from liveloom.music.analysis import progression_from_notes, progression_text
 from liveloom.music.checks import Check, check_role
 from liveloom.music.errors import LiveloomError
-from liveloom.music.harmony import ChordEvent, progression_events
+from liveloom.music.harmony import ChordEvent, closing_tones, progression_events
 from liveloom.music.jobs import NO_JOB, Job
 from liveloom.music.notes import fit_to_length, no_overlaps
 from liveloom.music.styles import ROLES, Style, get_style
@@ -184,6 +184,18 @@ def harmony_constraint(chords: list[ChordEvent], ts: TimeSignature) -> dict:
     return {"harmony": spans, "harmony_strong": frozenset(strong), "onsets": frozenset(a for a, _, _, _ in spans)}
 
 
+def melody_anchors(chords: list[ChordEvent], key: Key) -> dict[int, frozenset[int]]:
+    """The model's melody held to the notes a tune is heard by (as the theory composer writes them): on the
+    tonic chord its first note is the tonic, and on the last chord it comes to rest (closing_tones)."""
+    from liveloom.models import tokenizer as T
+
+    tq = T.TICKS_PER_QUARTER
+    out = {round(chords[-1].start * tq): frozenset(closing_tones(key, chords[-1]))}
+    if chords[0].spec.root == key.tonic:
+        out[round(chords[0].start * tq)] = frozenset({key.tonic})
+    return out
+
+
 def _compose_with_model(role: str, st: Style, k: Key, ts: TimeSignature, bars: int, bpm: float,
                         register: tuple[int, int], density: float, seed: int, temperature: float, model_style: str,
                         models, name: str | None, job: Job = NO_JOB, plan: list[ChordEvent] | None = None,
@@ -217,8 +229,12 @@ def _compose_with_model(role: str, st: Style, k: Key, ts: TimeSignature, bars: i
             plan_rules["harmony_strong"] = frozenset(range(bars * meter))
         constraints = Constraints(scale=scale, pitch_range=register, max_polyphony=5, **plan_rules)
     else:
+        rules = harmony_constraint(plan, ts) if plan else {}
+        if plan and role == "melody":  # the tune starts at home and closes on its resting tone (closing_tones)
+            rules["pitch_classes_at"] = melody_anchors(plan, k)
+            rules["last_onset"] = round(plan[-1].start * T.TICKS_PER_QUARTER)
         constraints = Constraints(scale=scale, pitch_range=register, voice_ranges=ranges, max_polyphony=voices,
-                                  **(harmony_constraint(plan, ts) if plan else {}))
+                                  **rules)
     lo_n, hi_n = st.notes_per_bar  # density within the style's range, as the theory engine reads it
     per_bar = lo_n + density * (hi_n - lo_n)  # notes per bar per voice
     header = T.Header(style=model_style, key_tonic=k.tonic, key_minor=k.is_minor, meter_ticks=meter,
@@ -229,6 +245,9 @@ def _compose_with_model(role: str, st: Style, k: Key, ts: TimeSignature, bars: i
     notes = [n.model_copy(update={"velocity": 96 if v == 0 else 80}) for v, n in piece_notes(gen.piece)]
     length = bars * ts.beats_per_bar
     notes = no_overlaps(fit_to_length(notes, length))
+    if constraints.last_onset is not None and notes:  # the closing note held through the last chord
+        last = max(range(len(notes)), key=lambda i: notes[i].start)
+        notes[last] = notes[last].model_copy(update={"duration": round(plan[-1].end - notes[last].start, 6)})
     clip = Clip(name=name or f"{st.name} {role}", notes=notes, length=length, tempo=bpm, time_signature=ts,
                 key=None if drums else str(k), role=role, is_drum=drums,
                 instrument=None if drums else st.instruments.get(role))

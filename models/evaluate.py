@@ -238,6 +238,11 @@ def constraint_check(piece: T.Piece, c: Constraints, bars: int, voices: int, fix
         broken.append("voice the header does not have")
     if c.max_polyphony is not None and max_polyphony(piece) > max(c.max_polyphony, 1):
         broken.append(f"polyphony {max_polyphony(piece)} > {c.max_polyphony}")
+    starts = [sum(piece.bar_ticks[:b]) for b in range(len(piece.bar_ticks) + 1)]
+    if c.last_onset is not None and any(starts[n.bar] + n.pos > c.last_onset for n in free):
+        broken.append("a note starts after the last onset allowed")
+    if any(n.pitch % 12 not in c.pitch_classes_at.get(starts[n.bar] + n.pos, {n.pitch % 12}) for n in free):
+        broken.append("a note off the pitch classes its tick requires")
     have = {(n.voice, n.pitch, n.bar, n.pos, n.dur) for n in piece.notes}
     if not fixed_set <= have:
         broken.append("a fixed note changed or missing")

@@ -54,6 +54,10 @@ class Constraints:
     harmony: tuple[tuple[int, int, frozenset[int], int], ...] = ()
     harmony_strong: frozenset[int] = frozenset()
     onsets: frozenset[int] = frozenset()  # ticks where a note must start (each planned chord sounds where it begins)
+    # ticks where a note starting there must be one of these pitch classes (a melody's first note at home, the
+    # note its period closes on), narrower than the chord's tones
+    pitch_classes_at: dict[int, frozenset[int]] = field(default_factory=dict)
+    last_onset: int | None = None  # no note starts after this tick (a tune that closes on its last note there)
     bass_onsets: frozenset[int] = frozenset()  # ticks where the lowest voice must start a note (a cadence's bass)
     # a rhythm vocabulary (a prompt's, for continuing it): onsets only at these places in the bar (ticks from the
     # bar line; None: anywhere), only these durations (ticks), and at most `max_onsets_per_bar` onsets in a bar
@@ -103,6 +107,8 @@ class Constraints:
                 pcs = {bass} if lowest_voice and tick == start else tones
             elif pcs is not None:
                 pcs = pcs | tones
+        if tick in self.pitch_classes_at and any(p % 12 in self.pitch_classes_at[tick] for p in range(lo, hi + 1)):
+            pcs = self.pitch_classes_at[tick]
         out = [p for p in range(lo, hi + 1) if pcs is None or p % 12 in pcs]
         if not out and chord is not None:  # the plan's tones do not fit this voice's range: the scale instead
             return self.allowed_pitches(voice)
@@ -265,8 +271,10 @@ class _State:
                 (n.voice == self.voice and n.pitch < self.last_pitch and self.phase == "dur")]
 
     def room(self, tick: int) -> bool:
-        mp = self.constraints.max_polyphony
-        return mp is None or self.sounding_at(tick) < mp
+        c = self.constraints
+        if c.last_onset is not None and tick > c.last_onset:
+            return False
+        return c.max_polyphony is None or self.sounding_at(tick) < c.max_polyphony
 
     def voice_pitch_at(self, voice: int, tick: int) -> int | None:
         """The (highest) pitch voice `voice` sounds at `tick`, among the notes written so far."""

@@ -70,3 +70,14 @@ def chord_at(chords: list[ChordEvent], t: float) -> ChordEvent:
 def describe_progression(chords: list[ChordEvent]) -> list[dict]:
     return [{"symbol": c.symbol, "chord": chord_name(c.spec), "start": round(c.start, 6),
              "duration": round(c.duration, 6)} for c in chords]
+
+
+def closing_tones(key: Key, chord: ChordEvent) -> set[int]:
+    """The pitch classes a melody's last note comes to rest on over `chord`: the tonic where the chord holds it;
+    over a chord without it (a loop turning round on V or VII) the supertonic, a step above the note the loop
+    begins on, else a tone of the tonic triad, else the chord's root."""
+    pcs = set(chord.pcs)
+    if key.tonic in pcs:
+        return {key.tonic}
+    home_triad = {(key.tonic + i) % 12 for i in (3 if key.is_minor else 4, 7)}
+    return {(key.tonic + 2) % 12} & pcs or home_triad & pcs or {chord.spec.root}

@@ -111,6 +111,25 @@ async def test_model_engine_where_it_knows_the_style(client):
     assert "knows" in text
 
 
+async def test_the_models_melody_starts_at_home_and_closes_on_a_held_resting_tone(client, server):
+    """The model writes folk melodies (engine auto): over a plan that starts on the tonic chord its first note is
+    the tonic; its last note starts where the last chord does, on that chord's resting tone (closing_tones: the
+    tonic, else the supertonic), and is held to the end. Keyed from the melody alone on 24 seeds: folk 8 -> 20,
+    chorale 15 -> 20 (of 24)."""
+    from liveloom.music.harmony import closing_tones
+
+    for key, progression in [("G major", "I IV V I"), ("E minor", "i VII i v")]:
+        made = await call_ok(client, "compose", {"role": "melody", "style": "folk", "key": key, "bars": 8,
+                                                 "progression": progression, "seed": 2})
+        assert made["engine"].startswith("model:") and made["all_checks_passed"], failed(made)
+        notes = sorted(stored(server, made["id"]).notes, key=lambda n: n.start)
+        k = parse_key(key)
+        events = progression_events(progression, k, TimeSignature(), 8)
+        assert notes[0].start == 0 and notes[0].pitch % 12 == k.tonic, notes[0]
+        assert notes[-1].start == events[-1].start and notes[-1].end == 32.0, notes[-1]
+        assert notes[-1].pitch % 12 in closing_tones(k, events[-1]), (notes[-1], events[-1].symbol)
+
+
 @pytest.mark.slow
 async def test_one_harmonic_plan_when_the_model_writes_the_chords(client, server):
     """The model's chorale chords return the progression they play; a bass written over it agrees with their

@@ -138,6 +138,27 @@ def test_generate_keeps_every_hard_constraint(model):
         assert max_polyphony(g.piece) <= 3
 
 
+def test_a_melody_can_be_held_to_its_first_and_closing_notes(model):
+    """pitch_classes_at and last_onset: a 4-bar line that must start on D, start a note on the last bar line on
+    D or F#, and start nothing after it — for every seed, checked note by note."""
+    for seed in range(4):
+        last = 3 * 48
+        c = Constraints(scale=scale_pcs(2, False), pitch_range=(60, 84), max_polyphony=1, onsets=frozenset({0, last}),
+                        pitch_classes_at={0: frozenset({2}), last: frozenset({2, 6})}, last_onset=last)
+        g = model.generate(T.Header(style="irish", key_tonic=2, meter_ticks=48, voices=1, density=3), bars=4,
+                           constraints=c, seed=seed)
+        assert constraint_check(g.piece, c, 4, 1, []) == []
+        starts = sorted((sum(g.piece.bar_ticks[:n.bar]) + n.pos, n.pitch) for n in g.piece.notes)
+        assert starts[0] == (0, starts[0][1]) and starts[0][1] % 12 == 2, starts[:2]
+        assert starts[-1][0] == last and starts[-1][1] % 12 in (2, 6), starts[-2:]
+    loose = Constraints(scale=scale_pcs(2, False), pitch_range=(60, 84), max_polyphony=1)
+    g = model.generate(T.Header(style="irish", key_tonic=2, meter_ticks=48, voices=1, density=3), bars=4,
+                       constraints=loose, seed=0)
+    held = Constraints(scale=scale_pcs(2, False), pitch_range=(60, 84), last_onset=0,
+                       pitch_classes_at={0: frozenset({11})})
+    assert constraint_check(g.piece, held, 4, 1, []) != []  # the check sees a line that breaks them
+
+
 def test_seeds_reproduce_and_differ(model):
     head = T.Header(style="irish", key_tonic=7, meter_ticks=36, voices=1, density=3)
     a, b = model.generate(head, bars=2, seed=1), model.generate(head, bars=2, seed=1)
