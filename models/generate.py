@@ -55,7 +55,8 @@ class Constraints:
     harmony_strong: frozenset[int] = frozenset()
     onsets: frozenset[int] = frozenset()  # ticks where a note must start (each planned chord sounds where it begins)
     # ticks where a note starting there must be one of these pitch classes (a melody's first note at home, the
-    # note its period closes on), narrower than the chord's tones
+    # note its period closes on), narrower than the chord's tones; where the voice's range holds none of them the
+    # chord's tones stand (constraint_check then reports it)
     pitch_classes_at: dict[int, frozenset[int]] = field(default_factory=dict)
     last_onset: int | None = None  # no note starts after this tick (a tune that closes on its last note there)
     bass_onsets: frozenset[int] = frozenset()  # ticks where the lowest voice must start a note (a cadence's bass)
