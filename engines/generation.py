@@ -184,16 +184,18 @@ def harmony_constraint(chords: list[ChordEvent], ts: TimeSignature) -> dict:
     return {"harmony": spans, "harmony_strong": frozenset(strong), "onsets": frozenset(a for a, _, _, _ in spans)}
 
 
-def melody_anchors(chords: list[ChordEvent], key: Key) -> dict[int, frozenset[int]]:
-    """The model's melody held to the notes a tune is heard by (as the theory composer writes them): on the
-    tonic chord its first note is the tonic, and on the last chord it comes to rest (closing_tones)."""
+def melody_anchors(chords: list[ChordEvent], key: Key) -> dict:
+    """The model's melody held to the notes a tune is heard by (as the theory composer writes them), as
+    Constraints fields: on the tonic chord its first note is the tonic, and its last note starts where the last
+    chord does, on the tone it comes to rest on (closing_tones)."""
     from liveloom.models import tokenizer as T
 
     tq = T.TICKS_PER_QUARTER
-    out = {round(chords[-1].start * tq): frozenset(closing_tones(key, chords[-1]))}
+    closing = round(chords[-1].start * tq)
+    at = {closing: frozenset(closing_tones(key, chords[-1]))}
     if chords[0].spec.root == key.tonic:
-        out[round(chords[0].start * tq)] = frozenset({key.tonic})
-    return out
+        at[round(chords[0].start * tq)] = frozenset({key.tonic})
+    return {"pitch_classes_at": at, "last_onset": closing}
 
 
 def _compose_with_model(role: str, st: Style, k: Key, ts: TimeSignature, bars: int, bpm: float,
@@ -231,8 +233,7 @@ def _compose_with_model(role: str, st: Style, k: Key, ts: TimeSignature, bars: i
     else:
         rules = harmony_constraint(plan, ts) if plan else {}
         if plan and role == "melody":  # the tune starts at home and closes on its resting tone (closing_tones)
-            rules["pitch_classes_at"] = melody_anchors(plan, k)
-            rules["last_onset"] = round(plan[-1].start * T.TICKS_PER_QUARTER)
+            rules |= melody_anchors(plan, k)
         constraints = Constraints(scale=scale, pitch_range=register, voice_ranges=ranges, max_polyphony=voices,
                                   **rules)
     lo_n, hi_n = st.notes_per_bar  # density within the style's range, as the theory engine reads it
