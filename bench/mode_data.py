@@ -14,6 +14,7 @@ bench/out/mode_tunes.jsonl; resumable. Nothing is downloaded: the corpus ships i
 from __future__ import annotations
 
 import argparse
+import bisect
 import collections
 import json
 import multiprocessing as mp
@@ -34,6 +35,37 @@ KEY_LINE = re.compile(r"(?m)^K:[ \t]*([A-G][b#]?)[ \t]*([A-Za-z]*)")
 def bar_length(bars: list[list[float]] | None) -> float:
     """A tune's usual bar length in beats, from its bars as [start, length] (4 where none are known)."""
     return collections.Counter(round(b[1], 3) for b in bars or [[0, 4.0]]).most_common(1)[0][0]
+
+
+def on_grid(notes: list[list[float]], bars: list[list[float]] | None) -> list[list[float]]:
+    """The notes with every full bar starting on the grid of the usual bar length, as a player would play the tune
+    into a clip. ABC's bars around repeat signs are often uneven (a first ending of 3 beats in 4/4 then a full
+    bar at beat 3): music21 keeps them, so the bar lines after them drift off the grid. A full bar that starts
+    off the grid moves on to the next grid line, with the pickup notes just before it (bars that start off the
+    grid); everything after it moves the same way. Bars that start on the grid keep their place."""
+    if not bars:
+        return notes
+    length = bar_length(bars)
+    starts = [float(b[0]) for b in bars]
+    shift = [0.0] * len(starts)
+    total = 0.0
+    for i, start in enumerate(starts):
+        shift[i] = total
+        end = starts[i + 1] if i + 1 < len(starts) else start + length
+        off = (start + total) % length
+        if end - start >= length - 1e-6 and 1e-6 < off < length - 1e-6:
+            delta = length - off
+            j = i - 1  # the pickup: the partial bars just before it that start off the grid
+            while j >= 0 and starts[i] - starts[j] < length - 1e-6 and 1e-6 < (starts[j] + total) % length:
+                shift[j] += delta
+                j -= 1
+            total += delta
+            shift[i] = total
+    out = []
+    for p, s, d in notes:
+        i = max(0, bisect.bisect_right(starts, s + 1e-6) - 1)
+        out.append([p, s + shift[i], d])
+    return out
 
 
 def label(text: str) -> tuple[int, str] | None:
