@@ -254,35 +254,45 @@ async def test_melody_mode_keeps_every_note_of_a_line(client, server):
     assert all(a.start + a.duration <= b.start + 1e-6 for a, b in zip(mel_notes, mel_notes[1:]))
 
 
+async def _line_in_melody_mode(client, server, text: str, tempo: float, instrument: int, name: str):
+    """A line written as notation, rendered and transcribed in melody mode through the tools: (truth as (pitch,
+    start s, duration s), the clip's notes by start, the audio as the network hears it, the network's output)."""
+    from liveloom.engines import audio_analysis as aa
+    from liveloom.engines import transcription as tr
+
+    made = await call_ok(client, "notation_to_clip", {"text": text, "tempo": tempo, "instrument": instrument})
+    rendered = await call_ok(client, "render_audio", {"id": made["id"], "path": name})
+    _, src = server.services.workspace.load_clip(made["id"])
+    beat = 60 / tempo
+    truth = [(n.pitch, n.start * beat, n.duration * beat) for n in src.notes]
+    line = await call_ok(client, "transcribe", {"path": rendered["path"], "tempo": tempo, "melody": True})
+    notes = sorted(server.services.workspace.load_clip(line["id"])[1].notes, key=lambda n: n.start)
+    y, _ = aa.load(server.services.files.readable(rendered["path"], max_bytes=1 << 26), 60)
+    model, device = server.services.models.transcriber()
+    return truth, notes, y, tr.infer(y, model, device)
+
+
 @pytest.mark.skipif(not HAS_FLUIDSYNTH, reason="FluidSynth is not installed")
 @pytest.mark.anyio
 async def test_melody_mode_starts_slow_attacks_where_they_begin(client, server):
     """A bowed line: basic-pitch's onset peaks come 20-100 ms after a violin note begins. transcribe starts such a
     note where its activation began to rise (engines/transcription.attack_starts), so more onsets land within
     50 ms of the truth than with the peaks — in melody mode (the line stays one note at a time) and by default."""
-    from liveloom.engines import audio_analysis as aa
     from liveloom.engines import transcription as tr
     from liveloom.music.types import Note
 
-    made = await call_ok(client, "notation_to_clip", {"text": "G4:0.5 A4 B4 C5 D5:1 B4 | G4:1 E4:0.5 F#4 G4:2 | "
-                                                              "A4:0.5 B4 C5 A4 D5:1 C5 | B4:2 A4:2", "tempo": 90,
-                                                      "instrument": 40})
-    rendered = await call_ok(client, "render_audio", {"id": made["id"], "path": "violin.wav"})
-    _, src = server.services.workspace.load_clip(made["id"])
-    truth = [(n.pitch, n.start * 60 / 90, n.duration * 60 / 90) for n in src.notes]
-    line = await call_ok(client, "transcribe", {"path": rendered["path"], "tempo": 90, "melody": True})
-    notes = sorted(server.services.workspace.load_clip(line["id"])[1].notes, key=lambda n: n.start)
+    truth, notes, y, out = await _line_in_melody_mode(
+        client, server, "G4:0.5 A4 B4 C5 D5:1 B4 | G4:1 E4:0.5 F#4 G4:2 | A4:0.5 B4 C5 A4 D5:1 C5 | B4:2 A4:2", 90,
+        40, "violin.wav")
     _, recall, _ = _prf(notes, truth, tempo=90)
-    y, _ = aa.load(server.services.files.readable(rendered["path"], max_bytes=1 << 26), 60)
-    model, device = server.services.models.transcriber()
-    peaks = [(e.pitch, e.start, e.end - e.start) for e in tr.one_at_a_time(tr.decode(tr.infer(y, model, device)))]
+    peaks = [(e.pitch, e.start, e.end - e.start) for e in tr.one_at_a_time(tr.decode(out))]
     _, recall_peaks, _ = _prf([Note(pitch=p, start=s * 1.5, duration=d * 1.5) for p, s, d in peaks], truth, tempo=90)
     assert recall > recall_peaks and recall >= 0.8, (recall, recall_peaks)
     assert all(a.start + a.duration <= b.start + 1e-6 for a, b in zip(notes, notes[1:]))
     # the default (any number of voices) starts them where they begin too
-    every = await call_ok(client, "transcribe", {"path": rendered["path"], "tempo": 90})
+    every = await call_ok(client, "transcribe", {"path": "violin.wav", "tempo": 90})
     _, recall_every, _ = _prf(server.services.workspace.load_clip(every["id"])[1].notes, truth, tempo=90)
-    decoded = [(e.pitch, e.start, e.end - e.start) for e in tr.decode(tr.infer(y, model, device))]
+    decoded = [(e.pitch, e.start, e.end - e.start) for e in tr.decode(out)]
     _, recall_decoded, _ = _prf([Note(pitch=p, start=s * 1.5, duration=d * 1.5) for p, s, d in decoded], truth, tempo=90)
     assert recall_every > recall_decoded, (recall_every, recall_decoded)
 
@@ -294,23 +304,14 @@ async def test_melody_mode_starts_a_bowed_note_at_the_attack_the_decoder_cut_sho
     begins, but its frames dip once and the decoder keeps only the later, second rise — 80-100 ms late. Melody
     mode starts the note at that first attack (engines/transcription.started_at_cut_attacks): every note lands
     within 50 ms, where the same network output without it misses some."""
-    from liveloom.engines import audio_analysis as aa
     from liveloom.engines import transcription as tr
     from liveloom.music.types import Note
 
-    made = await call_ok(client, "notation_to_clip", {"text": "E5:0.5 D5 B4 G4 A4 B4 D5 E5 | G5 E5 D5 B4 A4:1 G4 | "
-                                                              "B4:0.5 A4 G4 E4 D4 E4 G4 A4 | B4 D5 E5 D5 B4:2",
-                                                      "tempo": 71, "instrument": 40})
-    rendered = await call_ok(client, "render_audio", {"id": made["id"], "path": "bowed.wav"})
-    _, src = server.services.workspace.load_clip(made["id"])
+    truth, notes, y, out = await _line_in_melody_mode(
+        client, server, "E5:0.5 D5 B4 G4 A4 B4 D5 E5 | G5 E5 D5 B4 A4:1 G4 | B4:0.5 A4 G4 E4 D4 E4 G4 A4 | "
+        "B4 D5 E5 D5 B4:2", 71, 40, "bowed.wav")
     beat = 60 / 71
-    truth = [(n.pitch, n.start * beat, n.duration * beat) for n in src.notes]
-    line = await call_ok(client, "transcribe", {"path": rendered["path"], "tempo": 71, "melody": True})
-    notes = sorted(server.services.workspace.load_clip(line["id"])[1].notes, key=lambda n: n.start)
     _, recall, _ = _prf(notes, truth, tempo=71)
-    y, _ = aa.load(server.services.files.readable(rendered["path"], max_bytes=1 << 26), 60)
-    model, device = server.services.models.transcriber()
-    out = tr.infer(y, model, device)
     cut: list = []
     events = tr.decode(out, cut_short=cut)
     assert cut, "the decoder dropped no short attack here"
@@ -345,22 +346,13 @@ async def test_melody_mode_hears_repeated_notes_of_a_legato_line(client, server)
     """A legato clarinet line of repeated notes: the network splits them where they are played again, with weak
     onsets, and the fixed rule (merge_reattacks) joins them back into held notes. Melody mode asks the trained
     classifier (engines/line_reattacks) instead, which hears each new attack: more of the repeated notes come back."""
-    from liveloom.engines import audio_analysis as aa
     from liveloom.engines import transcription as tr
     from liveloom.music.types import Note
 
-    made = await call_ok(client, "notation_to_clip", {"text": "A4:0.5 A4 A4 B4 C5 C5 C5:1 | B4:0.5 B4 B4 A4 G4 G4 G4:1 "
-                                                              "| E4:0.5 E4 F#4 F#4 G4 G4 A4 A4 | B4:1 B4 A4:2",
-                                                      "tempo": 100, "instrument": 71})
-    rendered = await call_ok(client, "render_audio", {"id": made["id"], "path": "clarinet.wav"})
-    _, src = server.services.workspace.load_clip(made["id"])
-    truth = [(n.pitch, n.start * 0.6, n.duration * 0.6) for n in src.notes]
-    line = await call_ok(client, "transcribe", {"path": rendered["path"], "tempo": 100, "melody": True})
-    notes = sorted(server.services.workspace.load_clip(line["id"])[1].notes, key=lambda n: n.start)
+    truth, notes, y, out = await _line_in_melody_mode(
+        client, server, "A4:0.5 A4 A4 B4 C5 C5 C5:1 | B4:0.5 B4 B4 A4 G4 G4 G4:1 | E4:0.5 E4 F#4 F#4 G4 G4 A4 A4 | "
+        "B4:1 B4 A4:2", 100, 71, "clarinet.wav")
     _, recall, _ = _prf(notes, truth, tempo=100)
-    y, _ = aa.load(server.services.files.readable(rendered["path"], max_bytes=1 << 26), 60)
-    model, device = server.services.models.transcriber()
-    out = tr.infer(y, model, device)
     ruled = [(e.pitch, e.start, e.end - e.start) for e in tr.shaped(tr.decode(out), out, melody=True)]
     _, recall_rule, _ = _prf([Note(pitch=p, start=s / 0.6, duration=d / 0.6) for p, s, d in ruled], truth, tempo=100)
     assert recall > recall_rule and recall >= 0.85, (recall, recall_rule)
