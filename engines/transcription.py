@@ -303,7 +303,7 @@ def started_at_cut_attacks(line: list[NoteEvent], cut_short: list[NoteEvent]) ->
     bowed or blown note's true start, whose level then dipped once before the note took hold; the note before ends
     there. Not where the note before has the same pitch and is still sounding (a repeated note: melody mode's
     classifier judges those), nor before that note's third frame. On the rendered melodies of the transcription
-    bench: violin onset F1 0.76 -> 0.86, all 0.883 -> 0.90 (bench/transcribe_bench.py)."""
+    bench: violin onset F1 0.76 -> 0.87, all 0.883 -> 0.903 (bench/transcribe_bench.py)."""
     if not cut_short:
         return line
     by_pitch: dict[int, list[NoteEvent]] = {}
