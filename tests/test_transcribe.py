@@ -301,7 +301,7 @@ async def test_melody_mode_starts_slow_attacks_where_they_begin(client, server):
 @pytest.mark.anyio
 async def test_melody_mode_starts_a_bowed_note_at_the_attack_the_decoder_cut_short(client, server):
     """A legato violin line in eighths: at a change of pitch the network's onset head peaks where the new note
-    begins, but its frames dip once and the decoder keeps only the later, second rise — 80-100 ms late. Melody
+    begins and again as the bow settles; the decoder keeps only the second peak's note — 80-100 ms late. Melody
     mode starts the note at that first attack (engines/transcription.started_at_cut_attacks): every note lands
     within 50 ms, where the same network output without it misses some."""
     from liveloom.engines import transcription as tr
