@@ -297,7 +297,7 @@ def started_at(ev: NoteEvent, t: float) -> NoteEvent:
 CUT_ATTACK_GAP_FRAMES = 1.5  # a cut-short attack ends where the note it starts begins (within this many frames)
 
 
-def started_at_cut_attacks(line: list[NoteEvent], cut_short: list[NoteEvent]) -> list[NoteEvent]:
+def started_at_cut_attacks(line: list[NoteEvent], cut_short: list[NoteEvent] | None) -> list[NoteEvent]:
     """Melody mode: a note of the line starts at its pitch's earlier attack that the decoder dropped as too short
     (decode's `cut_short`: the onset head peaked there, but its frames ran into this note within 11 frames) — a
     bowed or blown note's true start, where the onset head peaked once before peaking again as the note took hold
@@ -315,8 +315,9 @@ def started_at_cut_attacks(line: list[NoteEvent], cut_short: list[NoteEvent]) ->
         floor = out[-1].start + 2 * HOP / SR if out else float("-inf")
         found = [c.start for c in by_pitch.get(ev.pitch, ()) if 0 <= ev.start - c.end <= gap and floor <= c.start
                  < ev.start]
-        if found and not (out and out[-1].pitch == ev.pitch and out[-1].end > min(found)):
-            ev = started_at(ev, min(found))
+        attack = min(found, default=None)
+        if attack is not None and not (out and out[-1].pitch == ev.pitch and out[-1].end > attack):
+            ev = started_at(ev, attack)
             if out and out[-1].end > ev.start:
                 out[-1] = ended_at(out[-1], ev.start)
         out.append(ev)
@@ -382,12 +383,12 @@ def shaped(events: list[NoteEvent], output: dict, *, reattacks: str = "merge", m
     if melody and audio is not None and reattacks == "merge":
         from liveloom.engines.line_reattacks import join_split_notes
 
-        line = started_at_cut_attacks(one_at_a_time(events), cut_short or [])
+        line = started_at_cut_attacks(one_at_a_time(events), cut_short)
         return join_split_notes(attack_starts(line, output, frame_threshold, line=True), output, audio, cancel=cancel)
     if reattacks == "merge":
         events = merge_reattacks(events, output)
     if melody:
-        line = started_at_cut_attacks(one_at_a_time(events), cut_short or [])
+        line = started_at_cut_attacks(one_at_a_time(events), cut_short)
         return attack_starts(line, output, frame_threshold, line=True)
     events = attack_starts(events, output, frame_threshold)
     if audio is None:
