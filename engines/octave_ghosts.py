@@ -11,6 +11,7 @@ On the transcription bench's band mixes (a soundfont the classifier never heard)
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import functools
 import threading
 from collections.abc import Callable
@@ -77,7 +78,7 @@ def harmonic_levels(mag, pitch: int, count: int = 8):
 
 
 def ghost_features(events: list[NoteEvent], i: int, j: int, heard_from: Callable[[int], np.ndarray], output: dict,
-                   times, sounding: list[int], line: int) -> np.ndarray:
+                   times, sounding: list[int], line: int, since: list[float]) -> np.ndarray:
     """The classifier's features (models.octave_ghosts.FEATURES) for note i beside its partner j;
     `heard_from(frame)`: the magnitude spectrum over HEAR_S from that STFT frame."""
     import numpy as np
@@ -111,8 +112,32 @@ def ghost_features(events: list[NoteEvent], i: int, j: int, heard_from: Callable
         head("onset", ev.pitch, f - 3, f + 4, np.max), head("onset", other.pitch, f - 3, f + 4, np.max),
         np.log10(shared / own), np.log10(upper_f0 / fundamental), np.log1p(len(sounding)),
         np.log1p(sum(1 for q in sounding if q < ev.pitch)), float(other.pitch == min(sounding, default=other.pitch)),
-        np.log1p(line),
+        np.log1p(line), since[i], since[j],
     ], dtype=np.float64)
+
+
+SINCE_CAP_S = 0.5  # since_same: no note of the pitch ended in the last half second
+JOIN_GAP_S = 1.5 * HOP / SR  # a ghost starting this soon after its pitch's note ended is that note split: joined
+
+
+def previous_of_pitch(events: list[NoteEvent]) -> list[int | None]:
+    """Per note: the earlier note of its pitch that ends last (None when it is its pitch's first)."""
+    out: list[int | None] = [None] * len(events)
+    last: dict[int, int] = {}
+    for i in sorted(range(len(events)), key=lambda k: (events[k].pitch, events[k].start)):
+        ev = events[i]
+        out[i] = last.get(ev.pitch)
+        if out[i] is None or ev.end > events[out[i]].end:
+            last[ev.pitch] = i
+    return out
+
+
+def since_same(events: list[NoteEvent], previous: list[int | None]) -> list[float]:
+    """Per note: seconds since the previous note of its pitch ended (0 when it ends at or after this one's start,
+    SINCE_CAP_S when none ended within that) — a note the network split at another note's attack (a held chord
+    tone heard again at the bass's second harmonic) starts where its own first part ends."""
+    return [SINCE_CAP_S if p is None else min(SINCE_CAP_S, max(0.0, ev.start - events[p].end))
+            for ev, p in zip(events, previous)]
 
 
 def sounding_at(events: list[NoteEvent], near: list[list[int]], i: int) -> list[int]:
@@ -148,19 +173,27 @@ def candidate_features(events: list[NoteEvent], output: dict, y, cancel: threadi
     lowest = [ev.pitch <= min(sounding[i]) for i, ev in enumerate(events)]
     order = sorted(range(len(events)), key=lambda i: events[i].start)
     starts = [events[i].start for i in order]
+    since = since_same(events, previous_of_pitch(events))
     at = sorted(pairs)
     rows = []
     for n, i in enumerate(at):
         if cancel is not None and n % 64 == 0 and cancel.is_set():
             raise Cancelled()
         rows.append(ghost_features(events, i, pairs[i], heard_from, output, times, sounding[i],
-                                   line_neighbours(events, starts, order, lowest, i)))
+                                   line_neighbours(events, starts, order, lowest, i), since))
     return at, np.stack(rows)
+
+
+def lengthened(ev: NoteEvent, end: float) -> NoteEvent:
+    """The note held on to `end` (its last pitch bend held over the frames added)."""
+    k = int(round((end - ev.end) * SR / HOP))
+    return dataclasses.replace(ev, end=end, bends=ev.bends + [ev.bends[-1]] * k if ev.bends and k > 0 else ev.bends)
 
 
 def drop_ghosts(events: list[NoteEvent], output: dict, y, model: GhostModel | None = None,
                 cancel: threading.Event | None = None) -> list[NoteEvent]:
-    """`events` without the notes the classifier hears as an octave ghost of a partner; `y`: the audio they were
+    """`events` without the notes the classifier hears as an octave ghost of a partner — a ghost that starts where
+    a note of its pitch ends (JOIN_GAP_S) is that note split, and lengthens it instead; `y`: the audio they were
     transcribed from (mono, 22,050 Hz). Raises Cancelled soon after `cancel` is set."""
     from liveloom.models import octave_ghosts
 
@@ -169,4 +202,13 @@ def drop_ghosts(events: list[NoteEvent], output: dict, y, model: GhostModel | No
         return events
     model = model or octave_ghosts.load()
     ghost = {i for i, p in zip(at, model.probabilities(x)) if p >= model.threshold}
-    return [ev for i, ev in enumerate(events) if i not in ghost]
+    previous = previous_of_pitch(events)
+    ends = {i: ev.end for i, ev in enumerate(events)}
+    for i in sorted(ghost, key=lambda k: events[k].start):
+        p = previous[i]
+        while p is not None and p in ghost and events[i].start - ends[p] <= JOIN_GAP_S:
+            p = previous[p]  # that one was a split part too: the note it belongs to
+        if p is not None and p not in ghost and events[i].start - ends[p] <= JOIN_GAP_S:
+            ends[p] = max(ends[p], events[i].end)
+            ends[i] = ends[p]  # a later part of the same note reaches back through this one
+    return [ev if ends[i] == ev.end else lengthened(ev, ends[i]) for i, ev in enumerate(events) if i not in ghost]

@@ -39,6 +39,7 @@ FEATURES = (
     "notes_below",  # log(1 + notes sounding below it then)
     "partner_lowest",  # the partner is the lowest note sounding then
     "line",  # log(1 + notes within 2 s and a fourth of it that were the lowest sounding when they started)
+    "since_same", "partner_since_same",  # seconds since a note of its pitch ended (0: split there; capped at 0.5)
 )
 SHIPPED = Path(__file__).resolve().parent / "checkpoints" / "octave-ghosts" / "octave_ghosts.json"
 RETRAIN = "bench/octave_ghosts_train.py"
