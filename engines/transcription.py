@@ -336,9 +336,10 @@ def with_bass_attacks(events: list[NoteEvent], cut_short: list[NoteEvent] | None
     throws away. Kept: an attack at or under BASS_HIGHEST, at least BASS_MIN_FRAMES long and BASS_MIN_LEVEL loud,
     the lowest note sounding when it starts, and not touching a note of its pitch (inside it, or ending or
     starting within CUT_ATTACK_GAP_FRAMES of it: the same note's onset head peaking twice). The octave-ghost
-    classifier judges the notes kept as it judges the rest. On the transcription bench's band mixes: bass recall
-    0.739 -> 0.759, onset F1 0.722 -> 0.726; on 48 arrangements through two other soundfonts: bass recall 0.667 ->
-    0.680, F1 unchanged (bench/transcribe_bench.py)."""
+    classifier judges the notes kept as it judges the rest. Measured when it came (with the first octave-ghost
+    classifier): on the transcription bench's band mixes bass recall 0.739 -> 0.759, onset F1 0.722 -> 0.726; on 48
+    other arrangements through two other soundfonts, where its bounds were chosen, bass recall 0.667 -> 0.680, F1
+    unchanged (bench/transcribe_bench.py; docs/benchmarks.md)."""
     if not cut_short or not events:
         return events
     import numpy as np

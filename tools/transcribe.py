@@ -132,7 +132,8 @@ async def transcribe(
                                             "go on sounding. General model only.")] = 0.3,
     min_note_ms: Annotated[float | None, Field(ge=10, le=2000, description="Drop notes shorter than this "
                                                "(default: 127.7 ms for the general model, basic-pitch's "
-                                               "11 frames; none for piano).")] = None,
+                                               "11 frames, but a bass's notes at or under B2 from 58 ms; "
+                                               "none for piano).")] = None,
     lowest: Annotated[str | None, Field(max_length=8, description="Lowest pitch kept (note name or MIDI "
                                         "number), e.g. E1 for a bass.")] = None,
     highest: Annotated[str | None, Field(max_length=8, description="Highest pitch kept.")] = None,
