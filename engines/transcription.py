@@ -327,6 +327,8 @@ def started_at_cut_attacks(line: list[NoteEvent], cut_short: list[NoteEvent] | N
 BASS_HIGHEST = 47  # B2: the bass pass looks at attacks this low or lower
 BASS_MIN_FRAMES = 5  # ... at least this long (58 ms: a muted sixteenth, a staccato eighth)
 BASS_MIN_LEVEL = 0.3  # ... and this loud (the note head's mean over its frames)
+BASS_LINE_NOTES = 3  # ... in a bass line: at least this many notes at or under BASS_HIGHEST within BASS_LINE_S
+BASS_LINE_S = 2.0
 
 
 def with_bass_attacks(events: list[NoteEvent], cut_short: list[NoteEvent] | None) -> list[NoteEvent]:
@@ -334,8 +336,9 @@ def with_bass_attacks(events: list[NoteEvent], cut_short: list[NoteEvent] | None
     `cut_short`: the onset head peaked, the frames ran under 128 ms) — a bass's muted sixteenths and staccato
     eighths, which the network hears (onset peak >= 0.5) but the decoder's minimum, set for sustained instruments,
     throws away. Kept: an attack at or under BASS_HIGHEST, at least BASS_MIN_FRAMES long and BASS_MIN_LEVEL loud,
-    the lowest note sounding when it starts, and not touching a note of its pitch (inside it, or ending or
-    starting within CUT_ATTACK_GAP_FRAMES of it: the same note's onset head peaking twice). The octave-ghost
+    the lowest note sounding when it starts, in a bass line (BASS_LINE_NOTES other low notes within BASS_LINE_S:
+    not a lone low blip under a melody in a reverberant, noisy room), and not touching a note of its pitch (inside
+    it, or ending or starting within CUT_ATTACK_GAP_FRAMES of it: the same note's onset head peaking twice). The octave-ghost
     classifier judges the notes kept as it judges the rest. Measured when it came (with the first octave-ghost
     classifier): on the transcription bench's band mixes bass recall 0.739 -> 0.759, onset F1 0.722 -> 0.726; on 48
     other arrangements through two other soundfonts, where its bounds were chosen, bass recall 0.667 -> 0.680, F1
@@ -349,9 +352,14 @@ def with_bass_attacks(events: list[NoteEvent], cut_short: list[NoteEvent] | None
     starts = np.array([e.start for e in events])
     ends = np.array([e.end for e in events])
     pitches = np.array([e.pitch for e in events])
+    low_starts = np.sort(starts[pitches <= BASS_HIGHEST])
     kept = []
     for c in cut_short:
         if c.pitch > BASS_HIGHEST or c.amplitude < BASS_MIN_LEVEL or c.end - c.start < shortest:
+            continue
+        line = np.searchsorted(low_starts, c.start + BASS_LINE_S, "right") - np.searchsorted(low_starts,
+                                                                                         c.start - BASS_LINE_S)
+        if line < BASS_LINE_NOTES:
             continue
         t = c.start + 0.03  # what sounds once it has begun
         if np.any((starts <= t) & (ends > t) & (pitches < c.pitch)):

@@ -686,17 +686,18 @@ async def test_a_lone_bass_line_comes_without_its_second_harmonic(client, server
 
 def test_the_bass_pass_keeps_only_a_lowest_short_note_of_its_own():
     """with_bass_attacks on plain events: a short low attack the decoder dropped comes back; one too high, too short,
-    too quiet, under a lower sounding note, inside a note of its pitch or ending where one begins (the same note's
-    onset peaking twice) does not."""
+    too quiet, under a lower sounding note, inside a note of its pitch, ending where one begins (the same note's
+    onset peaking twice) or with no bass line around it (a low blip under a melody) does not."""
     from liveloom.engines import transcription as tr
 
     frame = tr.HOP / tr.SR
     ev = lambda s, e, p, a=0.6: tr.NoteEvent(start=s, end=e, pitch=p, amplitude=a, bends=None)  # noqa: E731
-    events = [ev(0.0, 1.0, 60), ev(2.0, 3.0, 31), ev(4.0, 5.0, 40)]
+    events = [ev(0.0, 1.0, 60), ev(0.1, 0.45, 33), ev(0.7, 0.95, 35), ev(2.0, 3.0, 31), ev(4.0, 5.0, 40),
+              ev(6.0, 9.0, 72)]
     keep = ev(0.5, 0.6, 40)
     cut = [keep, ev(0.5, 0.6, 50), ev(0.7, 0.7 + 3 * frame, 41), ev(0.8, 0.9, 42, 0.2), ev(2.5, 2.6, 36),
-           ev(2.2, 2.3, 31), ev(3.9, 4.0 - frame, 40)]
-    assert tr.with_bass_attacks(events, cut) == [events[0], keep, events[1], events[2]]
+           ev(2.2, 2.3, 31), ev(3.9, 4.0 - frame, 40), ev(8.0, 8.1, 40)]
+    assert tr.with_bass_attacks(events, cut) == [*events[:2], keep, *events[2:]]
     assert tr.with_bass_attacks(events, None) == events and tr.with_bass_attacks([], cut) == []
 
 
