@@ -7,8 +7,9 @@ seeds 0-7 — random keys, the style's tempo), half with the GM patches the arra
 per part, rendered dry through one of two soundfonts — TimGM6mb (pretty_midi's) and MuseScore General — a fifth
 with reverb and noise at 20 dB SNR. Each is transcribed as `transcribe` does by default (held notes joined, slow
 attacks started where they begin); every note with a partner an octave, a twelfth or two octaves away sounding at
-its start is a sample, labelled a ghost when no note of its pitch in the MIDI sounds within 100 ms of its start, or when it starts
-where a note of its pitch ends (the network split a held note) and no note of its pitch starts within 100 ms.
+its start is a sample, labelled a ghost when no note of its pitch in the MIDI sounds within 100 ms of its start, or
+when it starts where a note of its pitch ends (the network split a held note) and no note of its pitch starts within
+100 ms. The arrangements' bass parts alone (--bass) add a bass stem's harmonics.
 Test: the transcription bench's 8 band mixes, rendered through FluidR3 GM, a soundfont the classifier never heard
 — onset F1, recall per part and octave errors without and with the classifier. The threshold is chosen on the
 training mixes by 5-fold cross-validation: the best mean F2 of the held-out mixes (recall counts twice: a ghost
@@ -349,7 +350,8 @@ def main() -> None:
     base = {"f1": statistics.mean(f_beta(0, 0, c) for c in d["counts"]),
             "f2": statistics.mean(f_beta(0, 0, c, 2.0) for c in d["counts"])}
     best = max(cv, key=lambda t: cv[t]["f2"])
-    print(f"\n5-fold by mix ({args.cv_repeats} times over, averaged), held-out training mixes (F2: recall counts twice — a ghost left in is one click to "
+    print(f"\n5-fold by mix ({args.cv_repeats} times over, averaged), held-out training mixes (F2: recall counts "
+          "twice — a ghost left in is one click to "
           f"delete, a lost note has to be found by ear); without the classifier F1 {base['f1']:.4f}, "
           f"F2 {base['f2']:.4f}\n")
     print("| threshold | F1 | F2 | right notes lost | ghosts dropped |\n|---|---|---|---|---|")

@@ -366,7 +366,7 @@ def band_report(net, device, reference, tmp: Path) -> dict[str, float]:
         events = tr.decode(out, cut_short=cut)
         notes = lambda found: [(e.start, e.end, e.pitch) for e in found]  # noqa: E731
         ours = band_scored(truth, notes(tr.shaped(events, out, audio=y, cut_short=cut)))  # transcribe's default
-        unchecked = band_scored(truth, notes(tr.shaped(events, out, cut_short=cut)))  # without the octave-ghost classifier
+        unchecked = band_scored(truth, notes(tr.shaped(events, out, cut_short=cut)))  # no octave-ghost classifier
         kept = band_scored(truth, notes(tr.shaped(events, out, reattacks="keep", audio=y, cut_short=cut)))[0]
         rows.append((style, ours, band_scored(truth, reference(path)), kept, unchecked))
     print(f"\nband mixes ({len(rows)} of liveloom's arrangements, 8 bars each: drums, bass, chords, lead), onset F1 "

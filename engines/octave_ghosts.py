@@ -11,14 +11,13 @@ On the transcription bench's band mixes (a soundfont the classifier never heard)
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import functools
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from liveloom.engines.line_reattacks import N_FFT, Spectrum
-from liveloom.engines.transcription import HOP, MIDI_OFFSET, SR, NoteEvent, frames_to_time
+from liveloom.engines.transcription import HOP, MIDI_OFFSET, SR, NoteEvent, ended_at, frames_to_time
 from liveloom.music.errors import Cancelled
 
 if TYPE_CHECKING:
@@ -184,12 +183,6 @@ def candidate_features(events: list[NoteEvent], output: dict, y, cancel: threadi
     return at, np.stack(rows)
 
 
-def lengthened(ev: NoteEvent, end: float) -> NoteEvent:
-    """The note held on to `end` (its last pitch bend held over the frames added)."""
-    k = int(round((end - ev.end) * SR / HOP))
-    return dataclasses.replace(ev, end=end, bends=ev.bends + [ev.bends[-1]] * k if ev.bends and k > 0 else ev.bends)
-
-
 def drop_ghosts(events: list[NoteEvent], output: dict, y, model: GhostModel | None = None,
                 cancel: threading.Event | None = None) -> list[NoteEvent]:
     """`events` without the notes the classifier hears as an octave ghost of a partner — a ghost that starts where
@@ -211,4 +204,4 @@ def drop_ghosts(events: list[NoteEvent], output: dict, y, model: GhostModel | No
         if p is not None and p not in ghost and events[i].start - ends[p] <= JOIN_GAP_S:
             ends[p] = max(ends[p], events[i].end)
             ends[i] = ends[p]  # a later part of the same note reaches back through this one
-    return [ev if ends[i] == ev.end else lengthened(ev, ends[i]) for i, ev in enumerate(events) if i not in ghost]
+    return [ev if ends[i] == ev.end else ended_at(ev, ends[i]) for i, ev in enumerate(events) if i not in ghost]

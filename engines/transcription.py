@@ -283,7 +283,10 @@ def one_at_a_time(events: list[NoteEvent]) -> list[NoteEvent]:
 
 
 def ended_at(ev: NoteEvent, t: float) -> NoteEvent:
-    """The note ending at `t` (its pitch bends cut to match)."""
+    """The note ending at `t`, earlier or later (its pitch bends cut to match, or its last one held on)."""
+    if t > ev.end:
+        k = int(round((t - ev.end) * SR / HOP))
+        return dataclasses.replace(ev, end=t, bends=ev.bends + [ev.bends[-1]] * k if ev.bends and k > 0 else ev.bends)
     return dataclasses.replace(ev, end=t, bends=ev.bends[:max(1, int((t - ev.start) * SR / HOP))] if ev.bends
                                else ev.bends)
 
@@ -338,11 +341,11 @@ def with_bass_attacks(events: list[NoteEvent], cut_short: list[NoteEvent] | None
     throws away. Kept: an attack at or under BASS_HIGHEST, at least BASS_MIN_FRAMES long and BASS_MIN_LEVEL loud,
     the lowest note sounding when it starts, in a bass line (BASS_LINE_NOTES other low notes within BASS_LINE_S:
     not a lone low blip under a melody in a reverberant, noisy room), and not touching a note of its pitch (inside
-    it, or ending or starting within CUT_ATTACK_GAP_FRAMES of it: the same note's onset head peaking twice). The octave-ghost
-    classifier judges the notes kept as it judges the rest. Measured when it came (with the first octave-ghost
-    classifier): on the transcription bench's band mixes bass recall 0.739 -> 0.759, onset F1 0.722 -> 0.726; on 48
-    other arrangements through two other soundfonts, where its bounds were chosen, bass recall 0.667 -> 0.680, F1
-    unchanged (bench/transcribe_bench.py; docs/benchmarks.md)."""
+    it, or ending or starting within CUT_ATTACK_GAP_FRAMES of it: the same note's onset head peaking twice). The
+    octave-ghost classifier judges the notes kept as it judges the rest. Measured when it came (with the first
+    octave-ghost classifier): on the transcription bench's band mixes bass recall 0.739 -> 0.759, onset F1 0.722 ->
+    0.726; on 48 other arrangements through two other soundfonts, where its bounds were chosen, bass recall 0.667 ->
+    0.680, F1 unchanged (bench/transcribe_bench.py; docs/benchmarks.md)."""
     if not cut_short or not events:
         return events
     import numpy as np

@@ -648,7 +648,8 @@ async def test_transcribe_keeps_a_bass_lines_short_notes(client, server):
                                  for e in without], truth, tempo=tempo)
     assert recall >= 0.85 and recall >= recall_without + 0.15, (recall, recall_without)
     by_pitch = sorted(notes, key=lambda n: (n.pitch, n.start))
-    twice = [(a.pitch, a.start) for a, b in zip(by_pitch, by_pitch[1:]) if a.pitch == b.pitch and b.start - a.start < 0.2]
+    twice = [(a.pitch, a.start) for a, b in zip(by_pitch, by_pitch[1:])
+             if a.pitch == b.pitch and b.start - a.start < 0.2]
     assert not twice, twice
 
 
