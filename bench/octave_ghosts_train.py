@@ -43,52 +43,50 @@ TONICS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.4, 0.96, 0.05))
 
 
-def render_mix(k: int, fonts: dict[str, str], rng: random.Random, tmp: Path):
-    """Mix k: (audio at 22,050 Hz, truth [(pitch, start s, end s, part)], soundfont, style)."""
-    from line_reattacks_train import rendered
-    from transcribe_bench import song_truth
-
+def arrangement(k: int, seed: int, rng: random.Random):
+    """Arrangement k: every style in turn, a random key, the style's tempo, arranger seed `seed` — (song, style)."""
     from liveloom.engines.arranger import arrange
-    from liveloom.music.midi_io import song_to_midi
     from liveloom.music.styles import style_names
 
     style = style_names()[k % len(style_names())]
     key = f"{rng.choice(TONICS)} {rng.choice(('major', 'minor'))}"
-    song = arrange(style=style, key=key, tempo=None, time_signature=None, form="loop", sections=None,
-                   seed=100 + k).song
+    return arrange(style=style, key=key, tempo=None, time_signature=None, form="loop", sections=None,
+                   seed=seed).song, style
+
+
+def rendered_song(song, fonts: dict[str, str], rng: random.Random, tmp: Path):
+    """A song through one of `fonts`, a fifth of the time with reverb and noise — (audio at 22,050 Hz, truth
+    [(pitch, start s, end s, part)], soundfont)."""
+    from line_reattacks_train import rendered
+    from transcribe_bench import song_truth
+
+    from liveloom.music.midi_io import song_to_midi
+
+    font, wet = rng.choice(sorted(fonts)), rng.random() < 0.2
+    mid = tmp / "song.mid"
+    mid.write_bytes(song_to_midi(song).data)
+    return rendered(mid, fonts[font], wet, rng), song_truth(song), font
+
+
+def render_mix(k: int, fonts: dict[str, str], rng: random.Random, tmp: Path):
+    """Mix k (arranger seed 100 + k), half the time with random patches per part: (audio at 22,050 Hz, truth
+    [(pitch, start s, end s, part)], soundfont, style)."""
+    song, style = arrangement(k, 100 + k, rng)
     if rng.random() < 0.5:
         song = song.model_copy(update={"tracks": [
             t if t.is_drum or t.role not in PATCHES else t.model_copy(update={"instrument": rng.choice(PATCHES[t.role])})
             for t in song.tracks]})
-    truth = song_truth(song)
-    font, wet = rng.choice(sorted(fonts)), rng.random() < 0.2
-    mid = tmp / "mix.mid"
-    mid.write_bytes(song_to_midi(song).data)
-    y = rendered(mid, fonts[font], wet, rng)
-    return y, truth, font, style
+    return *rendered_song(song, fonts, rng, tmp), style
 
 
 def render_bass_alone(k: int, fonts: dict[str, str], rng: random.Random, tmp: Path):
-    """Arrangement k's bass part alone (seeds 1000 and up; a bass stem, or a bass line recorded on its own): its
+    """Arrangement k's bass part alone (arranger seed 1000 + k; a bass stem, or a bass line recorded on its own): its
     patch the arranger's or, half the time, one of PATCHES["bass"] — (audio at 22,050 Hz, truth, soundfont, style)."""
-    from line_reattacks_train import rendered
-    from transcribe_bench import song_truth
-
-    from liveloom.engines.arranger import arrange
-    from liveloom.music.midi_io import song_to_midi
-    from liveloom.music.styles import style_names
-
-    style = style_names()[k % len(style_names())]
-    key = f"{rng.choice(TONICS)} {rng.choice(('major', 'minor'))}"
-    song = arrange(style=style, key=key, tempo=None, time_signature=None, form="loop", sections=None,
-                   seed=1000 + k).song
+    song, style = arrangement(k, 1000 + k, rng)
     patch = rng.choice(PATCHES["bass"]) if rng.random() < 0.5 else None
     song = song.model_copy(update={"tracks": [t if patch is None else t.model_copy(update={"instrument": patch})
                                               for t in song.tracks if t.role == "bass"]})
-    font, wet = rng.choice(sorted(fonts)), rng.random() < 0.2
-    mid = tmp / "bass.mid"
-    mid.write_bytes(song_to_midi(song).data)
-    return rendered(mid, fonts[font], wet, rng), song_truth(song), font, style
+    return *rendered_song(song, fonts, rng, tmp), style
 
 
 def render_mix_harmonic(k: int, fonts: dict[str, str], rng: random.Random, tmp: Path):
@@ -188,9 +186,7 @@ def unchecked(out) -> list:
     they begin, the bass pass's short notes)."""
     from liveloom.engines import transcription as tr
 
-    cut: list = []
-    events = tr.decode(out, cut_short=cut)
-    return tr.shaped(events, out, cut_short=cut)
+    return tr.general_notes(out)
 
 
 def is_ghost(events, previous, i: int, truth, hit: bool) -> bool:

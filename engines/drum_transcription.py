@@ -63,9 +63,7 @@ def transcribe_drums(hub, y, *, split: str = "auto", detect_tempo: bool = True, 
         job.progress(3, 4, "pitched parts")
         bp, device = hub.transcriber()
         out = tr.infer(harmonic, bp, device, cancel=job.cancel)
-        cut: list[tr.NoteEvent] = []
-        pitched = tr.shaped(tr.decode(out, 0.5, 0.3, tr.MIN_NOTE_FRAMES, None, None, pitch_bends=False, cut_short=cut),
-                            out, audio=harmonic, cut_short=cut, cancel=job.cancel)
+        pitched = tr.general_notes(out, harmonic, pitch_bends=False, cancel=job.cancel)
         engine += " + basic-pitch on the harmonic part (HPSS)"
     bpm = None
     if detect_tempo:

@@ -449,6 +449,21 @@ def shaped(events: list[NoteEvent], output: dict, *, reattacks: str = "merge", m
     return drop_ghosts(events, output, audio, cancel=cancel)
 
 
+def general_notes(output: dict, audio=None, *, onset_threshold: float = 0.5, frame_threshold: float = 0.3,
+                  min_note_ms: float | None = None, lowest: int | None = None, highest: int | None = None,
+                  melody: bool = False, pitch_bends: bool = True, reattacks: str = "merge",
+                  cancel: threading.Event | None = None) -> list[NoteEvent]:
+    """The general model's output -> transcribe's notes: decoded, then shaped (`audio`, mono at 22,050 Hz, for the
+    steps that listen; None leaves them out), with the attacks the decoder cut short handed on — a melody's true
+    starts, a band's short bass notes — unless a producer's own `min_note_ms` is to stand."""
+    frames = MIN_NOTE_FRAMES if min_note_ms is None else max(1, int(round(min_note_ms / 1000 * SR / HOP)))
+    cut_short: list[NoteEvent] | None = [] if melody or min_note_ms is None else None
+    events = decode(output, onset_threshold, frame_threshold, frames, lowest, highest, pitch_bends=pitch_bends,
+                    cut_short=cut_short)
+    return shaped(events, output, reattacks=reattacks, melody=melody, frame_threshold=frame_threshold, audio=audio,
+                  cut_short=cut_short, cancel=cancel)
+
+
 def check_audio_not_silent(y) -> bool:
     import numpy as np
 
@@ -528,14 +543,9 @@ def transcribe_audio(hub: ModelHub, y, rate: int, *, piano: bool = False, onset_
         events, presses = [], None
         if not silent:
             out = infer(y, model, device, progress=lambda d, t: job.progress(d, t, "window"), cancel=job.cancel)
-            frames = MIN_NOTE_FRAMES if min_note_ms is None else max(1, int(round(min_note_ms / 1000 * SR / HOP)))
-            # the attacks decode cuts short: a melody's true starts, a band's short bass notes (with the default
-            # minimum only: a producer's own minimum length is kept)
-            cut_short: list[NoteEvent] | None = [] if melody or min_note_ms is None else None
-            events = decode(out, onset_threshold, frame_threshold, frames, lowest, highest, pitch_bends=pitch_bends,
-                            cut_short=cut_short)
-            events = shaped(events, out, reattacks=reattacks, melody=melody, frame_threshold=frame_threshold,
-                            audio=y, cut_short=cut_short, cancel=job.cancel)
+            events = general_notes(out, y, onset_threshold=onset_threshold, frame_threshold=frame_threshold,
+                                   min_note_ms=min_note_ms, lowest=lowest, highest=highest, melody=melody,
+                                   pitch_bends=pitch_bends, reattacks=reattacks, cancel=job.cancel)
     if melody and piano:
         events = one_at_a_time(events)
     found, meter = None, None
